@@ -1,0 +1,93 @@
+// Store: the durable state of rtm behind one small interface, so that the embedded SQLite
+// engine and PostgreSQL (many nodes) plug in the same way (centrifuge's Broker/PresenceManager
+// model). The core never includes a driver header; engines live in src/store/<engine>/.
+//
+// Guarantees every engine gives (the contract test suite checks them against each one):
+//  - append_message() calls its callback only after the message is durable (it survives
+//    kill -9 of the process). Engines may batch many appends into one commit (group commit).
+//  - (from, mid) is unique: appending an existing pair stores nothing and answers the first
+//    message's mtime with duplicate = true.
+//  - Every method is safe to call from any thread. Synchronous methods may block briefly on
+//    local I/O; a store that cannot be reached answers Rc::Unavailable, never half-writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/message.hpp"
+#include "core/result.hpp"
+
+namespace rtm {
+
+struct UserRecord {
+  Uid uid = 0;
+  std::string login;
+  std::string password_hash;  // argon2id encoded string (libsodium crypto_pwhash_str)
+};
+
+struct AppendOutcome {
+  Mid mid = 0;
+  std::int64_t mtime = 0;
+  bool duplicate = false;  // the (from, mid) pair was stored before; nothing new was written
+};
+
+struct HistoryQuery {
+  enum class Scope { P2p, Group, Room } scope = Scope::P2p;
+  Uid uid = 0;   // P2p: one side of the conversation
+  Uid with = 0;  // P2p: the other side
+  Gid gid = 0;
+  Rid rid = 0;
+  std::optional<Mid> before_mid;  // only messages with mid < before_mid
+  int limit = 100;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- users ---------------------------------------------------------------------------
+  // uid == 0: the store assigns the next free uid. AlreadyExists if login or uid is taken.
+  virtual Result<Uid> add_user(const std::string& login, const std::string& password_hash,
+                               Uid uid) = 0;
+  virtual Result<UserRecord> find_user(Uid uid) = 0;                      // NotFound
+  virtual Result<UserRecord> find_user_by_login(const std::string& login) = 0;  // NotFound
+  virtual Status set_password(Uid uid, const std::string& password_hash) = 0;   // NotFound
+  // Removes the user, its group and room memberships. NotFound if unknown.
+  virtual Status delete_user(Uid uid) = 0;
+
+  // --- groups (a group exists while it has members) --------------------------------------
+  virtual Status add_group_members(Gid gid, const std::vector<Uid>& uids) = 0;
+  virtual Status del_group_members(Gid gid, const std::vector<Uid>& uids) = 0;
+  virtual Result<std::vector<Uid>> group_members(Gid gid) = 0;  // ascending
+  virtual Result<bool> is_group_member(Gid gid, Uid uid) = 0;
+  virtual Status delete_group(Gid gid) = 0;
+  virtual Result<std::vector<Gid>> user_groups(Uid uid) = 0;  // ascending
+
+  // --- rooms -------------------------------------------------------------------------
+  virtual Status add_room_member(Rid rid, Uid uid) = 0;
+  virtual Status del_room_member(Rid rid, Uid uid) = 0;
+  virtual Result<std::vector<Uid>> room_members(Rid rid) = 0;  // ascending
+  virtual Result<bool> is_room_member(Rid rid, Uid uid) = 0;
+
+  // --- messages ------------------------------------------------------------------------
+  using AppendCallback = std::function<void(Result<AppendOutcome>)>;
+  // Durable append; see the guarantees above. The callback runs on a store thread.
+  virtual void append_message(Message message, AppendCallback done) = 0;
+  // Newest first.
+  virtual Result<std::vector<Message>> history(const HistoryQuery& query) = 0;
+
+  // --- meta (server secrets and settings shared by all nodes) ---------------------------
+  // Returns the value under key; if there is none, stores `fallback` and returns it
+  // (atomically: two nodes starting together agree on one value).
+  virtual Result<std::string> get_or_init_meta(const std::string& key,
+                                               const std::string& fallback) = 0;
+
+  // Waits until every append accepted so far is durable and its callback has run; the store
+  // accepts no more appends afterwards (Unavailable). Called once at shutdown.
+  virtual void close() = 0;
+};
+
+}  // namespace rtm
