@@ -1,0 +1,385 @@
+// Engine: sessions, logins, events, subscriptions and delivery. Messages are in
+// engine_messages.cpp, users/groups/rooms in engine_admin.cpp.
+#include "core/engine.hpp"
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <charconv>
+
+#include "core/event_body.hpp"
+#include "core/jwt.hpp"
+#include "core/random.hpp"
+
+namespace rtm {
+
+namespace {
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Parses a positive decimal uint64 (no sign, no leading junk).
+std::optional<std::uint64_t> parse_id(std::string_view text) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v == 0) return std::nullopt;
+  return v;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+}  // namespace
+
+std::optional<LoginMode> parse_login_mode(std::string_view text) {
+  if (text == "kill") return LoginMode::Kill;
+  if (text == "refuse") return LoginMode::Refuse;
+  if (text == "possess") return LoginMode::Possess;
+  if (text == "auth") return LoginMode::Auth;
+  if (text == "multi") return LoginMode::Multi;
+  return std::nullopt;
+}
+
+Engine::Engine(Store& store, Broker& broker, EngineConfig config)
+    : store_(store),
+      broker_(broker),
+      config_(std::move(config)),
+      mids_(config_.node_id),
+      throttle_(config_.login_fail_limit, config_.login_fail_window_ms) {
+  if (!config_.now_ms) config_.now_ms = system_now_ms;
+}
+
+Status Engine::start() {
+  auto secret = store_.get_or_init_meta("token_secret", random_token(32));
+  if (!secret) return secret.error();
+  token_secret_ = std::move(*secret);
+  broker_.set_handler([this](const Publication& p) { on_publication(p); });
+  return ok_status();
+}
+
+// --- sessions ---------------------------------------------------------------------------
+
+std::string Engine::create_session() {
+  auto session = std::make_shared<Session>(random_token(32), now_ms());
+  std::string id = session->id();
+  sessions_.add(std::move(session));
+  return id;
+}
+
+Result<std::shared_ptr<Session>> Engine::live_session(const std::string& id) {
+  auto session = sessions_.find(id);
+  if (!session || !session->live())
+    return make_error(Rc::InvalidSession, "no such session (it may have expired or been ended)");
+  session->touch(now_ms());
+  return session;
+}
+
+Result<Uid> Engine::authorized_uid(const std::string& id) {
+  auto session = live_session(id);
+  if (!session) return session.error();
+  if (!(*session)->authorized())
+    return make_error(Rc::NotAuthorized, "this call needs an authorized session");
+  return (*session)->uid();
+}
+
+Result<Uid> Engine::check_credentials(const Credentials& c) {
+  if (!c.token.empty()) {
+    auto claims = jwt_verify(c.token, token_secret_, now_ms() / 1000);
+    if (!claims) return claims.error();
+    auto* typ = claims->if_contains("typ");
+    auto* uid = claims->if_contains("uid");
+    if (!typ || !typ->is_string() || typ->as_string() != "user" || !uid ||
+        !(uid->is_int64() || uid->is_uint64()))
+      return make_error(Rc::InvalidToken, "not a user token");
+    Uid u = uid->is_uint64() ? uid->as_uint64() : static_cast<Uid>(uid->as_int64());
+    if (!store_.find_user(u)) return make_error(Rc::AuthorizeFailed, "the token's user no longer exists");
+    return u;
+  }
+  std::int64_t now = now_ms();
+  if (throttle_.blocked(c.login, now))
+    return make_error(Rc::RateLimited, "too many failed logins; try again in a minute");
+  auto user = store_.find_user_by_login(c.login);
+  if (!user && user.error().rc != Rc::NotFound) return user.error();
+  // Verify against a dummy hash for unknown logins too, so timing does not reveal them.
+  static const std::string kDummyHash = [] {
+    auto h = hash_password("rtm-dummy-password", PasswordPolicy{});
+    return h ? *h : std::string();
+  }();
+  bool match = verify_password(c.password, user ? user->password_hash : kDummyHash);
+  if (!user || !match) {
+    throttle_.record_failure(c.login, now);
+    return make_error(Rc::AuthorizeFailed, "login or password do not match");
+  }
+  throttle_.record_success(c.login);
+  return user->uid;
+}
+
+Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
+                                          const Credentials& credentials, LoginMode mode) {
+  auto session = live_session(session_id);
+  if (!session) return session.error();
+  if ((*session)->authorized())
+    return make_error(Rc::SessionAlreadyAuthorized, "the session is already authorized");
+
+  auto uid = check_credentials(credentials);
+  if (!uid) return uid.error();
+  {
+    std::lock_guard lock(known_users_mu_);
+    known_users_.insert(*uid);
+  }
+  if (mode == LoginMode::Auth) return AuthorizeResult{*uid, session_id};
+
+  std::lock_guard lock(login_mu_);
+  if (!(*session)->live()) return make_error(Rc::InvalidSession, "the session ended during login");
+  if ((*session)->authorized())
+    return make_error(Rc::SessionAlreadyAuthorized, "the session is already authorized");
+  auto others = sessions_.user_sessions(*uid);
+  switch (mode) {
+    case LoginMode::Refuse:
+      if (!others.empty()) return make_error(Rc::SessionExists, "the user already has a live session");
+      break;
+    case LoginMode::Possess:
+      if (!others.empty()) {
+        std::shared_ptr<Session> newest = others.front();
+        for (auto& s : others)
+          if (s->last_active_ms() > newest->last_active_ms()) newest = s;
+        end_session(*session, nullptr);
+        newest->touch(now_ms());
+        return AuthorizeResult{*uid, newest->id()};
+      }
+      break;
+    case LoginMode::Kill:
+      for (auto& s : others) end_session(s, "killed");
+      break;
+    case LoginMode::Multi:
+    case LoginMode::Auth: break;
+  }
+  bind(*session, *uid);
+  return AuthorizeResult{*uid, session_id};
+}
+
+void Engine::bind(const std::shared_ptr<Session>& session, Uid uid) {
+  session->bind(uid);
+  if (sessions_.bind_user(uid, session)) publish("t:presence:" + std::to_string(uid), presence_event(uid, "online"));
+}
+
+void Engine::end_session(const std::shared_ptr<Session>& session, const char* state) {
+  if (!session->end(state, now_ms())) return;
+  if (session->authorized()) {
+    Uid uid = session->uid();
+    if (sessions_.unbind_user(uid, session.get()))
+      publish("t:presence:" + std::to_string(uid), presence_event(uid, "offline"));
+  }
+  for (const auto& topic : session->topics()) drop_topic(session, topic);
+  if (!session->has_unread()) sessions_.remove(session->id());
+}
+
+void Engine::drop_topic(const std::shared_ptr<Session>& session, const std::string& topic) {
+  session->unsubscribe_topic(topic);
+  topics_.remove(topic, session.get());
+  if (starts_with(topic, "room:") && session->authorized()) {
+    if (auto rid = parse_id(std::string_view(topic).substr(5))) leave_room_if_last(session->uid(), *rid);
+  }
+}
+
+Status Engine::destroy_session(const std::string& id) {
+  auto session = live_session(id);
+  if (!session) return session.error();
+  end_session(*session, nullptr);
+  sessions_.remove(id);
+  return ok_status();
+}
+
+Result<SessionSettings> Engine::update_settings(const std::string& id, const SettingsPatch& p) {
+  auto session = live_session(id);
+  if (!session) return session.error();
+  SessionSettings s = (*session)->settings();
+  auto out_of_range = [](const char* name, int lo, int hi) {
+    return make_error(Rc::InvalidParameter, std::string(name) + " must be between " +
+                                                std::to_string(lo) + " and " + std::to_string(hi));
+  };
+  if (p.max_events) {
+    if (*p.max_events < 1 || *p.max_events > 1000) return out_of_range("max_events", 1, 1000);
+    s.max_events = *p.max_events;
+  }
+  if (p.queue_limit) {
+    if (*p.queue_limit < 10 || *p.queue_limit > 100000) return out_of_range("queue_limit", 10, 100000);
+    s.queue_limit = *p.queue_limit;
+  }
+  if (p.idle_timeout) {
+    if (*p.idle_timeout < 10 || *p.idle_timeout > 86400) return out_of_range("idle_timeout", 10, 86400);
+    s.idle_timeout = *p.idle_timeout;
+  }
+  if (p.presence) s.presence = *p.presence;
+  (*session)->set_settings(s);
+  return s;
+}
+
+// --- events -----------------------------------------------------------------------------
+
+Result<EventBatch> Engine::take_events(const std::string& id, std::optional<std::uint64_t> after) {
+  auto session = sessions_.find(id);
+  if (!session) return make_error(Rc::InvalidSession, "no such session");
+  if (!session->live()) {
+    // A killed or kicked session hands out its final event once, then is gone.
+    if (!session->has_unread() && !after) {
+      sessions_.remove(id);
+      return make_error(Rc::InvalidSession, "the session has ended");
+    }
+    EventBatch batch = session->take(after);
+    if (!session->has_unread()) sessions_.remove(id);
+    return batch;
+  }
+  session->touch(now_ms());
+  return session->take(after);
+}
+
+Result<std::optional<EventBatch>> Engine::take_or_wait(const std::string& id,
+                                                       std::optional<std::uint64_t> after,
+                                                       Session::Waiter waiter,
+                                                       std::uint64_t& ticket) {
+  auto session = sessions_.find(id);
+  if (!session) return make_error(Rc::InvalidSession, "no such session");
+  if (!session->live() || shutting_down_) {
+    auto batch = take_events(id, after);
+    if (!batch) return batch.error();
+    return std::optional<EventBatch>(std::move(*batch));
+  }
+  session->touch(now_ms());
+  return session->take_or_wait(after, std::move(waiter), ticket);
+}
+
+void Engine::cancel_wait(const std::string& id, std::uint64_t ticket) {
+  if (auto session = sessions_.find(id)) {
+    session->cancel_wait(ticket);
+    session->touch(now_ms());
+  }
+}
+
+// --- subscriptions ----------------------------------------------------------------------
+
+Result<std::string> Engine::subscribe(const std::string& id, const std::string& topic) {
+  auto found = live_session(id);
+  if (!found) return found.error();
+  auto& session = *found;
+  auto colon = topic.find(':');
+  std::string_view kind = std::string_view(topic).substr(0, colon);
+  std::string_view rest = colon == std::string::npos ? std::string_view() : std::string_view(topic).substr(colon + 1);
+  if (colon == std::string::npos)
+    return make_error(Rc::InvalidParameter, "topic must be group:<gid>, room:<rid>, presence:<uid> or channel:<name>");
+
+  if (kind == "channel") {
+    if (rest.empty() || rest.size() > 256) return make_error(Rc::InvalidParameter, "channel name must be 1 to 256 bytes");
+  } else if (kind == "group" || kind == "room" || kind == "presence") {
+    auto num = parse_id(rest);
+    if (!num) return make_error(Rc::InvalidParameter, "topic id must be a positive integer");
+    if (kind != "presence" && !session->authorized())
+      return make_error(Rc::NotAuthorized, "group and room topics need an authorized session");
+    if (kind == "group") {
+      auto member = store_.is_group_member(*num, session->uid());
+      if (!member) return member.error();
+      if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
+    }
+  } else {
+    return make_error(Rc::InvalidParameter, "unknown topic kind '" + std::string(kind) + "'");
+  }
+
+  bool created = false;
+  std::string key = session->subscribe(topic, created);
+  if (created) {
+    topics_.add(topic, session);
+    if (kind == "room") enter_room(session, session->uid(), *parse_id(rest));
+    if (!session->live()) topics_.remove(topic, session.get());  // ended meanwhile
+  }
+  return key;
+}
+
+Status Engine::unsubscribe(const std::string& id, const std::string& key) {
+  auto found = live_session(id);
+  if (!found) return found.error();
+  auto& session = *found;
+  auto topic = session->unsubscribe(key);
+  if (topic) drop_topic(session, *topic);
+  return ok_status();
+}
+
+void Engine::enter_room(const std::shared_ptr<Session>& session, Uid uid, Rid rid) {
+  auto member = store_.is_room_member(rid, uid);
+  if (member && *member) return;
+  if (store_.add_room_member(rid, uid)) publish("t:room:" + std::to_string(rid), room_event(rid, uid, "entered"));
+}
+
+void Engine::leave_room_if_last(Uid uid, Rid rid) {
+  std::string topic = "room:" + std::to_string(rid);
+  for (auto& s : sessions_.user_sessions(uid))
+    if (s->subscribed(topic)) return;
+  auto member = store_.is_room_member(rid, uid);
+  if (!member || !*member) return;
+  if (store_.del_room_member(rid, uid)) publish("t:" + topic, room_event(rid, uid, "left"));
+}
+
+// --- delivery ---------------------------------------------------------------------------
+
+void Engine::publish(std::string target, EventBody body) {
+  // A broker that cannot be reached loses live delivery only; the message is already durable
+  // and in history, so the send still succeeds.
+  (void)broker_.publish(Publication{std::move(target), std::move(body)});
+}
+
+void Engine::on_publication(const Publication& p) {
+  std::string_view target = p.target;
+  std::uint64_t delivered = 0;
+  if (starts_with(target, "u:")) {
+    if (auto uid = parse_id(target.substr(2)))
+      for (auto& s : sessions_.user_sessions(*uid)) delivered += s->push(p.payload, false);
+  } else if (starts_with(target, "t:")) {
+    std::string topic(target.substr(2));
+    bool is_presence = starts_with(topic, "presence:");
+    for (auto& s : topics_.subscribers(topic)) delivered += s->push(p.payload, is_presence);
+  } else if (target == "all") {
+    for (Uid uid : sessions_.online_users())
+      for (auto& s : sessions_.user_sessions(uid)) delivered += s->push(p.payload, false);
+  }
+  events_delivered_.fetch_add(delivered, std::memory_order_relaxed);
+}
+
+// --- upkeep -----------------------------------------------------------------------------
+
+void Engine::sweep() {
+  std::int64_t now = now_ms();
+  for (auto& s : sessions_.all()) {
+    if (s->live()) {
+      if (s->idle(now)) {
+        end_session(s, "expired");
+        sessions_.remove(s->id());  // nobody is waiting: the final event has no reader
+      }
+    } else if (!s->has_unread() || now - s->ended_at_ms() > config_.ended_session_grace_ms) {
+      sessions_.remove(s->id());
+    }
+  }
+}
+
+void Engine::shutdown() {
+  shutting_down_ = true;
+  for (auto& s : sessions_.all()) s->wake();
+}
+
+EngineStats Engine::stats() const {
+  EngineStats st;
+  auto all = sessions_.all();
+  st.sessions = all.size();
+  for (auto& s : all) {
+    st.events_queued += s->queued();
+    st.polls_waiting += s->has_waiter();
+  }
+  st.online_users = sessions_.online_count();
+  st.messages_sent = messages_sent_.load();
+  st.events_delivered = events_delivered_.load();
+  st.store_appends = store_appends_.load();
+  st.store_append_us_total = store_append_us_total_.load();
+  st.store_append_us_max = store_append_us_max_.load();
+  return st;
+}
+
+}  // namespace rtm

@@ -1,0 +1,208 @@
+// Engine: the whole of rtm's behaviour behind one object (DESIGN.md core/): sessions,
+// logins, event queues, subscriptions, fan-out, messages, users, groups and rooms. It has
+// no sockets and no SQL: it talks to a Store and a Broker through their interfaces, and the
+// api/ layer decodes requests into calls on it (dragonfly's ServiceInterface model).
+//
+// Every method is thread-safe. Methods return at once except where noted: authorize() and
+// the password methods run argon2id (tens of ms) and belong on a blocking pool; send()
+// answers through its callback once the store has made the message durable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/broker.hpp"
+#include "core/login_throttle.hpp"
+#include "core/message.hpp"
+#include "core/mid_generator.hpp"
+#include "core/password.hpp"
+#include "core/result.hpp"
+#include "core/session.hpp"
+#include "core/session_registry.hpp"
+#include "core/store.hpp"
+#include "core/topic_index.hpp"
+
+namespace rtm {
+
+struct EngineConfig {
+  unsigned node_id = 0;
+  std::size_t max_msg_bytes = 64 * 1024;
+  std::size_t max_attrs_bytes = 4 * 1024;
+  int login_fail_limit = 10;
+  std::int64_t login_fail_window_ms = 60'000;
+  // How long a killed/kicked session keeps its final event for a poll to read.
+  std::int64_t ended_session_grace_ms = 60'000;
+  PasswordPolicy password_policy;
+  // Unix time in ms; tests replace it to drive expiry without sleeping.
+  std::function<std::int64_t()> now_ms;
+};
+
+enum class LoginMode { Kill, Refuse, Possess, Auth, Multi };
+
+struct Credentials {
+  std::string login;
+  std::string password;
+  std::string token;  // a user token (JWT) instead of login + password
+};
+
+struct AuthorizeResult {
+  Uid uid = 0;
+  std::string session;  // the session now bound (possess: the existing one)
+};
+
+// Every field is optional: only what is given changes.
+struct SettingsPatch {
+  std::optional<int> max_events;
+  std::optional<int> queue_limit;
+  std::optional<bool> presence;
+  std::optional<int> idle_timeout;
+};
+
+struct SendRequest {
+  Uid from = 0;
+  MessageKind kind = MessageKind::P2p;
+  Uid to = 0;
+  std::vector<Uid> to_uids;
+  Gid gid = 0;
+  Rid rid = 0;
+  int mtype = 30;
+  std::string msg;
+  std::string attrs;
+  std::optional<Mid> mid;       // the sender's own id, for idempotent retries
+  bool as_server = false;       // server API: no membership checks, from may be 0
+  bool file_message = false;    // only the file flow may use mtype 40-50
+};
+
+struct SendAck {
+  Mid mid = 0;
+  std::int64_t mtime = 0;
+};
+
+struct EngineStats {
+  std::size_t sessions = 0;
+  std::size_t online_users = 0;
+  std::size_t events_queued = 0;
+  std::size_t polls_waiting = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t events_delivered = 0;
+  std::uint64_t store_appends = 0;
+  std::uint64_t store_append_us_total = 0;  // sum of append latencies, for an average
+  std::uint64_t store_append_us_max = 0;
+};
+
+class Engine {
+ public:
+  Engine(Store& store, Broker& broker, EngineConfig config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads (or creates) the token secret and connects to the broker.
+  Status start();
+  std::int64_t now_ms() const { return config_.now_ms(); }
+  const EngineConfig& config() const { return config_; }
+
+  // --- sessions (API.md section 3) -------------------------------------------------------
+  std::string create_session();
+  // The live session with this id, touched. InvalidSession if unknown or ended.
+  Result<std::shared_ptr<Session>> live_session(const std::string& id);
+  // The uid of a live authorized session. InvalidSession / NotAuthorized.
+  Result<Uid> authorized_uid(const std::string& id);
+  // Blocking (argon2id for a password login).
+  Result<AuthorizeResult> authorize(const std::string& session_id, const Credentials& credentials,
+                                    LoginMode mode);
+  Status destroy_session(const std::string& id);
+  Result<SessionSettings> update_settings(const std::string& id, const SettingsPatch& patch);
+
+  // Takes queued events (a killed session's final event included). InvalidSession if there
+  // is nothing more for this id.
+  Result<EventBatch> take_events(const std::string& id, std::optional<std::uint64_t> after);
+  // Takes events if there are any; otherwise registers `waiter` and returns nullopt with
+  // `ticket` set. The waiter is called once, from another thread, when an event arrives,
+  // the session ends, or shutdown() runs.
+  Result<std::optional<EventBatch>> take_or_wait(const std::string& id,
+                                                 std::optional<std::uint64_t> after,
+                                                 Session::Waiter waiter, std::uint64_t& ticket);
+  void cancel_wait(const std::string& id, std::uint64_t ticket);
+
+  Result<std::string> subscribe(const std::string& id, const std::string& topic);
+  // Never an error for an unknown key (qik unsubscribe); InvalidSession for a bad session.
+  Status unsubscribe(const std::string& id, const std::string& key);
+
+  // --- messages (section 4) ------------------------------------------------------------
+  using SendCallback = std::function<void(Result<SendAck>)>;
+  // Validates, stores durably, then fans out; `done` runs on a store thread (or at once on
+  // a validation error).
+  void send(SendRequest request, SendCallback done);
+  // viewer: the client's uid (membership is checked), nullopt for the server API.
+  Result<std::vector<Message>> history(const HistoryQuery& query, std::optional<Uid> viewer);
+  std::vector<Uid> online(const std::vector<Uid>& uids) const;
+
+  // --- server API: users, groups, rooms --------------------------------------------------
+  Result<Uid> add_user(const std::string& login, const std::string& password, Uid uid);  // blocking
+  Status set_password(Uid uid, const std::string& password);                          // blocking
+  Status delete_user(Uid uid);
+  Result<std::string> user_token(Uid uid, std::int64_t ttl_s);
+  // Ends every session of uid with a final `session` event, state "kicked". Returns how many.
+  Result<int> kickout(Uid uid);
+  Status add_group_members(Gid gid, const std::vector<Uid>& uids);
+  Status del_group_members(Gid gid, const std::vector<Uid>& uids);
+  Result<std::vector<Uid>> group_members(Gid gid);
+  Status delete_group(Gid gid);
+  Result<std::vector<Gid>> user_groups(Uid uid);
+  Status add_room_member(Rid rid, Uid uid);
+  Status del_room_member(Rid rid, Uid uid);
+  Result<std::vector<Uid>> room_members(Rid rid);
+
+  // --- upkeep --------------------------------------------------------------------------
+  // Expires idle sessions and forgets ended ones whose final event was read or is stale.
+  void sweep();
+  // Wakes every waiting poll so it answers with what it has; new waits return at once.
+  void shutdown();
+  bool shutting_down() const { return shutting_down_.load(); }
+  EngineStats stats() const;
+
+ private:
+  Status user_must_exist(Uid uid);
+  Result<Uid> check_credentials(const Credentials& credentials);
+  void bind(const std::shared_ptr<Session>& session, Uid uid);
+  void end_session(const std::shared_ptr<Session>& session, const char* state);
+  void enter_room(const std::shared_ptr<Session>& session, Uid uid, Rid rid);
+  void leave_room_if_last(Uid uid, Rid rid);
+  void drop_topic(const std::shared_ptr<Session>& session, const std::string& topic);
+  Status validate_send(const SendRequest& r);
+  void fan_out(const Message& m, const EventBody& body);
+  void publish(std::string target, EventBody body);
+  void on_publication(const Publication& p);
+
+  Store& store_;
+  Broker& broker_;
+  EngineConfig config_;
+  std::string token_secret_;
+  MidGenerator mids_;
+  SessionRegistry sessions_;
+  TopicIndex topics_;
+  LoginThrottle throttle_;
+  std::mutex login_mu_;  // serializes the check-then-bind of the login modes
+
+  mutable std::mutex known_users_mu_;
+  std::unordered_set<Uid> known_users_;  // uids seen to exist: saves a store read per send
+
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<std::uint64_t> messages_sent_{0};
+  std::atomic<std::uint64_t> events_delivered_{0};
+  std::atomic<std::uint64_t> store_appends_{0};
+  std::atomic<std::uint64_t> store_append_us_total_{0};
+  std::atomic<std::uint64_t> store_append_us_max_{0};
+};
+
+// Parses "kill" | "refuse" | "possess" | "auth" | "multi".
+std::optional<LoginMode> parse_login_mode(std::string_view text);
+
+}  // namespace rtm

@@ -1,0 +1,163 @@
+// Engine: message validation, durable append, fan-out and history (API.md section 4).
+#include <chrono>
+#include <unordered_set>
+
+#include "core/engine.hpp"
+#include "core/event_body.hpp"
+
+namespace rtm {
+
+Status Engine::user_must_exist(Uid uid) {
+  {
+    std::lock_guard lock(known_users_mu_);
+    if (known_users_.count(uid)) return ok_status();
+  }
+  auto user = store_.find_user(uid);
+  if (!user) {
+    if (user.error().rc == Rc::NotFound)
+      return make_error(Rc::NotFound, "no user with uid " + std::to_string(uid));
+    return user.error();
+  }
+  std::lock_guard lock(known_users_mu_);
+  known_users_.insert(uid);
+  return ok_status();
+}
+
+Status Engine::validate_send(const SendRequest& r) {
+  if (r.mtype < 0 || r.mtype > 255)
+    return make_error(Rc::InvalidParameter, "mtype must be between 0 and 255");
+  if (r.mtype >= 40 && r.mtype <= 50 && !r.file_message)
+    return make_error(Rc::InvalidParameter, "mtype 40-50 is reserved for file messages");
+  if (r.msg.size() > config_.max_msg_bytes)
+    return make_error(Rc::PayloadTooLarge, "msg is over " + std::to_string(config_.max_msg_bytes) + " bytes");
+  if (r.attrs.size() > config_.max_attrs_bytes)
+    return make_error(Rc::PayloadTooLarge, "attrs is over " + std::to_string(config_.max_attrs_bytes) + " bytes");
+  if (r.mid && *r.mid == 0) return make_error(Rc::InvalidParameter, "mid must be positive");
+  if (r.from != 0) {
+    if (auto s = user_must_exist(r.from); !s) return s;
+  } else if (!r.as_server) {
+    return make_error(Rc::NotAuthorized, "a client send needs an authorized session");
+  }
+
+  switch (r.kind) {
+    case MessageKind::P2p:
+      if (r.to == 0) return make_error(Rc::InvalidParameter, "to must be a positive uid");
+      return user_must_exist(r.to);
+    case MessageKind::Multi:
+      if (r.to_uids.empty() || r.to_uids.size() > 1000)
+        return make_error(Rc::InvalidParameter, "to_uids must hold 1 to 1000 uids");
+      for (Uid u : r.to_uids) {
+        if (u == 0) return make_error(Rc::InvalidParameter, "to_uids must be positive uids");
+        if (auto s = user_must_exist(u); !s) return s;
+      }
+      return ok_status();
+    case MessageKind::Group: {
+      if (r.gid == 0) return make_error(Rc::InvalidParameter, "gid must be positive");
+      if (r.as_server) return ok_status();
+      auto member = store_.is_group_member(r.gid, r.from);
+      if (!member) return member.error();
+      if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
+      return ok_status();
+    }
+    case MessageKind::Room: {
+      if (r.rid == 0) return make_error(Rc::InvalidParameter, "rid must be positive");
+      if (r.as_server) return ok_status();
+      auto member = store_.is_room_member(r.rid, r.from);
+      if (!member) return member.error();
+      if (!*member) return make_error(Rc::PermissionDenied, "not in this room");
+      return ok_status();
+    }
+    case MessageKind::Broadcast:
+      if (!r.as_server) return make_error(Rc::PermissionDenied, "only the server API may broadcast");
+      return ok_status();
+    case MessageKind::Channel:
+      return make_error(Rc::InvalidParameter, "channel messages are sent with channel.send");
+  }
+  return ok_status();
+}
+
+void Engine::send(SendRequest r, SendCallback done) {
+  if (auto valid = validate_send(r); !valid) return done(valid.error());
+
+  Message m;
+  m.mtime = now_ms();
+  m.mid = r.mid ? *r.mid : mids_.next(m.mtime);
+  m.from = r.from;
+  m.kind = r.kind;
+  m.to = r.to;
+  if (r.kind == MessageKind::Multi) {
+    std::unordered_set<Uid> seen;
+    for (Uid u : r.to_uids)
+      if (seen.insert(u).second) m.to_uids.push_back(u);
+  }
+  m.gid = r.gid;
+  m.rid = r.rid;
+  m.mtype = r.mtype;
+  m.msg = std::move(r.msg);
+  m.attrs = std::move(r.attrs);
+
+  // Serialized once, before the store takes the message: every recipient shares this body.
+  EventBody body = message_event(m);
+  auto targets = std::make_shared<Message>();
+  targets->kind = m.kind;
+  targets->to = m.to;
+  targets->to_uids = m.to_uids;
+  targets->gid = m.gid;
+  targets->rid = m.rid;
+  auto started = std::chrono::steady_clock::now();
+
+  store_.append_message(std::move(m), [this, body = std::move(body), targets, started,
+                                       done = std::move(done)](Result<AppendOutcome> out) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    store_appends_.fetch_add(1, std::memory_order_relaxed);
+    store_append_us_total_.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
+    auto prev = store_append_us_max_.load(std::memory_order_relaxed);
+    while (static_cast<std::uint64_t>(us) > prev &&
+           !store_append_us_max_.compare_exchange_weak(prev, static_cast<std::uint64_t>(us))) {
+    }
+    if (!out) return done(out.error());
+    if (!out->duplicate) {
+      messages_sent_.fetch_add(1, std::memory_order_relaxed);
+      fan_out(*targets, body);
+    }
+    done(SendAck{out->mid, out->mtime});
+  });
+}
+
+void Engine::fan_out(const Message& m, const EventBody& body) {
+  switch (m.kind) {
+    case MessageKind::P2p: publish("u:" + std::to_string(m.to), body); break;
+    case MessageKind::Multi:
+      for (Uid u : m.to_uids) publish("u:" + std::to_string(u), body);
+      break;
+    case MessageKind::Group: publish("t:group:" + std::to_string(m.gid), body); break;
+    case MessageKind::Room: publish("t:room:" + std::to_string(m.rid), body); break;
+    case MessageKind::Broadcast: publish("all", body); break;
+    case MessageKind::Channel: break;
+  }
+}
+
+Result<std::vector<Message>> Engine::history(const HistoryQuery& q, std::optional<Uid> viewer) {
+  if (q.limit < 1 || q.limit > 1000) return make_error(Rc::InvalidParameter, "limit must be between 1 and 1000");
+  if (viewer) {
+    if (q.scope == HistoryQuery::Scope::Group) {
+      auto member = store_.is_group_member(q.gid, *viewer);
+      if (!member) return member.error();
+      if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
+    } else if (q.scope == HistoryQuery::Scope::Room) {
+      auto member = store_.is_room_member(q.rid, *viewer);
+      if (!member) return member.error();
+      if (!*member) return make_error(Rc::PermissionDenied, "not in this room");
+    }
+  }
+  return store_.history(q);
+}
+
+std::vector<Uid> Engine::online(const std::vector<Uid>& uids) const {
+  std::vector<Uid> out;
+  for (Uid u : uids)
+    if (sessions_.online(u)) out.push_back(u);
+  return out;
+}
+
+}  // namespace rtm

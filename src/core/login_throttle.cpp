@@ -1,0 +1,33 @@
+// See login_throttle.hpp.
+#include "core/login_throttle.hpp"
+
+namespace rtm {
+
+bool LoginThrottle::blocked(const std::string& login, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(login);
+  if (it == windows_.end()) return false;
+  if (now_ms - it->second.start_ms >= window_ms_) {
+    windows_.erase(it);
+    return false;
+  }
+  return it->second.failures >= limit_;
+}
+
+void LoginThrottle::record_failure(const std::string& login, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  // Bound memory under a flood of distinct logins: forget expired windows first.
+  if (windows_.size() > 100000) {
+    std::erase_if(windows_, [&](auto& kv) { return now_ms - kv.second.start_ms >= window_ms_; });
+  }
+  auto [it, inserted] = windows_.try_emplace(login, Window{now_ms, 0});
+  if (now_ms - it->second.start_ms >= window_ms_) it->second = Window{now_ms, 0};
+  ++it->second.failures;
+}
+
+void LoginThrottle::record_success(const std::string& login) {
+  std::lock_guard lock(mu_);
+  windows_.erase(login);
+}
+
+}  // namespace rtm

@@ -1,0 +1,251 @@
+// Session event queue, cursor, gap computation and waiter hand-off (see session.hpp).
+#include "core/session.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace rtm {
+
+std::string EventBatch::to_json_array() const {
+  std::string out = "[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"id\":";
+    out += std::to_string(events[i].id);
+    out += ',';
+    out += *events[i].body;
+  }
+  out += ']';
+  return out;
+}
+
+Session::Session(std::string id, std::int64_t now_ms)
+    : id_(std::move(id)), last_active_ms_(now_ms) {}
+
+Uid Session::uid() const {
+  std::lock_guard lock(mu_);
+  return uid_;
+}
+
+bool Session::authorized() const {
+  std::lock_guard lock(mu_);
+  return authorized_;
+}
+
+bool Session::live() const {
+  std::lock_guard lock(mu_);
+  return state_ == SessionState::Live;
+}
+
+void Session::bind(Uid uid) {
+  std::lock_guard lock(mu_);
+  uid_ = uid;
+  authorized_ = true;
+}
+
+void Session::touch(std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  last_active_ms_ = std::max(last_active_ms_, now_ms);
+}
+
+std::int64_t Session::last_active_ms() const {
+  std::lock_guard lock(mu_);
+  return last_active_ms_;
+}
+
+bool Session::idle(std::int64_t now_ms) const {
+  std::lock_guard lock(mu_);
+  if (state_ != SessionState::Live || waiter_ || attached_sockets_ > 0) return false;
+  return now_ms - last_active_ms_ >= std::int64_t{settings_.idle_timeout} * 1000;
+}
+
+void Session::attach_socket() {
+  std::lock_guard lock(mu_);
+  ++attached_sockets_;
+}
+
+void Session::detach_socket(std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (attached_sockets_ > 0) --attached_sockets_;
+  last_active_ms_ = std::max(last_active_ms_, now_ms);
+}
+
+SessionSettings Session::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
+
+void Session::set_settings(const SessionSettings& settings) {
+  std::lock_guard lock(mu_);
+  settings_ = settings;
+  while (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+}
+
+bool Session::push(const EventBody& body, bool is_presence) {
+  Waiter waiter;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != SessionState::Live) return false;
+    if (is_presence && !settings_.presence) return true;
+    events_.push_back(QueuedEvent{next_id_++, body});
+    if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+    waiter = take_waiter_locked();
+  }
+  if (waiter) waiter();
+  return true;
+}
+
+EventBatch Session::take(std::optional<std::uint64_t> after) {
+  std::lock_guard lock(mu_);
+  return take_locked(after);
+}
+
+std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> after,
+                                                Waiter waiter, std::uint64_t& ticket) {
+  Waiter previous;
+  std::optional<EventBatch> result;
+  {
+    std::lock_guard lock(mu_);
+    EventBatch batch = take_locked(after);
+    if (!batch.events.empty() || state_ != SessionState::Live) {
+      result = std::move(batch);
+    } else {
+      previous = take_waiter_locked();
+      waiter_ = std::move(waiter);
+      ticket = ++waiter_ticket_;
+    }
+  }
+  if (previous) previous();
+  return result;
+}
+
+void Session::cancel_wait(std::uint64_t ticket) {
+  std::lock_guard lock(mu_);
+  if (waiter_ && waiter_ticket_ == ticket) waiter_ = nullptr;
+}
+
+void Session::wake() {
+  Waiter waiter;
+  {
+    std::lock_guard lock(mu_);
+    waiter = take_waiter_locked();
+  }
+  if (waiter) waiter();
+}
+
+bool Session::has_waiter() const {
+  std::lock_guard lock(mu_);
+  return static_cast<bool>(waiter_);
+}
+
+std::size_t Session::queued() const {
+  std::lock_guard lock(mu_);
+  return events_.size();
+}
+
+bool Session::end(const char* state, std::int64_t now_ms) {
+  Waiter waiter;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != SessionState::Live) return false;
+    if (state) {
+      auto body = std::make_shared<const std::string>(std::string("\"type\":\"session\",\"state\":\"") +
+                                                      state + "\"}");
+      events_.push_back(QueuedEvent{next_id_++, std::move(body)});
+      if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+    }
+    state_ = SessionState::Ended;
+    ended_at_ms_ = now_ms;
+    waiter = take_waiter_locked();
+  }
+  if (waiter) waiter();
+  return true;
+}
+
+std::int64_t Session::ended_at_ms() const {
+  std::lock_guard lock(mu_);
+  return ended_at_ms_;
+}
+
+bool Session::has_unread() const {
+  std::lock_guard lock(mu_);
+  return !events_.empty() && events_.back().id > cursor_;
+}
+
+std::string Session::subscribe(const std::string& topic, bool& created) {
+  std::lock_guard lock(mu_);
+  auto it = topic_to_key_.find(topic);
+  if (it != topic_to_key_.end()) {
+    created = false;
+    return it->second;
+  }
+  std::string key = "s" + std::to_string(next_key_++);
+  topic_to_key_.emplace(topic, key);
+  key_to_topic_.emplace(key, topic);
+  created = true;
+  return key;
+}
+
+std::optional<std::string> Session::unsubscribe(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = key_to_topic_.find(key);
+  if (it == key_to_topic_.end()) return std::nullopt;
+  std::string topic = it->second;
+  key_to_topic_.erase(it);
+  topic_to_key_.erase(topic);
+  return topic;
+}
+
+bool Session::unsubscribe_topic(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  auto it = topic_to_key_.find(topic);
+  if (it == topic_to_key_.end()) return false;
+  key_to_topic_.erase(it->second);
+  topic_to_key_.erase(it);
+  return true;
+}
+
+bool Session::subscribed(const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  return topic_to_key_.count(topic) > 0;
+}
+
+std::vector<std::string> Session::topics() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(topic_to_key_.size());
+  for (auto& [topic, key] : topic_to_key_) out.push_back(topic);
+  return out;
+}
+
+EventBatch Session::take_locked(std::optional<std::uint64_t> after) {
+  EventBatch batch;
+  std::uint64_t from = after ? *after : cursor_;
+  batch.last = from;
+  std::uint64_t first_kept = events_.empty() ? next_id_ : events_.front().id;
+  // Events with ids in (from, first_kept) existed and were dropped by queue_limit.
+  if (from < first_kept && first_kept - from > 1) {
+    std::uint64_t dropped = first_kept - from - 1;
+    auto body = std::make_shared<const std::string>("\"type\":\"gap\",\"dropped\":" +
+                                                    std::to_string(dropped) + "}");
+    batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
+    batch.last = first_kept - 1;
+  }
+  auto max = static_cast<std::size_t>(settings_.max_events);
+  auto it = std::upper_bound(events_.begin(), events_.end(), from,
+                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
+  for (; it != events_.end() && batch.events.size() < max; ++it) {
+    batch.events.push_back(*it);
+    batch.last = it->id;
+  }
+  cursor_ = std::max(cursor_, batch.last);
+  return batch;
+}
+
+Session::Waiter Session::take_waiter_locked() {
+  Waiter w = std::move(waiter_);
+  waiter_ = nullptr;
+  return w;
+}
+
+}  // namespace rtm
