@@ -1,0 +1,80 @@
+// The method table and the dispatcher: decode, authenticate, run, count.
+#include "api/method_table.hpp"
+
+#include <openssl/crypto.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/parse_options.hpp>
+
+namespace rtm::api {
+
+const std::vector<MethodSpec>& method_table() {
+  static const std::vector<MethodSpec> table = [] {
+    std::vector<MethodSpec> t;
+    add_session_methods(t);
+    add_message_methods(t);
+    add_admin_methods(t);
+    return t;
+  }();
+  return table;
+}
+
+const MethodSpec* find_method(Scope scope, std::string_view name) {
+  for (const auto& m : method_table())
+    if (m.scope == scope && m.name == name) return &m;
+  return nullptr;
+}
+
+namespace {
+
+bool api_key_matches(std::string_view given, const std::string& expected) {
+  if (expected.empty() || given.size() != expected.size()) return false;
+  return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
+                                              std::string_view method,
+                                              const boost::json::object& params,
+                                              std::string_view bearer) {
+  Reply reply;
+  const MethodSpec* spec = find_method(scope, method);
+  if (!spec) {
+    reply = Reply::error(Rc::UnknownMethod, "no such method: " + std::string(method.substr(0, 64)));
+  } else if (scope == Scope::Server && !api_key_matches(bearer, services.api_key)) {
+    reply = Reply::error(Rc::Unauthorized, "server methods need Authorization: Bearer <api key>");
+  } else {
+    Call call{services, Params(params)};
+    try {
+      reply = co_await spec->handler(call);
+    } catch (const CallError& e) {
+      reply = Reply::error(e.error);
+    } catch (const std::bad_alloc&) {
+      reply = Reply::error(Rc::Internal, "out of memory");
+    }
+  }
+  services.metrics.record(reply.rc);
+  co_return reply;
+}
+
+boost::asio::awaitable<Reply> dispatch(Services& services, Scope scope, std::string_view method,
+                                       std::string_view body, std::string_view bearer) {
+  boost::json::object params;
+  if (!body.empty()) {
+    boost::json::parse_options opts;
+    opts.max_depth = 32;
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec, {}, opts);
+    if (ec || !value.is_object()) {
+      auto reply = Reply::error(Rc::InvalidRequest, ec ? "body is not valid JSON: " + ec.message()
+                                                       : "body must be a JSON object");
+      services.metrics.record(reply.rc);
+      co_return reply;
+    }
+    params = std::move(value.get_object());
+  }
+  co_return co_await dispatch_params(services, scope, method, params, bearer);
+}
+
+}  // namespace rtm::api

@@ -1,0 +1,62 @@
+// The method table of API.md as data: one entry per (scope, name) with its handler. The HTTP
+// router and the WebSocket dispatcher both go through dispatch(); docs and tests can list
+// the methods from method_table().
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/call_metrics.hpp"
+#include "api/params.hpp"
+#include "api/reply.hpp"
+#include "core/engine.hpp"
+
+namespace rtm::api {
+
+enum class Scope { Client, Server };
+
+// What handlers may use. Owned by the app; outlives every call.
+struct Services {
+  Engine& engine;
+  boost::asio::thread_pool& blocking;  // argon2id and other slow work, off the event loops
+  CallMetrics& metrics;
+  std::string api_key;
+};
+
+struct Call {
+  Services& services;
+  Params params;
+  Engine& engine() const { return services.engine; }
+};
+
+using Handler = boost::asio::awaitable<Reply> (*)(Call&);
+
+struct MethodSpec {
+  std::string_view name;
+  Scope scope;
+  Handler handler;
+};
+
+const std::vector<MethodSpec>& method_table();
+const MethodSpec* find_method(Scope scope, std::string_view name);
+
+// The handlers of each area append their entries (methods_*.cpp).
+void add_session_methods(std::vector<MethodSpec>& table);
+void add_message_methods(std::vector<MethodSpec>& table);
+void add_admin_methods(std::vector<MethodSpec>& table);
+
+// Decodes `body` (a JSON object; empty means {}), checks the API key for server methods
+// (`bearer`: the Authorization header's token), runs the method and answers its Reply.
+// Never throws: every failure is an error Reply of the contract's table.
+boost::asio::awaitable<Reply> dispatch(Services& services, Scope scope, std::string_view method,
+                                       std::string_view body, std::string_view bearer);
+// The same with params already decoded (WebSocket frames).
+boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
+                                              std::string_view method,
+                                              const boost::json::object& params,
+                                              std::string_view bearer);
+
+}  // namespace rtm::api

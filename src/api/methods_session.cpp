@@ -1,0 +1,145 @@
+// session.* methods (API.md section 3): create, authorize, destroy, set, get_events,
+// subscribe, unsubscribe.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+
+#include "api/async_bridge.hpp"
+#include "api/method_table.hpp"
+
+namespace rtm::api {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+boost::json::object settings_json(const SessionSettings& s) {
+  return {{"max_events", s.max_events},
+          {"queue_limit", s.queue_limit},
+          {"presence", s.presence},
+          {"idle_timeout", s.idle_timeout}};
+}
+
+Reply events_reply(const EventBatch& batch) {
+  Reply r;
+  r.fields["last"] = batch.last;
+  r.raw_fields.emplace_back("events", batch.to_json_array());
+  return r;
+}
+
+awaitable<Reply> session_create(Call& c) {
+  Reply r;
+  r.fields["session"] = c.engine().create_session();
+  co_return r;
+}
+
+awaitable<Reply> session_authorize(Call& c) {
+  std::string session = c.params.string("session");
+  Credentials cred;
+  if (auto token = c.params.optional_string("token")) {
+    if (c.params.has("login") || c.params.has("password"))
+      fail(Rc::InvalidRequest, "give either token or login and password, not both");
+    cred.token = *token;
+    if (cred.token.empty()) fail(Rc::InvalidToken, "token is empty");
+  } else {
+    cred.login = c.params.string("login");
+    cred.password = c.params.string("password");
+    if (cred.login.size() > 128 || cred.password.size() > 1024)
+      fail(Rc::AuthorizeFailed, "login or password do not match");
+  }
+  auto mode_text = c.params.optional_string("mode").value_or("kill");
+  auto mode = parse_login_mode(mode_text);
+  if (!mode) fail(Rc::InvalidParameter, "mode must be kill, refuse, possess, auth or multi");
+
+  Engine& engine = c.engine();
+  auto result = co_await run_blocking(c.services.blocking, [&engine, session, cred, m = *mode] {
+    return engine.authorize(session, cred, m);
+  });
+  auto out = unwrap(std::move(result));
+  Reply r;
+  r.fields["uid"] = out.uid;
+  r.fields["session"] = out.session;
+  co_return r;
+}
+
+awaitable<Reply> session_destroy(Call& c) {
+  unwrap(c.engine().destroy_session(c.params.string("session")));
+  co_return Reply{};
+}
+
+awaitable<Reply> session_set(Call& c) {
+  std::string session = c.params.string("session");
+  const auto& settings = c.params.object("settings");
+  Params p(settings);
+  for (const auto& [key, value] : settings) {
+    if (key != "max_events" && key != "queue_limit" && key != "presence" && key != "idle_timeout")
+      fail(Rc::InvalidParameter, "unknown setting: " + std::string(key.substr(0, 64)));
+  }
+  SettingsPatch patch;
+  constexpr auto kMax = std::int64_t{1} << 40;  // ranges are checked by the engine
+  if (auto v = p.optional_integer("max_events", -kMax, kMax)) patch.max_events = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  if (auto v = p.optional_integer("queue_limit", -kMax, kMax)) patch.queue_limit = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  if (auto v = p.optional_integer("idle_timeout", -kMax, kMax)) patch.idle_timeout = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  patch.presence = p.optional_bool("presence");
+  auto s = unwrap(c.engine().update_settings(session, patch));
+  Reply r;
+  r.fields["settings"] = settings_json(s);
+  co_return r;
+}
+
+// Long poll: answers at once when events are queued, else parks a timer that the session's
+// waiter cancels when an event arrives. No thread is blocked while waiting.
+awaitable<Reply> session_get_events(Call& c) {
+  std::string session = c.params.string("session");
+  auto timeout = c.params.integer("timeout", 30, 0, 60);
+  auto after = c.params.optional_u64("after");
+  Engine& engine = c.engine();
+
+  auto ex = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
+  std::weak_ptr<asio::steady_timer> weak = timer;
+  std::uint64_t ticket = 0;
+  auto ready = unwrap(engine.take_or_wait(
+      session, after,
+      [ex, weak] {
+        asio::post(ex, [weak] {
+          if (auto t = weak.lock()) t->cancel();
+        });
+      },
+      ticket));
+  if (ready) co_return events_reply(*ready);
+  if (timeout > 0) co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  engine.cancel_wait(session, ticket);
+  co_return events_reply(unwrap(engine.take_events(session, after)));
+}
+
+awaitable<Reply> session_subscribe(Call& c) {
+  std::string session = c.params.string("session");
+  std::string topic = c.params.string("topic");
+  Reply r;
+  r.fields["subscription_key"] = unwrap(c.engine().subscribe(session, topic));
+  co_return r;
+}
+
+awaitable<Reply> session_unsubscribe(Call& c) {
+  std::string session = c.params.string("session");
+  // Never an error for the key (qik): a missing or odd key is simply not subscribed.
+  auto key = c.params.optional_string("subscription_key").value_or("");
+  unwrap(c.engine().unsubscribe(session, key));
+  co_return Reply{};
+}
+
+}  // namespace
+
+void add_session_methods(std::vector<MethodSpec>& t) {
+  t.push_back({"session.create", Scope::Client, session_create});
+  t.push_back({"session.authorize", Scope::Client, session_authorize});
+  t.push_back({"session.destroy", Scope::Client, session_destroy});
+  t.push_back({"session.set", Scope::Client, session_set});
+  t.push_back({"session.get_events", Scope::Client, session_get_events});
+  t.push_back({"session.subscribe", Scope::Client, session_subscribe});
+  t.push_back({"session.unsubscribe", Scope::Client, session_unsubscribe});
+}
+
+}  // namespace rtm::api

@@ -1,0 +1,37 @@
+// Reply: what a method answers, before it is encoded as JSON or XML for a transport.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace rtm::api {
+
+struct Reply {
+  Rc rc = Rc::Ok;
+  std::string msg;               // error text (or "ok")
+  boost::json::object fields;    // result fields of a success
+  // Result fields already serialized as JSON text (e.g. `events`, built without a DOM from
+  // shared event bodies); spliced into the JSON answer as they are.
+  std::vector<std::pair<std::string, std::string>> raw_fields;
+
+  static Reply error(Rc rc, std::string msg) {
+    Reply r;
+    r.rc = rc;
+    r.msg = std::move(msg);
+    return r;
+  }
+  static Reply error(const Error& e) { return error(e.rc, e.msg); }
+  bool ok() const { return rc == Rc::Ok; }
+  int http_status() const { return rc_http_status(rc); }
+};
+
+// {"rc":0,...fields} or {"rc":N,"error":"Name","msg":"..."}.
+std::string encode_json(const Reply& reply);
+// <out><rc>0</rc><msg>ok</msg>...</out> (the 1010data form; docs/semantics.md "Calls").
+std::string encode_xml(const Reply& reply);
+
+}  // namespace rtm::api

@@ -1,0 +1,39 @@
+// Config: rtmd's settings from defaults, a TOML file, RTM_* environment variables and
+// flags, in that order of precedence (flags win). API.md section 1 lists them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace rtm::app {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./rtm-data";
+  std::string api_key;     // empty: read or generate DATA_DIR/api-key
+  std::string public_url;  // empty: http://LISTEN
+  std::string config_file;
+  std::string store;  // empty: sqlite:DATA_DIR/rtm.db
+  std::string broker = "local";
+  std::string log_level = "info";
+  int threads = 0;  // event-loop threads; 0: one per core
+  unsigned node_id = 0;
+  std::size_t max_body = 1024 * 1024;
+  std::size_t max_msg_bytes = 64 * 1024;
+  std::size_t max_attrs_bytes = 4 * 1024;
+  int request_timeout_s = 30;
+
+  std::string host;  // split from listen
+  std::uint16_t port = 0;
+};
+
+enum class ConfigOutcome { Run, ExitOk };
+
+// Parses argv, the environment and the TOML file. On --help/--version prints and answers
+// ExitOk. Any bad input is an Error with a one-line message (the caller exits 2).
+Result<ConfigOutcome> load_config(int argc, char** argv, Config& out);
+
+}  // namespace rtm::app

@@ -1,0 +1,156 @@
+// rtmd: reads the configuration, opens the store and broker, starts the engine and the HTTP
+// listener on one io_context per core, and drains on SIGTERM/SIGINT (API.md section 1).
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/metrics_text.hpp"
+#include "app/config.hpp"
+#include "app/engines.hpp"
+#include "core/engine.hpp"
+#include "core/random.hpp"
+#include "net/http_server.hpp"
+
+namespace asio = boost::asio;
+using rtm::app::Config;
+
+namespace {
+
+int fail(const std::string& msg) {
+  std::cerr << "rtmd: " << msg << std::endl;
+  return 2;
+}
+
+// The API key from config, or DATA_DIR/api-key, generated (mode 0600) on first start.
+rtm::Result<std::string> resolve_api_key(const Config& c, bool& generated, std::string& path) {
+  if (!c.api_key.empty()) return c.api_key;
+  path = (std::filesystem::path(c.data_dir) / "api-key").string();
+  std::ifstream in(path);
+  if (in) {
+    std::string key;
+    std::getline(in, key);
+    if (!key.empty()) return key;
+  }
+  std::string key = rtm::random_token(32);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return rtm::make_error(rtm::Rc::Unavailable, "cannot write " + path + ": " + std::strerror(errno));
+  std::string line = key + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (!ok) return rtm::make_error(rtm::Rc::Unavailable, "cannot write " + path);
+  generated = true;
+  return key;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config;
+  auto outcome = rtm::app::load_config(argc, argv, config);
+  if (!outcome) return fail(outcome.error().msg);
+  if (*outcome == rtm::app::ConfigOutcome::ExitOk) return 0;
+
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.data_dir, fs_ec);
+  if (fs_ec) return fail("cannot create data dir " + config.data_dir + ": " + fs_ec.message());
+
+  bool generated = false;
+  std::string key_path;
+  auto api_key = resolve_api_key(config, generated, key_path);
+  if (!api_key) return fail(api_key.error().msg);
+
+  auto store = rtm::app::open_store(config.store);
+  if (!store) return fail(store.error().msg);
+  auto broker = rtm::app::open_broker(config.broker);
+  if (!broker) return fail(broker.error().msg);
+
+  rtm::EngineConfig engine_config;
+  engine_config.node_id = config.node_id;
+  engine_config.max_msg_bytes = config.max_msg_bytes;
+  engine_config.max_attrs_bytes = config.max_attrs_bytes;
+  rtm::Engine engine(**store, **broker, engine_config);
+  if (auto started = engine.start(); !started) return fail(started.error().msg);
+
+  unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads)
+                                        : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::io_context*> context_ptrs;
+  for (unsigned i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    context_ptrs.push_back(contexts.back().get());
+  }
+  asio::thread_pool blocking(2);
+  rtm::api::CallMetrics metrics;
+  rtm::api::Services services{engine, blocking, metrics, *api_key};
+
+  rtm::net::HttpLimits limits;
+  limits.max_body = config.max_body;
+  limits.request_timeout = std::chrono::seconds(config.request_timeout_s);
+  rtm::net::HttpServer server(context_ptrs, services, limits,
+                              [&] { return rtm::api::render_metrics(engine.stats(), metrics); });
+  if (auto listening = server.listen(config.host, config.port); !listening) return fail(listening.error().msg);
+
+  auto& main_ctx = *contexts.front();
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
+
+  // Idle expiry and ended-session cleanup, once a second.
+  asio::steady_timer sweep_timer(main_ctx);
+  std::function<void()> schedule_sweep = [&] {
+    sweep_timer.expires_after(std::chrono::seconds(1));
+    sweep_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      engine.sweep();
+      schedule_sweep();
+    });
+  };
+  schedule_sweep();
+
+  // Drain: stop accepting, answer waiting polls with what they have, give answers a moment
+  // to be written, then stop the loops; the store is flushed after the loops end.
+  asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(main_ctx);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("signal {}: draining", signo);
+    server.stop_accepting();
+    sweep_timer.cancel();
+    engine.shutdown();
+    drain_timer.expires_after(std::chrono::milliseconds(500));
+    drain_timer.async_wait([&](const boost::system::error_code&) {
+      for (auto& g : guards) g.reset();
+      for (auto& ctx : contexts) ctx->stop();
+    });
+  });
+
+  if (generated) spdlog::info("generated an API key in {}", key_path);
+  else if (!key_path.empty()) spdlog::info("API key in {}", key_path);
+  spdlog::info("rtmd listening on http://{}:{} (store {}, broker {}, {} threads)", config.host, server.port(),
+               config.store, config.broker, threads);
+  std::cout << "rtmd: listening on http://" << config.host << ":" << server.port() << std::endl;
+  if (!key_path.empty()) std::cout << "rtmd: API key file " << key_path << std::endl;
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { contexts[i]->run(); });
+  main_ctx.run();
+  for (auto& w : workers) w.join();
+  blocking.join();
+  (*store)->close();
+  (*broker)->close();
+  spdlog::info("rtmd stopped");
+  return 0;
+}

@@ -1,0 +1,224 @@
+// See http_server.hpp. One coroutine per connection, in the style of Beast's
+// advanced/server-flex-awaitable: expected errors come back as values (as_tuple), a request
+// must arrive within request_timeout, and the body limit is enforced while reading.
+#include "net/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <string_view>
+
+#include "api/reply.hpp"
+
+namespace rtm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Target {
+  std::string_view path;
+  bool xml = false;
+};
+
+Target parse_target(std::string_view target) {
+  Target t;
+  auto q = target.find('?');
+  t.path = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    auto url = boost::urls::parse_origin_form(target);
+    if (url) {
+      for (auto param : url->params())
+        if (param.key == "format" && param.value == "xml") t.xml = true;
+    }
+  }
+  return t;
+}
+
+std::string_view bearer_token(const http::request<http::string_body>& req) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return {};
+  std::string_view v = it->value();
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (v.size() <= kPrefix.size() || v.substr(0, kPrefix.size()) != kPrefix) return {};
+  return v.substr(kPrefix.size());
+}
+
+// Bytes that are not HTTP (as opposed to a closed, reset or timed-out connection).
+bool is_malformed_request(const beast::error_code& ec) {
+  static const auto& http_category = beast::error_code(http::error::bad_method).category();
+  return ec.category() == http_category && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  std::vector<asio::io_context*> contexts;
+  api::Services& services;
+  HttpLimits limits;
+  std::function<std::string()> metrics;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::uint16_t bound_port = 0;
+
+  http::response<http::string_body> make_response(unsigned version, bool keep_alive,
+                                                   http::status status, std::string body,
+                                                   std::string_view content_type) {
+    http::response<http::string_body> res{status, version};
+    res.set(http::field::content_type, content_type);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  }
+
+  http::response<http::string_body> reply_response(const api::Reply& reply, bool xml,
+                                                   unsigned version, bool keep_alive) {
+    auto status = static_cast<http::status>(reply.http_status());
+    if (xml)
+      return make_response(version, keep_alive, status, api::encode_xml(reply), "application/xml");
+    return make_response(version, keep_alive, status, api::encode_json(reply), "application/json");
+  }
+
+  awaitable<http::response<http::string_body>> handle(http::request<http::string_body>& req) {
+    Target target = parse_target(req.target());
+    auto accept = req[http::field::accept];
+    bool xml = target.xml || accept.find("application/xml") != std::string_view::npos;
+    unsigned v = req.version();
+    bool ka = req.keep_alive();
+
+    if (target.path == "/healthz" && req.method() == http::verb::get) {
+      co_return make_response(v, ka, http::status::ok, R"({"rc":0,"status":"ok"})", "application/json");
+    }
+    if (target.path == "/metrics" && req.method() == http::verb::get) {
+      co_return make_response(v, ka, http::status::ok, metrics(), "text/plain; version=0.0.4");
+    }
+    constexpr std::string_view kServer = "/v1/server/";
+    constexpr std::string_view kClient = "/v1/";
+    if (target.path.substr(0, kClient.size()) == kClient) {
+      if (req.method() != http::verb::post) {
+        auto reply = api::Reply::error(Rc::InvalidRequest, "calls are POST /v1/<method> with a JSON body");
+        services.metrics.record(reply.rc);
+        co_return reply_response(reply, xml, v, ka);
+      }
+      api::Reply reply;
+      if (target.path.substr(0, kServer.size()) == kServer) {
+        reply = co_await api::dispatch(services, api::Scope::Server, target.path.substr(kServer.size()),
+                                       req.body(), bearer_token(req));
+      } else {
+        reply = co_await api::dispatch(services, api::Scope::Client, target.path.substr(kClient.size()),
+                                       req.body(), {});
+      }
+      co_return reply_response(reply, xml, v, ka);
+    }
+    auto reply = api::Reply::error(Rc::UnknownMethod, "no such path");
+    co_return reply_response(reply, xml, v, ka);
+  }
+
+  awaitable<void> serve(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header));
+      parser.body_limit(limits.max_body);
+      stream.expires_after(limits.request_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          auto reply = api::Reply::error(Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
+          services.metrics.record(reply.rc);
+          co_await write_and_close(stream, reply_response(reply, false, 11, false));
+        } else if (is_malformed_request(ec)) {
+          auto reply = api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
+          services.metrics.record(reply.rc);
+          co_await write_and_close(stream, reply_response(reply, false, 11, false));
+        }
+        break;  // end of stream, timeout, reset: nothing to answer
+      }
+      auto req = parser.release();
+      stream.expires_never();  // a long poll may legitimately take a minute
+      auto res = co_await handle(req);
+      bool keep_alive = res.keep_alive();
+      stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
+      auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+      if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> write_and_close(beast::tcp_stream& stream, http::response<http::string_body> res) {
+    stream.expires_after(std::chrono::seconds(5));
+    co_await http::async_write(stream, res, kUseTuple);
+  }
+
+  awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;  // e.g. EMFILE: keep accepting once descriptors free up
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(std::vector<asio::io_context*> contexts, api::Services& services,
+                       HttpLimits limits, std::function<std::string()> metrics)
+    : impl_(new Impl{std::move(contexts), services, limits, std::move(metrics), {}, 0}) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen(const std::string& host, std::uint16_t port) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(Rc::Unavailable, "cannot listen on '" + host + "': not an IP address");
+  std::uint16_t bind_port = port;
+  for (auto* ctx : impl_->contexts) {
+    auto acceptor = std::make_unique<tcp::acceptor>(*ctx);
+    tcp::endpoint endpoint(address, bind_port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = beast::error_code(errno, boost::system::system_category());
+    }
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(Rc::Unavailable, "cannot listen on " + host + ":" + std::to_string(bind_port) + ": " + ec.message());
+    bind_port = acceptor->local_endpoint().port();
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  impl_->bound_port = bind_port;
+  for (auto& acceptor : impl_->acceptors)
+    asio::co_spawn(acceptor->get_executor(), impl_->accept_loop(*acceptor), asio::detached);
+  return ok_status();
+}
+
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::stop_accepting() {
+  for (auto& acceptor : impl_->acceptors) {
+    asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+      beast::error_code ignored;
+      a->close(ignored);
+    });
+  }
+}
+
+}  // namespace rtm::net
