@@ -1,0 +1,160 @@
+// Small core pieces: mid generation, JWT, base64url, login throttling, topic index, errors.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/jwt.hpp"
+#include "core/login_throttle.hpp"
+#include "core/mid_generator.hpp"
+#include "core/password.hpp"
+#include "core/random.hpp"
+#include "core/topic_index.hpp"
+
+namespace rtm {
+namespace {
+
+TEST(MidGenerator, IdsIncreaseWithinOneMillisecond) {
+  MidGenerator g(3);
+  auto a = g.next(1'800'000'000'000);
+  auto b = g.next(1'800'000'000'000);
+  EXPECT_LT(a, b);
+  EXPECT_EQ((a >> 12) & 0x3FF, 3u);
+}
+
+TEST(MidGenerator, IdsStillIncreaseWhenTheClockStepsBack) {
+  MidGenerator g(0);
+  auto a = g.next(1'800'000'000'000);
+  auto b = g.next(1'700'000'000'000);
+  EXPECT_LT(a, b);
+}
+
+TEST(MidGenerator, IdsFromManyThreadsAreUnique) {
+  MidGenerator g(1);
+  std::vector<std::vector<std::uint64_t>> out(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) out[t].push_back(g.next(1'800'000'000'000));
+    });
+  for (auto& th : threads) th.join();
+  std::set<std::uint64_t> all;
+  for (auto& v : out) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), 80000u);
+}
+
+TEST(MidGenerator, LaterMillisecondGivesLargerId) {
+  MidGenerator g(0);
+  auto a = g.next(1'800'000'000'000);
+  auto b = g.next(1'800'000'000'001);
+  EXPECT_LT(a, b);
+  EXPECT_EQ(b >> 22, static_cast<std::uint64_t>(1'800'000'000'001 - MidGenerator::kEpochMs));
+}
+
+TEST(Base64Url, RoundTripsEveryLength) {
+  for (std::size_t n = 0; n < 20; ++n) {
+    std::string raw;
+    for (std::size_t i = 0; i < n; ++i) raw += static_cast<char>(i * 37 + 200);
+    std::string back;
+    ASSERT_TRUE(base64url_decode(base64url_encode(raw), back));
+    EXPECT_EQ(back, raw);
+  }
+  std::string out;
+  EXPECT_FALSE(base64url_decode("ab+c", out));
+  EXPECT_FALSE(base64url_decode("a", out));
+}
+
+TEST(RandomToken, IsLongAndDifferentEachTime) {
+  auto a = random_token(32);
+  auto b = random_token(32);
+  EXPECT_EQ(a.size(), 43u);
+  EXPECT_NE(a, b);
+}
+
+TEST(Jwt, SignedTokenVerifiesWithItsClaims) {
+  boost::json::object claims{{"uid", 42}, {"exp", 2000}};
+  auto token = jwt_sign(claims, "secret");
+  auto back = jwt_verify(token, "secret", 1000);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->at("uid").as_int64(), 42);
+}
+
+TEST(Jwt, WrongSecretIsInvalidToken) {
+  auto token = jwt_sign({{"exp", 2000}}, "secret");
+  auto back = jwt_verify(token, "other", 1000);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().rc, Rc::InvalidToken);
+}
+
+TEST(Jwt, ExpiredTokenIsTokenExpired) {
+  auto token = jwt_sign({{"exp", 2000}}, "secret");
+  auto back = jwt_verify(token, "secret", 2000);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().rc, Rc::TokenExpired);
+}
+
+TEST(Jwt, TamperedPayloadIsInvalidToken) {
+  auto token = jwt_sign({{"uid", 1}, {"exp", 2000}}, "secret");
+  auto dot1 = token.find('.');
+  auto dot2 = token.find('.', dot1 + 1);
+  std::string forged = token.substr(0, dot1 + 1) + base64url_encode(R"({"uid":2,"exp":2000})") + token.substr(dot2);
+  EXPECT_EQ(jwt_verify(forged, "secret", 1000).error().rc, Rc::InvalidToken);
+}
+
+TEST(Jwt, AlgNoneAndGarbageAreInvalidToken) {
+  std::string none = base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(R"({"exp":9999})") + ".";
+  EXPECT_EQ(jwt_verify(none, "secret", 1).error().rc, Rc::InvalidToken);
+  for (const char* bad : {"", ".", "..", "a.b.c", "a.b", "!!!.???.***", "a.b.c.d"})
+    EXPECT_EQ(jwt_verify(bad, "secret", 1).error().rc, Rc::InvalidToken) << bad;
+}
+
+TEST(Password, HashVerifiesOnlyTheSamePassword) {
+  PasswordPolicy fast{1, 8 * 1024};
+  auto hash = hash_password("correct horse", fast);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(verify_password("correct horse", *hash));
+  EXPECT_FALSE(verify_password("correct horsE", *hash));
+  EXPECT_FALSE(verify_password("x", "not a hash"));
+}
+
+TEST(LoginThrottle, BlocksAfterTheLimitUntilTheWindowEnds) {
+  LoginThrottle t(3, 1000);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(t.blocked("bob", 100));
+    t.record_failure("bob", 100);
+  }
+  EXPECT_TRUE(t.blocked("bob", 500));
+  EXPECT_FALSE(t.blocked("alice", 500));
+  EXPECT_FALSE(t.blocked("bob", 1100));
+}
+
+TEST(TopicIndex, SubscribersAreThoseAddedAndNotRemoved) {
+  TopicIndex index;
+  auto a = std::make_shared<Session>("a", 0);
+  auto b = std::make_shared<Session>("b", 0);
+  index.add("room:1", a);
+  index.add("room:1", b);
+  index.add("room:1", a);
+  EXPECT_EQ(index.subscribers("room:1").size(), 2u);
+  EXPECT_TRUE(index.remove("room:1", a.get()));
+  EXPECT_FALSE(index.remove("room:1", a.get()));
+  ASSERT_EQ(index.subscribers("room:1").size(), 1u);
+  EXPECT_EQ(index.subscribers("room:1")[0], b);
+  index.remove("room:1", b.get());
+  EXPECT_EQ(index.topic_count(), 0u);
+}
+
+TEST(ErrorTable, CodesMapToContractNamesAndStatuses) {
+  EXPECT_EQ(rc_name(Rc::InvalidSession), "InvalidSession");
+  EXPECT_EQ(rc_http_status(Rc::InvalidSession), 404);
+  EXPECT_EQ(rc_http_status(Rc::PayloadTooLarge), 413);
+  EXPECT_EQ(rc_http_status(Rc::RateLimited), 429);
+  EXPECT_EQ(rc_http_status(Rc::SessionExists), 409);
+  EXPECT_EQ(rc_http_status(Rc::PermissionDenied), 403);
+  EXPECT_EQ(rc_http_status(Rc::Unavailable), 503);
+}
+
+}  // namespace
+}  // namespace rtm
