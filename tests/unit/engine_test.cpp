@@ -1,0 +1,361 @@
+// Engine driven directly (no sockets) on a real SQLite file and the local broker: logins and
+// their modes, delivery, subscriptions, presence, expiry, idempotent sends.
+#include "core/engine.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+
+#include "broker/local/local_broker.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace rtm {
+namespace {
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rtm-engine-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto store = open_sqlite_store(dir_ + "/rtm.db");
+    ASSERT_TRUE(store.ok()) << store.error().msg;
+    store_ = std::move(*store);
+    EngineConfig config;
+    config.password_policy = PasswordPolicy{1, 8 * 1024};
+    config.now_ms = [this] { return now_; };
+    engine_ = std::make_unique<Engine>(*store_, broker_, config);
+    ASSERT_TRUE(engine_->start().ok());
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_->close();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Uid add_user(const std::string& login) {
+    auto uid = engine_->add_user(login, "pw-" + login, 0);
+    EXPECT_TRUE(uid.ok());
+    return *uid;
+  }
+  std::string login(const std::string& login, LoginMode mode = LoginMode::Multi) {
+    auto sid = engine_->create_session();
+    auto r = engine_->authorize(sid, Credentials{login, "pw-" + login, ""}, mode);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().msg);
+    return r.ok() ? r->session : sid;
+  }
+  Result<SendAck> send(SendRequest r) {
+    std::promise<Result<SendAck>> p;
+    auto f = p.get_future();
+    engine_->send(std::move(r), [&p](Result<SendAck> a) { p.set_value(std::move(a)); });
+    return f.get();
+  }
+  SendRequest p2p(Uid from, Uid to, std::string msg) {
+    SendRequest r;
+    r.from = from;
+    r.to = to;
+    r.msg = std::move(msg);
+    return r;
+  }
+  std::vector<std::string> event_texts(const std::string& sid) {
+    std::vector<std::string> out;
+    auto batch = engine_->take_events(sid, std::nullopt);
+    if (!batch) return out;
+    for (auto& e : batch->events) out.push_back(*e.body);
+    return out;
+  }
+
+  std::string dir_;
+  std::int64_t now_ = 1'800'000'000'000;
+  std::unique_ptr<Store> store_;
+  LocalBroker broker_;
+  std::unique_ptr<Engine> engine_;
+};
+
+bool contains(const std::vector<std::string>& v, const std::string& needle) {
+  for (auto& s : v)
+    if (s.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+TEST_F(EngineTest, P2pSendIsDeliveredToEveryRecipientSessionButNotTheSender) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto a = login("alice");
+  auto b1 = login("bob");
+  auto b2 = login("bob");
+  auto ack = send(p2p(alice, bob, "hello"));
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->mtime, now_);
+  EXPECT_TRUE(contains(event_texts(b1), "\"msg\":\"hello\""));
+  EXPECT_TRUE(contains(event_texts(b2), "\"msg\":\"hello\""));
+  EXPECT_FALSE(contains(event_texts(a), "hello"));
+}
+
+TEST_F(EngineTest, WrongPasswordIsAuthorizeFailedAndUnknownLoginToo) {
+  add_user("alice");
+  auto sid = engine_->create_session();
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "nope", ""}, LoginMode::Kill).error().rc, Rc::AuthorizeFailed);
+  EXPECT_EQ(engine_->authorize(sid, {"nobody", "x", ""}, LoginMode::Kill).error().rc, Rc::AuthorizeFailed);
+}
+
+TEST_F(EngineTest, AuthorizingTwiceIsSessionAlreadyAuthorized) {
+  add_user("alice");
+  auto sid = login("alice");
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).error().rc,
+            Rc::SessionAlreadyAuthorized);
+}
+
+TEST_F(EngineTest, KillModeEndsOtherSessionsWithAFinalKilledEventThenInvalidSession) {
+  add_user("alice");
+  auto first = login("alice", LoginMode::Kill);
+  auto second = login("alice", LoginMode::Kill);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(engine_->authorized_uid(first).error().rc, Rc::InvalidSession);
+  auto events = event_texts(first);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "\"type\":\"session\",\"state\":\"killed\"}");
+  EXPECT_EQ(engine_->take_events(first, std::nullopt).error().rc, Rc::InvalidSession);
+  EXPECT_TRUE(engine_->authorized_uid(second).ok());
+}
+
+TEST_F(EngineTest, RefuseModeIsSessionExistsWhileTheUserHasALiveSession) {
+  add_user("alice");
+  auto first = login("alice", LoginMode::Refuse);
+  auto sid = engine_->create_session();
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).error().rc, Rc::SessionExists);
+  ASSERT_TRUE(engine_->destroy_session(first).ok());
+  EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).ok());
+}
+
+TEST_F(EngineTest, PossessModeAnswersTheExistingSessionWithItsQueuedEvents) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto existing = login("bob");
+  ASSERT_TRUE(send(p2p(alice, bob, "queued")).ok());
+  auto fresh = engine_->create_session();
+  auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->session, existing);
+  EXPECT_EQ(engine_->live_session(fresh).error().rc, Rc::InvalidSession);
+  EXPECT_TRUE(contains(event_texts(existing), "queued"));
+}
+
+TEST_F(EngineTest, PossessModeWithoutASessionBindsTheNewOne) {
+  add_user("bob");
+  auto fresh = engine_->create_session();
+  auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->session, fresh);
+  EXPECT_TRUE(engine_->authorized_uid(fresh).ok());
+}
+
+TEST_F(EngineTest, AuthModeChecksCredentialsAndLeavesTheSessionUnauthorized) {
+  Uid alice = add_user("alice");
+  auto sid = engine_->create_session();
+  auto r = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Auth);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->uid, alice);
+  EXPECT_EQ(engine_->authorized_uid(sid).error().rc, Rc::NotAuthorized);
+  EXPECT_TRUE(engine_->online({alice}).empty());
+}
+
+TEST_F(EngineTest, UserTokenAuthorizesAndExpires) {
+  Uid alice = add_user("alice");
+  auto token = engine_->user_token(alice, 60);
+  ASSERT_TRUE(token.ok());
+  auto sid = engine_->create_session();
+  auto r = engine_->authorize(sid, {"", "", *token}, LoginMode::Multi);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->uid, alice);
+  now_ += 61'000;
+  auto late = engine_->create_session();
+  EXPECT_EQ(engine_->authorize(late, {"", "", *token}, LoginMode::Multi).error().rc, Rc::TokenExpired);
+  EXPECT_EQ(engine_->authorize(late, {"", "", *token + "x"}, LoginMode::Multi).error().rc, Rc::InvalidToken);
+}
+
+TEST_F(EngineTest, WaitingPollIsWokenByADelivery) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto b = login("bob");
+  std::promise<void> woke;
+  std::uint64_t ticket = 0;
+  auto ready = engine_->take_or_wait(b, std::nullopt, [&] { woke.set_value(); }, ticket);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_FALSE(ready->has_value());
+  ASSERT_TRUE(send(p2p(alice, bob, "wake")).ok());
+  EXPECT_EQ(woke.get_future().wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_TRUE(contains(event_texts(b), "wake"));
+}
+
+TEST_F(EngineTest, IdleSessionExpiresAfterItsIdleTimeout) {
+  add_user("alice");
+  auto sid = login("alice");
+  now_ += 119'000;
+  engine_->sweep();
+  EXPECT_TRUE(engine_->live_session(sid).ok());  // the call touched it
+  now_ += 120'000;
+  engine_->sweep();
+  EXPECT_EQ(engine_->live_session(sid).error().rc, Rc::InvalidSession);
+}
+
+TEST_F(EngineTest, SettingsOutOfRangeAreInvalidParameterAndChangeNothing) {
+  auto sid = engine_->create_session();
+  SettingsPatch bad;
+  bad.max_events = 5;
+  bad.queue_limit = 5;  // below 10
+  EXPECT_EQ(engine_->update_settings(sid, bad).error().rc, Rc::InvalidParameter);
+  auto s = engine_->update_settings(sid, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->max_events, 100);
+  EXPECT_EQ(s->queue_limit, 1000);
+}
+
+TEST_F(EngineTest, GroupTopicNeedsMembershipAndCarriesGroupMessages) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto b = login("bob");
+  EXPECT_EQ(engine_->subscribe(b, "group:7").error().rc, Rc::PermissionDenied);
+  ASSERT_TRUE(engine_->add_group_members(7, {alice, bob}).ok());
+  ASSERT_TRUE(engine_->subscribe(b, "group:7").ok());
+  SendRequest r;
+  r.from = alice;
+  r.kind = MessageKind::Group;
+  r.gid = 7;
+  r.msg = "to the group";
+  ASSERT_TRUE(send(r).ok());
+  EXPECT_TRUE(contains(event_texts(b), "to the group"));
+  ASSERT_TRUE(engine_->del_group_members(7, {bob}).ok());
+  ASSERT_TRUE(send(r).ok());
+  EXPECT_TRUE(event_texts(b).empty());
+}
+
+TEST_F(EngineTest, NonMemberCannotSendToAGroup) {
+  Uid alice = add_user("alice");
+  SendRequest r;
+  r.from = alice;
+  r.kind = MessageKind::Group;
+  r.gid = 9;
+  r.msg = "x";
+  EXPECT_EQ(send(r).error().rc, Rc::PermissionDenied);
+}
+
+TEST_F(EngineTest, RoomSubscribeEntersAndUnsubscribeLeaves) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto a = login("alice");
+  auto b = login("bob");
+  ASSERT_TRUE(engine_->subscribe(a, "room:3").ok());
+  auto key = engine_->subscribe(b, "room:3");
+  ASSERT_TRUE(key.ok());
+  auto seen = event_texts(a);
+  EXPECT_TRUE(contains(seen, "\"type\":\"room\",\"rid\":3,\"uid\":" + std::to_string(bob) + ",\"state\":\"entered\""));
+  EXPECT_EQ(engine_->room_members(3)->size(), 2u);
+  ASSERT_TRUE(engine_->unsubscribe(b, *key).ok());
+  EXPECT_TRUE(contains(event_texts(a), "\"state\":\"left\""));
+  EXPECT_EQ(*engine_->room_members(3), std::vector<Uid>{alice});
+}
+
+TEST_F(EngineTest, PresenceSubscribersSeeOnlineAndOfflineUnlessPresenceIsOff) {
+  Uid bob = add_user("bob");
+  add_user("watcher");
+  auto w = login("watcher");
+  ASSERT_TRUE(engine_->subscribe(w, "presence:" + std::to_string(bob)).ok());
+  auto b = login("bob");
+  EXPECT_TRUE(contains(event_texts(w), "\"state\":\"online\""));
+  ASSERT_TRUE(engine_->destroy_session(b).ok());
+  EXPECT_TRUE(contains(event_texts(w), "\"state\":\"offline\""));
+  SettingsPatch off;
+  off.presence = false;
+  ASSERT_TRUE(engine_->update_settings(w, off).ok());
+  login("bob");
+  EXPECT_TRUE(event_texts(w).empty());
+}
+
+TEST_F(EngineTest, RetriedSendWithTheSameMidIsStoredAndDeliveredOnce) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  auto b = login("bob");
+  auto r = p2p(alice, bob, "once");
+  r.mid = 12345;
+  auto first = send(r);
+  now_ += 5000;
+  auto second = send(r);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->mid, 12345u);
+  EXPECT_EQ(second->mid, 12345u);
+  EXPECT_EQ(second->mtime, first->mtime);
+  EXPECT_EQ(event_texts(b).size(), 1u);
+}
+
+TEST_F(EngineTest, MtypeRulesAndSizeLimitsAreChecked) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  for (int bad : {-1, 40, 45, 50, 256}) {
+    auto r = p2p(alice, bob, "x");
+    r.mtype = bad;
+    EXPECT_EQ(send(r).error().rc, Rc::InvalidParameter) << bad;
+  }
+  for (int good : {0, 30, 39, 51, 255}) {
+    auto r = p2p(alice, bob, "x");
+    r.mtype = good;
+    EXPECT_TRUE(send(r).ok()) << good;
+  }
+  EXPECT_EQ(send(p2p(alice, bob, std::string(64 * 1024 + 1, 'x'))).error().rc, Rc::PayloadTooLarge);
+  auto r = p2p(alice, bob, "x");
+  r.attrs = std::string(4 * 1024 + 1, 'a');
+  EXPECT_EQ(send(r).error().rc, Rc::PayloadTooLarge);
+  EXPECT_EQ(send(p2p(alice, 999, "x")).error().rc, Rc::NotFound);
+}
+
+TEST_F(EngineTest, FailedLoginsBecomeRateLimitedEvenWithTheRightPassword) {
+  add_user("alice");
+  auto sid = engine_->create_session();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc, Rc::AuthorizeFailed);
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).error().rc, Rc::RateLimited);
+  now_ += 61'000;
+  EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
+}
+
+TEST_F(EngineTest, KickoutEndsEverySessionWithAKickedEvent) {
+  Uid alice = add_user("alice");
+  auto a1 = login("alice");
+  auto a2 = login("alice");
+  auto n = engine_->kickout(alice);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  EXPECT_TRUE(contains(event_texts(a1), "\"state\":\"kicked\""));
+  EXPECT_EQ(engine_->authorized_uid(a2).error().rc, Rc::InvalidSession);
+  EXPECT_TRUE(engine_->online({alice}).empty());
+}
+
+TEST_F(EngineTest, BroadcastReachesEveryOnlineUser) {
+  add_user("alice");
+  add_user("bob");
+  auto a = login("alice");
+  auto b = login("bob");
+  SendRequest r;
+  r.as_server = true;
+  r.kind = MessageKind::Broadcast;
+  r.msg = "everyone";
+  ASSERT_TRUE(send(r).ok());
+  EXPECT_TRUE(contains(event_texts(a), "everyone"));
+  EXPECT_TRUE(contains(event_texts(b), "everyone"));
+}
+
+TEST_F(EngineTest, HistoryIsNewestFirstAndGroupHistoryNeedsMembership) {
+  Uid alice = add_user("alice"), bob = add_user("bob");
+  for (int i = 0; i < 3; ++i) {
+    now_ += 1;
+    ASSERT_TRUE(send(p2p(alice, bob, "m" + std::to_string(i))).ok());
+  }
+  HistoryQuery q;
+  q.uid = bob;
+  q.with = alice;
+  auto h = engine_->history(q, bob);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_EQ((*h)[0].msg, "m2");
+  HistoryQuery g;
+  g.scope = HistoryQuery::Scope::Group;
+  g.gid = 5;
+  EXPECT_EQ(engine_->history(g, alice).error().rc, Rc::PermissionDenied);
+}
+
+}  // namespace
+}  // namespace rtm
