@@ -1,6 +1,7 @@
 // rtmd: reads the configuration, opens the store and broker, starts the engine and the HTTP
 // listener on one io_context per core, and drains on SIGTERM/SIGINT (API.md section 1).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,6 +27,16 @@ namespace asio = boost::asio;
 using rtm::app::Config;
 
 namespace {
+
+// Many long polls and sockets are the normal load of a messaging server: take every file
+// descriptor the hard limit allows.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 int fail(const std::string& msg) {
   std::cerr << "rtmd: " << msg << std::endl;
@@ -61,6 +73,7 @@ int main(int argc, char** argv) {
   if (!outcome) return fail(outcome.error().msg);
   if (*outcome == rtm::app::ConfigOutcome::ExitOk) return 0;
 
+  raise_open_file_limit();
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
