@@ -20,11 +20,10 @@ awaitable<Reply> user_add(Call& c) {
   std::string password = c.params.string("password");
   Uid uid = c.params.optional_id("uid").value_or(0);
   Engine& engine = c.engine();
-  auto added = co_await run_blocking(c.services.blocking, [&engine, login, password, uid] {
-    return engine.add_user(login, password, uid);
-  });
+  auto work = [&engine, login, password, uid] { return engine.add_user(login, password, uid); };
+  auto added = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["uid"] = unwrap(std::move(added));
+  r.fields["uid"] = unwrap(std::move(*added));
   co_return r;
 }
 
@@ -32,9 +31,9 @@ awaitable<Reply> user_set_password(Call& c) {
   Uid uid = c.params.id("uid");
   std::string password = c.params.string("password");
   Engine& engine = c.engine();
-  auto done = co_await run_blocking(c.services.blocking,
-                                    [&engine, uid, password] { return engine.set_password(uid, password); });
-  unwrap(std::move(done));
+  auto work = [&engine, uid, password] { return engine.set_password(uid, password); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 

@@ -30,11 +30,12 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
   return r;
 }
 
-awaitable<Reply> run_send(Call& c, SendRequest r) {
+// `r` by reference: coroutine parameters are never non-trivial values (see async_bridge.hpp).
+awaitable<Reply> run_send(Call& c, SendRequest& r) {
   Engine& engine = c.engine();
-  auto ack = co_await await_callback<Result<SendAck>>(
-      [&engine, r = std::move(r)](auto done) mutable { engine.send(std::move(r), std::move(done)); });
-  auto a = unwrap(std::move(ack));
+  auto start = [&engine, r = std::move(r)](auto done) mutable { engine.send(std::move(r), std::move(done)); };
+  auto ack = co_await await_callback<Result<SendAck>>(std::move(start));
+  auto a = unwrap(std::move(*ack));
   Reply reply;
   reply.fields["mid"] = a.mid;
   reply.fields["mtime"] = a.mtime;
@@ -45,33 +46,33 @@ template <Scope S>
 awaitable<Reply> send_p2p(Call& c) {
   auto r = decode_send(c, S, MessageKind::P2p);
   r.to = c.params.id("to");
-  co_return co_await run_send(c, std::move(r));
+  co_return co_await run_send(c, r);
 }
 
 template <Scope S>
 awaitable<Reply> send_many(Call& c) {
   auto r = decode_send(c, S, MessageKind::Multi);
   r.to_uids = c.params.id_list("to_uids", 1000);
-  co_return co_await run_send(c, std::move(r));
+  co_return co_await run_send(c, r);
 }
 
 template <Scope S>
 awaitable<Reply> send_group(Call& c) {
   auto r = decode_send(c, S, MessageKind::Group);
   r.gid = c.params.id("gid");
-  co_return co_await run_send(c, std::move(r));
+  co_return co_await run_send(c, r);
 }
 
 template <Scope S>
 awaitable<Reply> send_room(Call& c) {
   auto r = decode_send(c, S, MessageKind::Room);
   r.rid = c.params.id("rid");
-  co_return co_await run_send(c, std::move(r));
+  co_return co_await run_send(c, r);
 }
 
 awaitable<Reply> broadcast(Call& c) {
   auto r = decode_send(c, Scope::Server, MessageKind::Broadcast);
-  co_return co_await run_send(c, std::move(r));
+  co_return co_await run_send(c, r);
 }
 
 template <Scope S>

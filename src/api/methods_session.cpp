@@ -53,10 +53,9 @@ awaitable<Reply> session_authorize(Call& c) {
   if (!mode) fail(Rc::InvalidParameter, "mode must be kill, refuse, possess, auth or multi");
 
   Engine& engine = c.engine();
-  auto result = co_await run_blocking(c.services.blocking, [&engine, session, cred, m = *mode] {
-    return engine.authorize(session, cred, m);
-  });
-  auto out = unwrap(std::move(result));
+  auto work = [&engine, session, cred, m = *mode] { return engine.authorize(session, cred, m); };
+  auto result = co_await run_blocking(c.services.blocking, std::move(work));
+  auto out = unwrap(std::move(*result));
   Reply r;
   r.fields["uid"] = out.uid;
   r.fields["session"] = out.session;
