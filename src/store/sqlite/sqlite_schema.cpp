@@ -1,0 +1,237 @@
+// The SQLite schema of rtm and the mapping of messages onto rows (see sqlite_schema.hpp).
+#include "store/sqlite/sqlite_schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+
+namespace rtm::sqlite {
+namespace {
+
+// Kind codes as stored. They are written into the file, so they are fixed here rather than
+// taken from the enum's order, which may change.
+constexpr int kKindP2p = 0;
+constexpr int kKindMulti = 1;
+constexpr int kKindGroup = 2;
+constexpr int kKindRoom = 3;
+constexpr int kKindBroadcast = 4;
+constexpr int kKindChannel = 5;
+
+int kind_code(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::P2p: return kKindP2p;
+    case MessageKind::Multi: return kKindMulti;
+    case MessageKind::Group: return kKindGroup;
+    case MessageKind::Room: return kKindRoom;
+    case MessageKind::Broadcast: return kKindBroadcast;
+    case MessageKind::Channel: return kKindChannel;
+  }
+  return kKindP2p;
+}
+
+Result<MessageKind> kind_from_code(std::int64_t code) {
+  switch (code) {
+    case kKindP2p: return MessageKind::P2p;
+    case kKindMulti: return MessageKind::Multi;
+    case kKindGroup: return MessageKind::Group;
+    case kKindRoom: return MessageKind::Room;
+    case kKindBroadcast: return MessageKind::Broadcast;
+    case kKindChannel: return MessageKind::Channel;
+  }
+  return Error{Rc::Internal, "sqlite: a stored message has unknown kind " + std::to_string(code)};
+}
+
+std::string encode_uids(const std::vector<Uid>& uids) {
+  std::string out;
+  for (Uid u : uids) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(u);
+  }
+  return out;
+}
+
+Result<std::vector<Uid>> decode_uids(std::string_view text) {
+  std::vector<Uid> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    Uid u = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), u);
+    if (ec != std::errc() || end != item.data() + item.size() || item.empty())
+      return Error{Rc::Internal, "sqlite: a stored message has a malformed to_uids list"};
+    out.push_back(u);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// The partial history indexes hold only the rows of their kind, and SQLite uses a partial
+// index only when the query repeats its WHERE term literally (a bound parameter does not
+// count), so the indexes and the queries are built from the same text.
+std::string kind_is(int code) { return "kind = " + std::to_string(code); }
+
+constexpr const char* kMessageColumns =
+    "mid, from_uid, kind, to_uid, to_uids, gid, rid, mtype, msg, attrs, mtime";
+
+std::string schema_sql() {
+  return R"sql(
+    CREATE TABLE IF NOT EXISTS users (
+      uid INTEGER PRIMARY KEY,
+      login TEXT NOT NULL UNIQUE,
+      password_hash TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS group_members (
+      gid INTEGER NOT NULL,
+      uid INTEGER NOT NULL,
+      PRIMARY KEY (gid, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS group_members_by_uid ON group_members (uid, gid);
+    CREATE TABLE IF NOT EXISTS room_members (
+      rid INTEGER NOT NULL,
+      uid INTEGER NOT NULL,
+      PRIMARY KEY (rid, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS room_members_by_uid ON room_members (uid, rid);
+    CREATE TABLE IF NOT EXISTS messages (
+      rowid INTEGER PRIMARY KEY,
+      mid INTEGER NOT NULL,
+      from_uid INTEGER NOT NULL,
+      kind INTEGER NOT NULL,
+      to_uid INTEGER NOT NULL,
+      to_uids TEXT NOT NULL,
+      gid INTEGER NOT NULL,
+      rid INTEGER NOT NULL,
+      conv_lo INTEGER,
+      conv_hi INTEGER,
+      mtype INTEGER NOT NULL,
+      msg TEXT NOT NULL,
+      attrs TEXT NOT NULL,
+      mtime INTEGER NOT NULL,
+      UNIQUE (from_uid, mid)
+    );
+    )sql"
+         // conv_lo, conv_hi: the conversation key of a p2p message, min and max of its two
+         // uids, so that both directions of a conversation lie together in one index range.
+         "CREATE INDEX IF NOT EXISTS messages_p2p ON messages (conv_lo, conv_hi, mid) WHERE " +
+         kind_is(kKindP2p) +
+         ";\n"
+         "CREATE INDEX IF NOT EXISTS messages_group ON messages (gid, mid) WHERE " +
+         kind_is(kKindGroup) +
+         ";\n"
+         "CREATE INDEX IF NOT EXISTS messages_room ON messages (rid, mid) WHERE " +
+         kind_is(kKindRoom) + ";\n";
+}
+
+std::string history_sql(int kind, const char* key_terms) {
+  return std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + kind_is(kind) +
+         " AND " + key_terms + " ORDER BY mid DESC LIMIT ?";
+}
+
+}  // namespace
+
+Status create_schema(Db& db) {
+  // WAL: readers never block the writer nor it them, and a commit is one append to the WAL.
+  // The mode is stored in the file, so later connections inherit it. It cannot be changed
+  // inside a transaction, hence before BEGIN.
+  {
+    auto q = db.prepare("PRAGMA journal_mode = WAL");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    std::string mode = *row ? q->column_text(0) : std::string();
+    if (mode != "wal")
+      return Error{Rc::Unavailable,
+                   "sqlite: the database cannot use WAL mode (journal_mode is '" + mode + "')"};
+  }
+  Transaction tx(db);
+  if (auto s = tx.begin(); !s) return s;
+  if (auto s = db.exec(
+          "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) "
+          "WITHOUT ROWID");
+      !s)
+    return s;
+  {
+    auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    if (*row && q->column_text(0) != std::to_string(kSchemaVersion))
+      return Error{Rc::Unavailable, "sqlite: the database has schema version " + q->column_text(0) +
+                                        "; this rtm reads version " +
+                                        std::to_string(kSchemaVersion)};
+  }
+  if (auto s = db.exec(schema_sql().c_str()); !s) return s;
+  {
+    auto q = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)");
+    if (!q) return q.error();
+    q->bind(1, std::to_string(kSchemaVersion));
+    if (auto s = q->run(); !s) return s;
+  }
+  return tx.commit();
+}
+
+const std::string& insert_message_sql() {
+  static const std::string sql =
+      "INSERT INTO messages (mid, from_uid, kind, to_uid, to_uids, gid, rid, conv_lo, conv_hi, "
+      "mtype, msg, attrs, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (from_uid, mid) DO NOTHING";
+  return sql;
+}
+
+const std::string& message_mtime_sql() {
+  static const std::string sql = "SELECT mtime FROM messages WHERE from_uid = ? AND mid = ?";
+  return sql;
+}
+
+void bind_message_insert(Query& q, const Message& m) {
+  q.bind(1, to_db(m.mid)).bind(2, to_db(m.from)).bind(3, std::int64_t{kind_code(m.kind)});
+  q.bind(4, to_db(m.to))
+      .bind(5, encode_uids(m.to_uids))
+      .bind(6, to_db(m.gid))
+      .bind(7, to_db(m.rid));
+  if (m.kind == MessageKind::P2p) {
+    q.bind(8, to_db(std::min(m.from, m.to))).bind(9, to_db(std::max(m.from, m.to)));
+  } else {
+    q.bind_null(8).bind_null(9);
+  }
+  q.bind(10, std::int64_t{m.mtype}).bind_borrowed(11, m.msg).bind_borrowed(12, m.attrs);
+  q.bind(13, m.mtime);
+}
+
+const std::string& history_p2p_sql() {
+  static const std::string sql = history_sql(kKindP2p, "conv_lo = ? AND conv_hi = ? AND mid <= ?");
+  return sql;
+}
+
+const std::string& history_group_sql() {
+  static const std::string sql = history_sql(kKindGroup, "gid = ? AND mid <= ?");
+  return sql;
+}
+
+const std::string& history_room_sql() {
+  static const std::string sql = history_sql(kKindRoom, "rid = ? AND mid <= ?");
+  return sql;
+}
+
+Result<Message> read_message(const Query& q) {
+  Message m;
+  m.mid = from_db(q.column_int64(0));
+  m.from = from_db(q.column_int64(1));
+  auto kind = kind_from_code(q.column_int64(2));
+  if (!kind) return kind.error();
+  m.kind = *kind;
+  m.to = from_db(q.column_int64(3));
+  auto uids = decode_uids(q.column_text(4));
+  if (!uids) return uids.error();
+  m.to_uids = std::move(*uids);
+  m.gid = from_db(q.column_int64(5));
+  m.rid = from_db(q.column_int64(6));
+  m.mtype = static_cast<int>(q.column_int64(7));
+  m.msg = q.column_text(8);
+  m.attrs = q.column_text(9);
+  m.mtime = q.column_int64(10);
+  return m;
+}
+
+}  // namespace rtm::sqlite

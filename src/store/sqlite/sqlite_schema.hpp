@@ -1,0 +1,49 @@
+// sqlite_schema.hpp: how rtm's data lies in the SQLite file: the tables and indexes, the
+// schema version, the SQL of the message statements, and the mapping of a Message onto a
+// row and back. The writer thread and the synchronous calls both use it, so the two sides
+// cannot disagree about a column.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "core/message.hpp"
+#include "core/result.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace rtm::sqlite {
+
+// The version this code writes and reads; kept in meta under "schema_version".
+inline constexpr int kSchemaVersion = 1;
+
+// SQLite integers are signed 64-bit, so ids (uids, gids, rids, mids) above INT64_MAX cannot
+// be stored with their order intact. Writes refuse them; reads answer "not there".
+inline constexpr std::uint64_t kMaxStoredId =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+inline bool storable(std::uint64_t id) { return id <= kMaxStoredId; }
+inline std::int64_t to_db(std::uint64_t id) { return static_cast<std::int64_t>(id); }
+inline std::uint64_t from_db(std::int64_t id) { return static_cast<std::uint64_t>(id); }
+
+// Creates whatever of the schema is missing and checks the file's schema version, in one
+// write transaction (two processes opening a new file together create it once). Unavailable
+// if the file is not a database or holds another schema version.
+Status create_schema(Db& db);
+
+// INSERT of one message that stores nothing on a (from_uid, mid) conflict; parameters are
+// bound by bind_message_insert().
+const std::string& insert_message_sql();
+// The stored mtime of (from_uid = ?1, mid = ?2).
+const std::string& message_mtime_sql();
+// Binds every column of `m`; `m` must outlive the query (its text is bound without a copy).
+void bind_message_insert(Query& q, const Message& m);
+
+// History, newest first. Parameters: the scope's keys (P2p: conversation low uid, high uid;
+// Group: gid; Room: rid), then the highest mid wanted (inclusive), then the row limit.
+const std::string& history_p2p_sql();
+const std::string& history_group_sql();
+const std::string& history_room_sql();
+// The Message of the current row of a history query.
+Result<Message> read_message(const Query& q);
+
+}  // namespace rtm::sqlite

@@ -1,0 +1,500 @@
+// The SQLite store: users, groups, rooms, meta and message history as SQL on a pool of
+// connections, and appends handed to the group-commit writer (see sqlite_store.hpp).
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/sqlite_append_writer.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_schema.hpp"
+
+namespace rtm {
+namespace {
+
+using sqlite::Db;
+using sqlite::from_db;
+using sqlite::Query;
+using sqlite::storable;
+using sqlite::to_db;
+using sqlite::Transaction;
+
+Error id_too_large() {
+  return Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"};
+}
+
+bool all_storable(const std::vector<Uid>& ids) {
+  return std::all_of(ids.begin(), ids.end(), storable);
+}
+
+// Runs a query that answers one column of ids, in the order the SQL gives them.
+Result<std::vector<std::uint64_t>> read_ids(Query& q) {
+  std::vector<std::uint64_t> ids;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return ids;
+    ids.push_back(from_db(q.column_int64(0)));
+  }
+}
+
+// Whether the query answers any row.
+Result<bool> exists(Query& q) { return q.step(); }
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, Db::Options options, std::unique_ptr<Db> first,
+              std::unique_ptr<sqlite::AppendWriter> writer)
+      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {
+    idle_.push_back(std::move(first));
+  }
+
+  ~SqliteStore() override { writer_.reset(); }  // drains and joins before the pool goes
+
+  Result<Uid> add_user(const std::string& login, const std::string& password_hash,
+                       Uid uid) override;
+  Result<UserRecord> find_user(Uid uid) override;
+  Result<UserRecord> find_user_by_login(const std::string& login) override;
+  Status set_password(Uid uid, const std::string& password_hash) override;
+  Status delete_user(Uid uid) override;
+
+  Status add_group_members(Gid gid, const std::vector<Uid>& uids) override;
+  Status del_group_members(Gid gid, const std::vector<Uid>& uids) override;
+  Result<std::vector<Uid>> group_members(Gid gid) override;
+  Result<bool> is_group_member(Gid gid, Uid uid) override;
+  Status delete_group(Gid gid) override;
+  Result<std::vector<Gid>> user_groups(Uid uid) override;
+
+  Status add_room_member(Rid rid, Uid uid) override;
+  Status del_room_member(Rid rid, Uid uid) override;
+  Result<std::vector<Uid>> room_members(Rid rid) override;
+  Result<bool> is_room_member(Rid rid, Uid uid) override;
+
+  void append_message(Message message, AppendCallback done) override;
+  Result<std::vector<Message>> history(const HistoryQuery& query) override;
+
+  Result<std::string> get_or_init_meta(const std::string& key,
+                                       const std::string& fallback) override;
+
+  void close() override { writer_->close(); }
+
+ private:
+  // Idle connections kept for reuse; more than this many at once are opened for the burst
+  // and closed after it.
+  static constexpr std::size_t kMaxIdle = 16;
+
+  // A connection on loan to one call, given back to the pool when the call ends. One per call
+  // rather than one shared: WAL lets readers on separate connections run in parallel.
+  class Conn {
+   public:
+    Conn(SqliteStore* store, std::unique_ptr<Db> db) : store_(store), db_(std::move(db)) {}
+    Conn(Conn&& other) noexcept = default;
+    Conn& operator=(Conn&&) = delete;
+    ~Conn() {
+      if (db_) store_->give_back(std::move(db_));
+    }
+    Db& operator*() { return *db_; }
+
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<Db> db_;
+  };
+
+  Result<Conn> take_connection();
+  void give_back(std::unique_ptr<Db> db);
+
+  // Runs body(Db&) on a pooled connection; whatever escapes as an exception becomes Internal,
+  // since no exception may leave the Store interface.
+  template <class F>
+  auto with_connection(F&& body) -> decltype(body(std::declval<Db&>()));
+  // Runs body(Db&) inside BEGIN IMMEDIATE ... COMMIT; an error from body rolls back.
+  template <class F>
+  auto in_write_transaction(F&& body) -> decltype(body(std::declval<Db&>()));
+
+  const std::string path_;
+  const Db::Options options_;
+
+  std::mutex pool_mu_;  // guards idle_
+  std::vector<std::unique_ptr<Db>> idle_;
+
+  // Serializes this process's synchronous write transactions, so that they queue here instead
+  // of in SQLite's busy handler, which polls with sleeps of up to 100 ms. They still contend
+  // with the writer thread and other processes through the busy timeout.
+  std::mutex write_mu_;
+
+  std::unique_ptr<sqlite::AppendWriter> writer_;
+};
+
+Result<SqliteStore::Conn> SqliteStore::take_connection() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Db> db = std::move(idle_.back());
+      idle_.pop_back();
+      return Conn(this, std::move(db));
+    }
+  }
+  auto db = Db::open(path_, options_);  // outside the lock: opening touches the file
+  if (!db) return db.error();
+  return Conn(this, std::move(*db));
+}
+
+void SqliteStore::give_back(std::unique_ptr<Db> db) {
+  std::lock_guard lock(pool_mu_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(db));
+}
+
+template <class F>
+auto SqliteStore::with_connection(F&& body) -> decltype(body(std::declval<Db&>())) {
+  try {
+    auto conn = take_connection();
+    if (!conn) return conn.error();
+    return body(**conn);
+  } catch (const std::exception& e) {
+    return Error{Rc::Internal, std::string("sqlite store: ") + e.what()};
+  }
+}
+
+template <class F>
+auto SqliteStore::in_write_transaction(F&& body) -> decltype(body(std::declval<Db&>())) {
+  return with_connection([&](Db& db) -> decltype(body(db)) {
+    std::lock_guard lock(write_mu_);
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    auto result = body(db);
+    if (!result) return result;  // ~Transaction rolls back
+    if (auto s = tx.commit(); !s) return s.error();
+    return result;
+  });
+}
+
+// --- users -----------------------------------------------------------------------------------
+
+Result<Uid> SqliteStore::add_user(const std::string& login, const std::string& password_hash,
+                                  Uid uid) {
+  if (!storable(uid)) return id_too_large();
+  return in_write_transaction([&](Db& db) -> Result<Uid> {
+    {
+      auto q = db.prepare("SELECT 1 FROM users WHERE login = ?");
+      if (!q) return q.error();
+      q->bind(1, login);
+      auto taken = exists(*q);
+      if (!taken) return taken.error();
+      if (*taken) return Error{Rc::AlreadyExists, "login already taken"};
+    }
+    Uid assigned = uid;
+    if (uid != 0) {
+      auto q = db.prepare("SELECT 1 FROM users WHERE uid = ?");
+      if (!q) return q.error();
+      q->bind(1, to_db(uid));
+      auto taken = exists(*q);
+      if (!taken) return taken.error();
+      if (*taken) return Error{Rc::AlreadyExists, "uid " + std::to_string(uid) + " already taken"};
+    } else {
+      auto q = db.prepare("SELECT MAX(uid) FROM users");  // NULL (read as 0) when empty
+      if (!q) return q.error();
+      auto row = q->step();
+      if (!row) return row.error();
+      Uid highest = *row ? from_db(q->column_int64(0)) : 0;
+      if (highest >= sqlite::kMaxStoredId)
+        return Error{Rc::Unavailable, "no uid above the highest one is left to assign"};
+      assigned = highest + 1;
+    }
+    auto insert = db.prepare("INSERT INTO users (uid, login, password_hash) VALUES (?, ?, ?)");
+    if (!insert) return insert.error();
+    insert->bind(1, to_db(assigned)).bind(2, login).bind(3, password_hash);
+    if (auto s = insert->run(); !s) return s.error();
+    return assigned;
+  });
+}
+
+namespace {
+
+Result<UserRecord> read_user(Query& q) {
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return Error{Rc::NotFound, "user not found"};
+  return UserRecord{from_db(q.column_int64(0)), q.column_text(1), q.column_text(2)};
+}
+
+}  // namespace
+
+Result<UserRecord> SqliteStore::find_user(Uid uid) {
+  if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
+  return with_connection([&](Db& db) -> Result<UserRecord> {
+    auto q = db.prepare("SELECT uid, login, password_hash FROM users WHERE uid = ?");
+    if (!q) return q.error();
+    q->bind(1, to_db(uid));
+    return read_user(*q);
+  });
+}
+
+Result<UserRecord> SqliteStore::find_user_by_login(const std::string& login) {
+  return with_connection([&](Db& db) -> Result<UserRecord> {
+    auto q = db.prepare("SELECT uid, login, password_hash FROM users WHERE login = ?");
+    if (!q) return q.error();
+    q->bind(1, login);
+    return read_user(*q);
+  });
+}
+
+Status SqliteStore::set_password(Uid uid, const std::string& password_hash) {
+  if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare("UPDATE users SET password_hash = ? WHERE uid = ?");
+    if (!q) return q.error();
+    q->bind(1, password_hash).bind(2, to_db(uid));
+    if (auto s = q->run(); !s) return s;
+    if (q->changes() == 0) return Error{Rc::NotFound, "user not found"};
+    return ok_status();
+  });
+}
+
+Status SqliteStore::delete_user(Uid uid) {
+  if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
+  return in_write_transaction([&](Db& db) -> Status {
+    {
+      auto q = db.prepare("DELETE FROM users WHERE uid = ?");
+      if (!q) return q.error();
+      q->bind(1, to_db(uid));
+      if (auto s = q->run(); !s) return s;
+      if (q->changes() == 0) return Error{Rc::NotFound, "user not found"};
+    }
+    for (const char* sql :
+         {"DELETE FROM group_members WHERE uid = ?", "DELETE FROM room_members WHERE uid = ?"}) {
+      auto q = db.prepare(sql);
+      if (!q) return q.error();
+      q->bind(1, to_db(uid));
+      if (auto s = q->run(); !s) return s;
+    }
+    return ok_status();
+  });
+}
+
+// --- groups and rooms --------------------------------------------------------------------------
+
+namespace {
+
+// Runs `sql` with (key, uid) for every uid, in the caller's transaction.
+Status run_for_each(Db& db, const char* sql, std::uint64_t key, const std::vector<Uid>& uids) {
+  for (Uid u : uids) {
+    auto q = db.prepare(sql);
+    if (!q) return q.error();
+    q->bind(1, to_db(key)).bind(2, to_db(u));
+    if (auto s = q->run(); !s) return s;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status SqliteStore::add_group_members(Gid gid, const std::vector<Uid>& uids) {
+  if (!storable(gid) || !all_storable(uids)) return id_too_large();
+  if (uids.empty()) return ok_status();
+  return in_write_transaction([&](Db& db) {
+    return run_for_each(db, "INSERT OR IGNORE INTO group_members (gid, uid) VALUES (?, ?)", gid,
+                        uids);
+  });
+}
+
+Status SqliteStore::del_group_members(Gid gid, const std::vector<Uid>& uids) {
+  if (uids.empty() || !storable(gid)) return ok_status();  // nothing stored can match
+  return in_write_transaction([&](Db& db) {
+    return run_for_each(db, "DELETE FROM group_members WHERE gid = ? AND uid = ?", gid, uids);
+  });
+}
+
+Result<std::vector<Uid>> SqliteStore::group_members(Gid gid) {
+  if (!storable(gid)) return std::vector<Uid>{};
+  return with_connection([&](Db& db) -> Result<std::vector<Uid>> {
+    auto q = db.prepare("SELECT uid FROM group_members WHERE gid = ? ORDER BY uid");
+    if (!q) return q.error();
+    q->bind(1, to_db(gid));
+    return read_ids(*q);
+  });
+}
+
+Result<bool> SqliteStore::is_group_member(Gid gid, Uid uid) {
+  if (!storable(gid) || !storable(uid)) return false;
+  return with_connection([&](Db& db) -> Result<bool> {
+    auto q = db.prepare("SELECT 1 FROM group_members WHERE gid = ? AND uid = ?");
+    if (!q) return q.error();
+    q->bind(1, to_db(gid)).bind(2, to_db(uid));
+    return exists(*q);
+  });
+}
+
+Status SqliteStore::delete_group(Gid gid) {
+  if (!storable(gid)) return ok_status();
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare("DELETE FROM group_members WHERE gid = ?");
+    if (!q) return q.error();
+    q->bind(1, to_db(gid));
+    return q->run();
+  });
+}
+
+Result<std::vector<Gid>> SqliteStore::user_groups(Uid uid) {
+  if (!storable(uid)) return std::vector<Gid>{};
+  return with_connection([&](Db& db) -> Result<std::vector<Gid>> {
+    auto q = db.prepare("SELECT gid FROM group_members WHERE uid = ? ORDER BY gid");
+    if (!q) return q.error();
+    q->bind(1, to_db(uid));
+    return read_ids(*q);
+  });
+}
+
+Status SqliteStore::add_room_member(Rid rid, Uid uid) {
+  if (!storable(rid) || !storable(uid)) return id_too_large();
+  return in_write_transaction([&](Db& db) {
+    return run_for_each(db, "INSERT OR IGNORE INTO room_members (rid, uid) VALUES (?, ?)", rid,
+                        {uid});
+  });
+}
+
+Status SqliteStore::del_room_member(Rid rid, Uid uid) {
+  if (!storable(rid) || !storable(uid)) return ok_status();
+  return in_write_transaction([&](Db& db) {
+    return run_for_each(db, "DELETE FROM room_members WHERE rid = ? AND uid = ?", rid, {uid});
+  });
+}
+
+Result<std::vector<Uid>> SqliteStore::room_members(Rid rid) {
+  if (!storable(rid)) return std::vector<Uid>{};
+  return with_connection([&](Db& db) -> Result<std::vector<Uid>> {
+    auto q = db.prepare("SELECT uid FROM room_members WHERE rid = ? ORDER BY uid");
+    if (!q) return q.error();
+    q->bind(1, to_db(rid));
+    return read_ids(*q);
+  });
+}
+
+Result<bool> SqliteStore::is_room_member(Rid rid, Uid uid) {
+  if (!storable(rid) || !storable(uid)) return false;
+  return with_connection([&](Db& db) -> Result<bool> {
+    auto q = db.prepare("SELECT 1 FROM room_members WHERE rid = ? AND uid = ?");
+    if (!q) return q.error();
+    q->bind(1, to_db(rid)).bind(2, to_db(uid));
+    return exists(*q);
+  });
+}
+
+// --- messages --------------------------------------------------------------------------------
+
+void SqliteStore::append_message(Message message, AppendCallback done) {
+  writer_->append(std::move(message), std::move(done));
+}
+
+Result<std::vector<Message>> SqliteStore::history(const HistoryQuery& query) {
+  using Scope = HistoryQuery::Scope;
+  std::vector<Message> none;
+  if (query.limit <= 0) return none;
+  // `before_mid` is exclusive; the SQL takes an inclusive bound, which also lets the query
+  // without a bound run the same statement (every stored mid is at most kMaxStoredId).
+  std::uint64_t highest = sqlite::kMaxStoredId;
+  if (query.before_mid) {
+    if (*query.before_mid == 0) return none;
+    highest = std::min(*query.before_mid - 1, highest);
+  }
+  const std::string* sql = nullptr;
+  std::vector<std::uint64_t> keys;
+  switch (query.scope) {
+    case Scope::P2p:
+      if (!storable(query.uid) || !storable(query.with)) return none;
+      sql = &sqlite::history_p2p_sql();
+      keys = {std::min(query.uid, query.with), std::max(query.uid, query.with)};
+      break;
+    case Scope::Group:
+      if (!storable(query.gid)) return none;
+      sql = &sqlite::history_group_sql();
+      keys = {query.gid};
+      break;
+    case Scope::Room:
+      if (!storable(query.rid)) return none;
+      sql = &sqlite::history_room_sql();
+      keys = {query.rid};
+      break;
+  }
+  if (sql == nullptr) return Error{Rc::Internal, "sqlite store: unknown history scope"};
+
+  return with_connection([&](Db& db) -> Result<std::vector<Message>> {
+    auto q = db.prepare(*sql);
+    if (!q) return q.error();
+    int param = 1;
+    for (std::uint64_t key : keys) q->bind(param++, to_db(key));
+    q->bind(param++, to_db(highest));
+    q->bind(param, std::int64_t{query.limit});
+    std::vector<Message> out;
+    out.reserve(static_cast<std::size_t>(std::min(query.limit, 256)));
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto m = sqlite::read_message(*q);
+      if (!m) return m.error();
+      out.push_back(std::move(*m));
+    }
+  });
+}
+
+// --- meta ------------------------------------------------------------------------------------
+
+Result<std::string> SqliteStore::get_or_init_meta(const std::string& key,
+                                                  const std::string& fallback) {
+  // Both statements in one write transaction: another process initializing the same key at
+  // the same moment waits for the lock, then finds this value and keeps it.
+  return in_write_transaction([&](Db& db) -> Result<std::string> {
+    {
+      auto q = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)");
+      if (!q) return q.error();
+      q->bind(1, key).bind(2, fallback);
+      if (auto s = q->run(); !s) return s.error();
+    }
+    auto q = db.prepare("SELECT value FROM meta WHERE key = ?");
+    if (!q) return q.error();
+    q->bind(1, key);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return Error{Rc::Internal, "sqlite store: meta value vanished inside a transaction"};
+    return q->column_text(0);
+  });
+}
+
+// Errors of opening name the file, and say Unavailable whatever SQLite's code was: a file
+// that cannot be used is a store that cannot be reached.
+Error open_error(const std::string& path, Error e) {
+  constexpr std::string_view kPrefix = "sqlite: ";
+  std::string_view why = e.msg;
+  if (why.substr(0, kPrefix.size()) == kPrefix) why.remove_prefix(kPrefix.size());
+  if (why.find(path) == std::string_view::npos)
+    e.msg = "sqlite: cannot use '" + path + "': " + std::string(why);
+  e.rc = Rc::Unavailable;
+  return e;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  return open_sqlite_store(path, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const SqliteStoreOptions& options) {
+  try {
+    Db::Options db_options{options.busy_timeout};
+    auto first = Db::open(path, db_options);
+    if (!first) return open_error(path, first.error());
+    if (auto s = sqlite::create_schema(**first); !s) return open_error(path, s.error());
+    auto writer = sqlite::AppendWriter::start(path, db_options);
+    if (!writer) return open_error(path, writer.error());
+    return std::unique_ptr<Store>(
+        new SqliteStore(path, db_options, std::move(*first), std::move(*writer)));
+  } catch (const std::exception& e) {
+    return Error{Rc::Unavailable, "sqlite: cannot use '" + path + "': " + e.what()};
+  }
+}
+
+}  // namespace rtm
