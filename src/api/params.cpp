@@ -39,8 +39,8 @@ std::optional<std::uint64_t> Params::optional_id(const char* key) const {
   const auto* v = find(key);
   if (!v) return std::nullopt;
   if (v->is_uint64()) {
-    if (v->get_uint64() == 0) fail(Rc::InvalidParameter, std::string(key) + " must be positive");
-    return v->get_uint64();
+    // Stores keep ids as signed 64-bit integers (SQLite, PostgreSQL bigint).
+    fail(Rc::InvalidParameter, std::string(key) + " must be at most 9223372036854775807");
   }
   if (v->is_int64()) {
     if (v->get_int64() <= 0) fail(Rc::InvalidParameter, std::string(key) + " must be positive");
@@ -102,7 +102,7 @@ std::vector<std::uint64_t> Params::id_list(const char* key, std::size_t max_item
   std::vector<std::uint64_t> out;
   out.reserve(a.size());
   for (const auto& item : a) {
-    if (item.is_uint64() && item.get_uint64() > 0) out.push_back(item.get_uint64());
+    if (item.is_uint64()) fail(Rc::InvalidParameter, std::string(key) + " ids must be at most 9223372036854775807");
     else if (item.is_int64() && item.get_int64() > 0) out.push_back(static_cast<std::uint64_t>(item.get_int64()));
     else if (item.is_int64() || item.is_uint64()) fail(Rc::InvalidParameter, std::string(key) + " must hold positive ids");
     else wrong_type(key, "an array of integers");

@@ -7,6 +7,11 @@
 //    kill -9 of the process). Engines may batch many appends into one commit (group commit).
 //  - (from, mid) is unique: appending an existing pair stores nothing and answers the first
 //    message's mtime with duplicate = true.
+//  - Ids (uid, gid, rid, mid) are positive and at most INT64_MAX: engines keep them as signed
+//    64-bit integers. The api/ layer refuses larger ones (InvalidParameter).
+//  - Removing members or groups that do not exist is not an error.
+//  - A store is never destroyed from inside one of its own callbacks. After close(), an
+//    append's callback runs at once on the caller's thread with Unavailable.
 //  - Every method is safe to call from any thread. Synchronous methods may block briefly on
 //    local I/O; a store that cannot be reached answers Rc::Unavailable, never half-writes.
 #pragma once
