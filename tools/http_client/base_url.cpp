@@ -1,0 +1,40 @@
+// BaseUrl parsing with Boost.URL.
+#include "base_url.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace rtm::http {
+
+std::optional<BaseUrl> parse_base_url(std::string_view text, std::string& error) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    error = "not a URL: '" + std::string(text) + "'";
+    return std::nullopt;
+  }
+  boost::urls::url_view u = *parsed;
+  if (u.scheme() != "http") {
+    error = "unsupported URL scheme '" + std::string(u.scheme()) + "' (only http:// is supported)";
+    return std::nullopt;
+  }
+  BaseUrl b;
+  switch (u.host_type()) {
+    case boost::urls::host_type::ipv6:
+    case boost::urls::host_type::name:
+    case boost::urls::host_type::ipv4: b.host = std::string(u.host_address()); break;
+    default: error = "URL has no usable host: '" + std::string(text) + "'"; return std::nullopt;
+  }
+  if (b.host.empty()) {
+    error = "URL has no host: '" + std::string(text) + "'";
+    return std::nullopt;
+  }
+  b.port = u.has_port() && !u.port().empty() ? std::string(u.port()) : "80";
+  bool v6 = u.host_type() == boost::urls::host_type::ipv6;
+  b.host_header = (v6 ? "[" + b.host + "]" : b.host) + ":" + b.port;
+  b.prefix = std::string(u.encoded_path());
+  while (!b.prefix.empty() && b.prefix.back() == '/') b.prefix.pop_back();
+  b.text = "http://" + b.host_header + b.prefix;
+  return b;
+}
+
+}  // namespace rtm::http

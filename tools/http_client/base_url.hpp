@@ -1,0 +1,31 @@
+// BaseUrl: the server address the rtm tools talk to ("http://127.0.0.1:8080" or with a path
+// prefix "http://host/rtm"), parsed once with Boost.URL into what a request needs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rtm::http {
+
+struct BaseUrl {
+  std::string text;         // as given, without a trailing '/'
+  std::string host;         // name or address to resolve (IPv6 without brackets)
+  std::string port;         // "8080"
+  std::string host_header;  // value of the Host header ("host:port", "[::1]:port")
+  std::string prefix;       // path before "/v1/...", "" or "/rtm"
+
+  // prefix + path, path starting with '/'.
+  std::string target(std::string_view path) const {
+    std::string t = prefix;
+    t.append(path);
+    return t;
+  }
+};
+
+// Parses an http:// URL. nullopt and a one-line reason in `error` when it is not one
+// (https is not supported by this first cut).
+std::optional<BaseUrl> parse_base_url(std::string_view text, std::string& error);
+
+}  // namespace rtm::http

@@ -1,0 +1,56 @@
+// BlockingClient: a synchronous HTTP client for the rtm CLI. Each call runs an AsyncConnection
+// on a private io_context with a deadline, and can be interrupted by a signal flag (rtm tail
+// stops on SIGINT this way). Asio stays out of the callers' translation units.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "base_url.hpp"
+
+namespace rtm::http {
+
+// The call did not get an HTTP answer.
+class TransportError : public std::runtime_error {
+ public:
+  enum class Kind { resolve, connect, io, timeout, cancelled };
+  TransportError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+class BlockingClient {
+ public:
+  explicit BlockingClient(BaseUrl url);
+  ~BlockingClient();
+
+  // Sends `method` to url.prefix + path and waits for the answer at most `timeout`.
+  // Throws TransportError when there is no answer.
+  Reply request(std::string_view method, std::string_view path, std::string_view body,
+                std::string_view bearer, std::chrono::milliseconds timeout);
+
+  // While *flag is non-zero a call in progress is abandoned (TransportError cancelled).
+  void set_cancel_flag(const volatile std::sig_atomic_t* flag) { cancel_ = flag; }
+
+  const BaseUrl& url() const { return url_; }
+
+ private:
+  struct Impl;
+  BaseUrl url_;
+  const volatile std::sig_atomic_t* cancel_ = nullptr;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rtm::http

@@ -1,0 +1,59 @@
+// rtm-bench: load generator for the rtm server. main() parses the command line (CLI11) and
+// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, ...).
+#include <CLI/CLI.hpp>
+
+#include "p2p.hpp"
+
+using namespace rtm::bench;
+
+namespace {
+
+// Options every scenario takes.
+void add_common(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--url", o.url, "server base URL")->envname("RTM_URL")->capture_default_str();
+  cmd->add_option("--api-key", o.api_key, "server API key")->envname("RTM_API_KEY");
+  cmd->add_option("--data-dir", o.data_dir, "server data dir: read the API key from DIR/api-key")
+      ->envname("RTM_DATA_DIR");
+  cmd->add_option("--threads", o.threads, "client threads (one io_context each)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_flag("--json", o.json, "print the summary as one JSON object on stdout");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rtm-bench: load generator for the rtm server", "rtm-bench"};
+  app.require_subcommand(1);
+
+  P2POptions p2p;
+  CLI::App* p2p_cmd = app.add_subcommand(
+      "p2p", "senders send p2p messages to receivers that long-poll; throughput and latency");
+  add_common(p2p_cmd, p2p);
+  p2p_cmd->add_option("--senders", p2p.senders, "sending users, one connection each")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  p2p_cmd->add_option("--receivers", p2p.receivers, "receiving users, one long poll each")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  p2p_cmd->add_option("--duration", p2p.duration, "seconds of sending")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  p2p_cmd->add_option("--rate", p2p.rate, "total sends/s (0: as fast as answered)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  p2p_cmd->add_option("--msg-size", p2p.msg_size, "bytes of msg per message")
+      ->check(CLI::Range(0, 65536))
+      ->capture_default_str();
+  p2p_cmd->add_option("--uid-base", p2p.uid_base,
+                      "reuse users uid-base.. (created on first use) instead of fresh ones");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (p2p_cmd->parsed()) return run_p2p(p2p);
+  return 2;
+}
