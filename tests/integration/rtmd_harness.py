@@ -148,6 +148,8 @@ class Rtmd:
     def spawn(self):
         """Starts the process without waiting for it to be ready."""
         if not os.path.exists(self.binary):
+            if os.environ.get("RTMD"):
+                raise RuntimeError("RTMD=%s does not exist (build rtmd first)" % self.binary)
             raise unittest.SkipTest("rtmd binary not found at %s (set RTMD)" % self.binary)
         self.runs += 1
         self.stdout_path = os.path.join(self.tmp, "stdout.%d.log" % self.runs)

@@ -267,6 +267,48 @@ class TestEndpoints(ProcessCase):
         self.assertTrue(any(n.startswith("rtm_") for n in names), "no rtm_ metric in %r" % names)
 
 
+class TestConfigLimits(ProcessCase):
+    """semantics.md "Calls": max_body and request_timeout are settings."""
+
+    def test_max_body_and_request_timeout_from_config_take_effect(self):
+        r = self.rtmd()
+        conf = os.path.join(r.tmp, "limits.toml")
+        with open(conf, "w") as f:
+            f.write("max_body = 4096\nrequest_timeout = 2\n")
+        r.args = ["--config", conf]
+        r.start()
+        c = Client(r)
+        status, body = c.post("/v1/session.create", b'{"pad":"' + b"a" * 5000 + b'"}')
+        rc, http = ERRORS["PayloadTooLarge"]
+        self.assertEqual((status, body.get("rc"), body.get("error")), (http, rc, "PayloadTooLarge"), body)
+        c.close()
+        c = Client(r)
+        status, body = c.post("/v1/session.create", b'{"pad":"' + b"a" * 3000 + b'"}')
+        self.assertEqual((status, body.get("rc")), (200, 0), body)
+        c.close()
+        # a request whose body does not arrive within request_timeout is closed without an answer
+        s = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+        s.sendall(b"POST /v1/session.create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        t0 = time.monotonic()
+        data = b""
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                data += b
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            self.fail("half-sent request still open after 10 s with request_timeout = 2")
+        elapsed = time.monotonic() - t0
+        s.close()
+        self.assertEqual(data, b"", "want a close without an answer")
+        self.assertGreaterEqual(elapsed, 1.5)
+        self.assertLess(elapsed, 6.0)
+        r.stop()
+
+
 class TestDrain(ProcessCase):
     def long_poll_then_signal(self, signo):
         r = self.rtmd().start()

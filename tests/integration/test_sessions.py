@@ -384,6 +384,20 @@ class TestGetEvents(SessionCase):
         self.assertEqual(len(self.assertOk(res["resp"])["events"]), 1)
         self.assertLess(res["t_answer"] - t_send, 1.0)
 
+    def test_many_waiting_polls_are_all_answered_by_one_broadcast(self):
+        users = [self.login() for _ in range(20)]
+        polls = [self.poll_in_thread(u.session, 20) for u in users]
+        time.sleep(0.5)
+        self.assertTrue(all(t.is_alive() for t, _ in polls), "a poll returned before the broadcast")
+        t_send = time.monotonic()
+        mid = self.assertOk(self.c.server("message.broadcast", mtype=30, msg="wake all"))["mid"]
+        for t, res in polls:
+            t.join(10)
+            self.assertFalse(t.is_alive())
+            evs = self.assertOk(res["resp"])["events"]
+            self.assertEqual([(e["type"], e["message"]["mid"]) for e in evs], [("message", mid)])
+            self.assertLess(res["t_answer"] - t_send, 2.0)
+
     def test_get_events_waits_until_timeout_then_returns_empty(self):
         u = self.login()
         t0 = time.monotonic()
@@ -658,13 +672,20 @@ class TestExpiryAndThrottle(SessionCase):
     def test_idle_timeout_expires_an_idle_session_but_not_an_active_one(self):
         idle = self.login()
         active = self.login()
-        for u in (idle, active):
+        waiting = self.login()
+        for u in (idle, active, waiting):
             self.assertOk(self.c.call("session.set", session=u.session, settings={"idle_timeout": 10}))
+        # a poll waiting longer than idle_timeout is a call in progress, not idleness
+        t, res = self.poll_in_thread(waiting.session, 13)
         deadline = time.monotonic() + 12.5
         while time.monotonic() < deadline:
             self.events(active.session, timeout=2)
         self.assertError(self.get_events(idle.session), "InvalidSession")
         self.assertOk(self.get_events(active.session))
+        t.join(5)
+        self.assertEqual(self.assertOk(res["resp"])["events"], [],
+                         "a session expired while its 13 s poll was waiting (idle_timeout 10)")
+        self.assertOk(self.get_events(waiting.session))
         online = self.assertOk(self.c.call("user.online", session=active.session,
                                            uids=[idle.uid, active.uid]))["uids"]
         self.assertEqual(online, [active.uid])
