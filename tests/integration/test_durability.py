@@ -105,6 +105,41 @@ class TestDurability(RtmdTestCase):
         self.assertEqual(self.assertOk(self.c.call("session.authorize", session=s, token=tok,
                                                    mode="multi"))["uid"], u.uid)
 
+    def test_sends_in_flight_at_sigterm_are_answered_or_refused_and_acked_ones_kept(self):
+        a = self.new_user()
+        b = self.new_user()
+        acked = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def sender():
+            c = self.rtmd.client(timeout=10)
+            try:
+                while not stop.is_set():
+                    st, body = c.server("message.send", {"from": a.uid, "to": b.uid, "mtype": 30, "msg": "s"})
+                    if st == 200 and body and body.get("rc") == 0:
+                        with lock:
+                            acked.append(body["mid"])
+            except Exception:  # noqa: BLE001 - the server is going away
+                pass
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=sender) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.7)
+        self.rtmd.stop()  # exit 0 within 5 s while sends are in flight
+        stop.set()
+        for t in threads:
+            t.join(15)
+        self.assertGreater(len(acked), 0)
+        self.rtmd.restart()
+        self.c.close()
+        stored = set(self.full_history(a.uid, b.uid))
+        lost = set(acked) - stored
+        self.assertEqual(lost, set(), "%d of %d acknowledged sends lost over SIGTERM" % (len(lost), len(acked)))
+
     def test_sigterm_then_restart_keeps_everything(self):
         u = self.new_user()
         v = self.new_user()

@@ -123,6 +123,7 @@ class TestClientSends(MessageCase):
         a = self.login()
         self.assertError(self.c.call("message.send", session=a.session, to=unique_id(), mtype=30, msg="x"),
                          "NotFound")
+        self.assertError(self.c.server("message.send", to=unique_id(), mtype=30, msg="x"), "NotFound")
 
     def test_send_with_missing_or_wrong_typed_fields_is_invalid_request(self):
         a, b = self.login(), self.login()
@@ -220,6 +221,32 @@ class TestMids(MessageCase):
         self.assertEqual((again["mid"], again["mtime"]), (first["mid"], first["mtime"]))
         evs = self.collect(b.session, 2, timeout=1.5, kinds=("message",))
         self.assertEqual(len(evs), 1)
+
+    def test_concurrent_retries_of_one_mid_store_and_deliver_once(self):
+        a, b = self.login(), self.login()
+        mid = unique_id()
+        answers = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(8)
+
+        def run():
+            c = self.rtmd.client()
+            barrier.wait()
+            r = c.call("message.send", session=a.session, to=b.uid, mtype=30, msg="race", mid=mid)
+            with lock:
+                answers.append(r)
+            c.close()
+
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        bodies = [self.assertOk(r) for r in answers]
+        self.assertEqual({(x["mid"], x["mtime"]) for x in bodies}, {(mid, bodies[0]["mtime"])})
+        evs = self.collect(b.session, 2, timeout=1.5, kinds=("message",))
+        self.assertEqual([e["message"]["mid"] for e in evs], [mid])
+        self.assertEqual([m["mid"] for m in self.history(a, with_=b.uid)], [mid])
 
     def test_sender_mid_must_be_positive(self):
         a, b = self.login(), self.login()

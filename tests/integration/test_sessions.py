@@ -253,6 +253,46 @@ class TestModes(SessionCase):
         self.assertEqual([m["msg"] for m in self.messages(b, 1)], ["to-both"])
 
 
+class TestModeRaces(SessionCase):
+    def authorize_concurrently(self, user, mode, n=8):
+        sessions = [self.new_session() for _ in range(n)]
+        results = [None] * n
+        barrier = threading.Barrier(n)
+
+        def run(i):
+            c = self.rtmd.client()
+            barrier.wait()
+            results[i] = self.authorize(sessions[i], user, mode=mode, client=c)
+            c.close()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return sessions, results
+
+    def test_concurrent_kill_authorizations_leave_exactly_one_live_session(self):
+        u = self.new_user()
+        sessions, results = self.authorize_concurrently(u, "kill")
+        for r in results:
+            self.assertOk(r)
+        live = [s for s in sessions if self.c.call("user.online", session=s, uids=[u.uid])[0] == 200]
+        self.assertEqual(len(live), 1, "live sessions after %d concurrent kill authorizations: %d"
+                         % (len(sessions), len(live)))
+        self.assertEqual(self.assertOk(self.c.server("user.kickout", uid=u.uid))["sessions"], 1)
+
+    def test_concurrent_refuse_authorizations_bind_exactly_one(self):
+        u = self.new_user()
+        sessions, results = self.authorize_concurrently(u, "refuse")
+        ok = [r for r in results if r[0] == 200]
+        self.assertEqual(len(ok), 1, results)
+        for r in results:
+            if r[0] != 200:
+                self.assertError(r, "SessionExists")
+        self.assertEqual(self.assertOk(self.c.server("user.kickout", uid=u.uid))["sessions"], 1)
+
+
 class TestDestroy(SessionCase):
     def test_destroy_ends_session_then_calls_are_invalid_session(self):
         u = self.login()
@@ -600,6 +640,28 @@ class TestSubscriptions(SessionCase):
         self.assertOk(self.c.call("session.subscribe", session=b.session, topic="room:%d" % rid))
         self.events(a.session)
         self.assertOk(self.c.call("session.destroy", session=b.session))
+        evs = self.collect(a.session, 1, kinds=("room",))
+        self.assertEqual([(e["uid"], e["state"]) for e in evs], [(b.uid, "left")])
+
+    def test_room_left_only_when_last_session_of_the_user_leaves(self):
+        rid = unique_id()
+        a = self.login()
+        b = self.login()
+        b2 = self.new_session()
+        self.assertOk(self.authorize(b2, b, mode="multi"))
+        topic = "room:%d" % rid
+        self.assertOk(self.c.call("session.subscribe", session=a.session, topic=topic))
+        k1 = self.assertOk(self.c.call("session.subscribe", session=b.session, topic=topic))["subscription_key"]
+        k2 = self.assertOk(self.c.call("session.subscribe", session=b2, topic=topic))["subscription_key"]
+        evs = self.collect(a.session, 2, timeout=1.5, kinds=("room",))
+        self.assertEqual([(e["uid"], e["state"]) for e in evs if e["uid"] == b.uid], [(b.uid, "entered")],
+                         "a second session of a member must not enter again")
+        self.assertOk(self.c.call("session.unsubscribe", session=b.session, subscription_key=k1))
+        time.sleep(0.2)
+        self.assertEqual([e for e in self.events(a.session) if e["type"] == "room"], [],
+                         "left while another session of the user is still in the room")
+        self.assertIn(b.uid, self.assertOk(self.c.server("room.members", rid=rid))["uids"])
+        self.assertOk(self.c.call("session.unsubscribe", session=b2, subscription_key=k2))
         evs = self.collect(a.session, 1, kinds=("room",))
         self.assertEqual([(e["uid"], e["state"]) for e in evs], [(b.uid, "left")])
 
