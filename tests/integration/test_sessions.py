@@ -530,6 +530,20 @@ class TestGetEvents(SessionCase):
         self.assertEqual([e["id"] for e in body["events"]], [3, 4])
         self.assertEqual(self.events(u.session), [], "cursor did not move forward to last")
 
+    def test_after_beyond_newest_event_does_not_hide_later_events(self):
+        # API.md: without `after` each event comes once. An `after` past every id that exists
+        # (a client bug, or a cursor from another session) must not make later events vanish.
+        u = self.login()
+        resp = self.get_events(u.session, after=1000)
+        if resp[0] != 200:
+            self.assertError(resp, "InvalidParameter")
+        else:
+            self.assertEqual(resp[1]["events"], [])
+        self.server_send(u, "still delivered")
+        evs = self.events(u.session, timeout=2)
+        self.assertEqual([e["message"]["msg"] for e in evs if e["type"] == "message"], ["still delivered"],
+                         "an event was never returned by get_events without after")
+
     def test_after_waits_for_new_events(self):
         u = self.login()
         self.server_send(u, "one")
