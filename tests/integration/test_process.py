@@ -286,26 +286,30 @@ class TestConfigLimits(ProcessCase):
         status, body = c.post("/v1/session.create", b'{"pad":"' + b"a" * 3000 + b'"}')
         self.assertEqual((status, body.get("rc")), (200, 0), body)
         c.close()
-        # a request whose body does not arrive within request_timeout is closed without an answer
-        s = socket.create_connection(("127.0.0.1", r.port), timeout=10)
-        s.sendall(b"POST /v1/session.create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        # a request whose headers or body do not arrive within request_timeout is closed
+        # without an answer
+        body_sock = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+        body_sock.sendall(b"POST /v1/session.create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        head_sock = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+        head_sock.sendall(b"POST /v1/session.create HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         t0 = time.monotonic()
-        data = b""
-        try:
-            while True:
-                b = s.recv(4096)
-                if not b:
-                    break
-                data += b
-        except ConnectionResetError:
-            pass
-        except socket.timeout:
-            self.fail("half-sent request still open after 10 s with request_timeout = 2")
-        elapsed = time.monotonic() - t0
-        s.close()
-        self.assertEqual(data, b"", "want a close without an answer")
-        self.assertGreaterEqual(elapsed, 1.5)
-        self.assertLess(elapsed, 6.0)
+        for name, s in (("body", body_sock), ("headers", head_sock)):
+            data = b""
+            try:
+                while True:
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    data += b
+            except ConnectionResetError:
+                pass
+            except socket.timeout:
+                self.fail("request with half-sent %s still open after 10 s with request_timeout = 2" % name)
+            elapsed = time.monotonic() - t0
+            s.close()
+            self.assertEqual(data, b"", "want a close without an answer for half-sent %s" % name)
+            self.assertGreaterEqual(elapsed, 1.5)
+            self.assertLess(elapsed, 6.0, name)
         r.stop()
 
 
@@ -350,6 +354,24 @@ class TestDrain(ProcessCase):
 
     def test_sigint_answers_waiting_long_poll_and_exits_0_within_5s(self):
         self.long_poll_then_signal(signal.SIGINT)
+
+    def test_sigterm_with_open_idle_and_half_sent_connections_exits_0_within_5s(self):
+        r = self.rtmd().start()
+        keep = Client(r)
+        keep.call("session.create")  # a kept-alive idle connection
+        socks = []
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", r.port), timeout=5)
+            s.sendall(b"POST /v1/session.create HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+            socks.append(s)
+        socks.append(socket.create_connection(("127.0.0.1", r.port), timeout=5))  # nothing sent
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        r.stop()
+        self.assertLess(time.monotonic() - t0, 5.0)
+        for s in socks:
+            s.close()
+        keep.close()
 
     def test_sigterm_of_idle_server_exits_0_quickly(self):
         r = self.rtmd().start()

@@ -74,6 +74,19 @@ class TestXml(RtmdTestCase):
     def test_xml_error_for_body_that_is_not_json(self):
         self.assertXmlError(self.xml_post("/v1/session.create", b"{not json"), "InvalidRequest")
 
+    def test_xml_error_for_body_over_the_limit(self):
+        body = b'{"pad":"' + b"a" * (1 << 20) + b'"}'
+        self.assertXmlError(self.xml_post("/v1/session.create", body), "PayloadTooLarge")
+        self.c.close()
+        self.assertXmlError(self.xml_post("/v1/session.create", body, accept=True), "PayloadTooLarge")
+        self.c.close()
+
+    def test_xml_error_for_get_and_unknown_path(self):
+        status, hdrs, data = self.c.request("GET", "/v1/session.create?format=xml")
+        root = ET.fromstring(data)
+        self.assertXmlError((status, hdrs.get("content-type", ""), root), "InvalidRequest")
+        self.assertXmlError(self.xml_post("/nope", {}), "UnknownMethod")
+
     def test_xml_error_for_unknown_method(self):
         self.assertXmlError(self.call_xml("no.such.method"), "UnknownMethod")
 
