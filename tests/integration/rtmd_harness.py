@@ -157,7 +157,7 @@ class Rtmd:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=err, env=self.env, cwd=self.tmp,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_die_with_parent)
         return self.proc
 
     def start(self, port=None):
@@ -250,6 +250,16 @@ class Rtmd:
 
     def client(self, **kw):
         return Client(self, **kw)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL rtmd when the test process dies, so that a crashed
+    or interrupted test run leaves no server behind."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort only
+        pass
 
 
 def _read(path):

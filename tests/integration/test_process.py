@@ -230,7 +230,11 @@ class TestEndpoints(ProcessCase):
     @classmethod
     def setUpClass(cls):
         cls.shared = Rtmd()
-        cls.shared.start()
+        try:
+            cls.shared.start()
+        except BaseException:
+            cls.shared.cleanup()
+            raise
 
     @classmethod
     def tearDownClass(cls):
