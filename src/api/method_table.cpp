@@ -52,6 +52,9 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
       reply = Reply::error(e.error);
     } catch (const std::bad_alloc&) {
       reply = Reply::error(Rc::Internal, "out of memory");
+    } catch (const std::exception& e) {
+      // A bug, not an input error: answer Internal and keep serving (API.md rc 1500).
+      reply = Reply::error(Rc::Internal, std::string("internal error: ") + e.what());
     }
   }
   services.metrics.record(reply.rc);

@@ -23,6 +23,7 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
     r.as_server = true;
     r.from = c.params.optional_id("from").value_or(0);
   }
+  if (!c.params.has("mtype")) fail(Rc::InvalidRequest, "mtype is missing");
   r.mtype = static_cast<int>(c.params.integer("mtype", 30, -(1 << 30), 1 << 30));
   r.msg = c.params.string("msg");
   r.attrs = c.params.optional_string("attrs").value_or("");

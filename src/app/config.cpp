@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <toml++/toml.h>
@@ -45,6 +46,9 @@ Status split_listen(Config& c) {
 
 // Reads the TOML file into c. Unknown keys are errors, so a typo never silently does nothing.
 Status apply_file(const std::string& path, Config& c) {
+  std::error_code fs_ec;
+  if (!std::filesystem::is_regular_file(path, fs_ec))
+    return make_error(Rc::InvalidParameter, "cannot read config " + path + ": not a regular file");
   toml::table table;
   try {
     table = toml::parse_file(path);

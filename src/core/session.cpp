@@ -220,7 +220,8 @@ std::vector<std::string> Session::topics() const {
 
 EventBatch Session::take_locked(std::optional<std::uint64_t> after) {
   EventBatch batch;
-  std::uint64_t from = after ? *after : cursor_;
+  // An `after` beyond the newest event must not move the cursor past events still to come.
+  std::uint64_t from = std::min(after ? *after : cursor_, next_id_ - 1);
   batch.last = from;
   std::uint64_t first_kept = events_.empty() ? next_id_ : events_.front().id;
   // Events with ids in (from, first_kept) existed and were dropped by queue_limit.

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <array>
 #include <string_view>
 
 #include "api/reply.hpp"
@@ -137,13 +138,19 @@ struct HttpServer::Impl {
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
       if (ec) {
         if (ec == http::error::body_limit) {
+          // The headers were read: answer in the format they asked for.
+          const auto& head = parser.get();
+          bool xml = parse_target(head.target()).xml ||
+                     head[http::field::accept].find("application/xml") != std::string_view::npos;
           auto reply = api::Reply::error(Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
           services.metrics.record(reply.rc);
-          co_await write_and_close(stream, reply_response(reply, false, 11, false));
+          auto res = reply_response(reply, xml, 11, false);
+          co_await write_and_close(stream, res);
         } else if (is_malformed_request(ec)) {
           auto reply = api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
           services.metrics.record(reply.rc);
-          co_await write_and_close(stream, reply_response(reply, false, 11, false));
+          auto res = reply_response(reply, false, 11, false);
+          co_await write_and_close(stream, res);
         }
         break;  // end of stream, timeout, reset: nothing to answer
       }
@@ -159,9 +166,22 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  awaitable<void> write_and_close(beast::tcp_stream& stream, http::response<http::string_body> res) {
+  // Writes a final answer, then reads and discards what the client is still sending (bounded
+  // in time and bytes) so that closing does not reset the connection before it reads the answer.
+  awaitable<void> write_and_close(beast::tcp_stream& stream, http::response<http::string_body>& res) {
     stream.expires_after(std::chrono::seconds(5));
-    co_await http::async_write(stream, res, kUseTuple);
+    auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+    if (wec) co_return;
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 16384> sink;
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < 64 * 1024 * 1024) {
+      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+      if (rec) break;
+      drained += rn;
+    }
   }
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor) {
