@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { contexts[i]->run(); });
   main_ctx.run();
   for (auto& w : workers) w.join();
+  blocking.stop();  // queued logins are not run after the loops stopped: drain stays bounded
   blocking.join();
   (*store)->close();
   (*broker)->close();

@@ -186,6 +186,7 @@ void Engine::drop_topic(const std::shared_ptr<Session>& session, const std::stri
 Status Engine::destroy_session(const std::string& id) {
   auto session = live_session(id);
   if (!session) return session.error();
+  std::lock_guard lock(login_mu_);  // no login may bind this session while it ends
   end_session(*session, nullptr);
   sessions_.remove(id);
   return ok_status();
@@ -351,6 +352,7 @@ void Engine::sweep() {
   for (auto& s : sessions_.all()) {
     if (s->live()) {
       if (s->idle(now)) {
+        std::lock_guard lock(login_mu_);
         end_session(s, "expired");
         sessions_.remove(s->id());  // nobody is waiting: the final event has no reader
       }

@@ -35,6 +35,7 @@ Status Engine::delete_user(Uid uid) {
     std::lock_guard lock(known_users_mu_);
     known_users_.erase(uid);
   }
+  std::lock_guard lock(login_mu_);
   for (auto& s : sessions_.user_sessions(uid)) end_session(s, "kicked");
   return ok_status();
 }
@@ -55,6 +56,7 @@ Result<std::string> Engine::user_token(Uid uid, std::int64_t ttl_s) {
 Result<int> Engine::kickout(Uid uid) {
   if (auto exists = user_must_exist(uid); !exists) return exists.error();
   int n = 0;
+  std::lock_guard lock(login_mu_);
   for (auto& s : sessions_.user_sessions(uid)) {
     end_session(s, "kicked");
     ++n;
