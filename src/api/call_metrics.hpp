@@ -15,12 +15,24 @@ struct CallMetrics {
   // Error counts by code, indexed by code_slot().
   std::array<std::atomic<std::uint64_t>, 32> errors_by_rc{};
 
-  static constexpr std::array<Rc, 18> kCodes = {
-      Rc::InvalidRequest, Rc::InvalidParameter, Rc::UnknownMethod, Rc::PayloadTooLarge,
-      Rc::RateLimited, Rc::InvalidSession, Rc::SessionAlreadyAuthorized, Rc::AuthorizeFailed,
-      Rc::SessionExists, Rc::NotAuthorized, Rc::Unauthorized, Rc::PermissionDenied,
-      Rc::InvalidToken, Rc::TokenExpired, Rc::NotFound, Rc::AlreadyExists, Rc::Internal,
-      Rc::Unavailable};
+  static constexpr std::array<Rc, 18> kCodes = {Rc::InvalidRequest,
+                                                Rc::InvalidParameter,
+                                                Rc::UnknownMethod,
+                                                Rc::PayloadTooLarge,
+                                                Rc::RateLimited,
+                                                Rc::InvalidSession,
+                                                Rc::SessionAlreadyAuthorized,
+                                                Rc::AuthorizeFailed,
+                                                Rc::SessionExists,
+                                                Rc::NotAuthorized,
+                                                Rc::Unauthorized,
+                                                Rc::PermissionDenied,
+                                                Rc::InvalidToken,
+                                                Rc::TokenExpired,
+                                                Rc::NotFound,
+                                                Rc::AlreadyExists,
+                                                Rc::Internal,
+                                                Rc::Unavailable};
 
   void record(Rc rc) {
     calls.fetch_add(1, std::memory_order_relaxed);

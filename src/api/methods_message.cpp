@@ -34,7 +34,9 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
 // `r` by reference: coroutine parameters are never non-trivial values (see async_bridge.hpp).
 awaitable<Reply> run_send(Call& c, SendRequest& r) {
   Engine& engine = c.engine();
-  auto start = [&engine, r = std::move(r)](auto done) mutable { engine.send(std::move(r), std::move(done)); };
+  auto start = [&engine, r = std::move(r)](auto done) mutable {
+    engine.send(std::move(r), std::move(done));
+  };
   auto ack = co_await await_callback<Result<SendAck>>(std::move(start));
   auto a = unwrap(std::move(*ack));
   Reply reply;

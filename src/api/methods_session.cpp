@@ -77,9 +77,12 @@ awaitable<Reply> session_set(Call& c) {
   }
   SettingsPatch patch;
   constexpr auto kMax = std::int64_t{1} << 40;  // ranges are checked by the engine
-  if (auto v = p.optional_integer("max_events", -kMax, kMax)) patch.max_events = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
-  if (auto v = p.optional_integer("queue_limit", -kMax, kMax)) patch.queue_limit = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
-  if (auto v = p.optional_integer("idle_timeout", -kMax, kMax)) patch.idle_timeout = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  if (auto v = p.optional_integer("max_events", -kMax, kMax))
+    patch.max_events = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  if (auto v = p.optional_integer("queue_limit", -kMax, kMax))
+    patch.queue_limit = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
+  if (auto v = p.optional_integer("idle_timeout", -kMax, kMax))
+    patch.idle_timeout = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
   patch.presence = p.optional_bool("presence");
   auto s = unwrap(c.engine().update_settings(session, patch));
   Reply r;

@@ -16,17 +16,23 @@ std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
   std::string out;
   metric(out, "rtm_calls_total", "counter", "API calls answered.", c.calls.load());
   metric(out, "rtm_errors_total", "counter", "API calls answered with an error.", c.errors.load());
-  out += "# HELP rtm_errors_by_code_total API errors by contract error name.\n"
-         "# TYPE rtm_errors_by_code_total counter\n";
+  out +=
+      "# HELP rtm_errors_by_code_total API errors by contract error name.\n"
+      "# TYPE rtm_errors_by_code_total counter\n";
   for (std::size_t i = 0; i < CallMetrics::kCodes.size(); ++i)
-    out += fmt::format("rtm_errors_by_code_total{{error=\"{}\"}} {}\n", rc_name(CallMetrics::kCodes[i]),
-                       c.errors_by_rc[i].load());
-  metric(out, "rtm_sessions", "gauge", "Sessions held (live and ended awaiting a final read).", e.sessions);
-  metric(out, "rtm_users_online", "gauge", "Users with at least one live authorized session.", e.online_users);
+    out += fmt::format("rtm_errors_by_code_total{{error=\"{}\"}} {}\n",
+                       rc_name(CallMetrics::kCodes[i]), c.errors_by_rc[i].load());
+  metric(out, "rtm_sessions", "gauge", "Sessions held (live and ended awaiting a final read).",
+         e.sessions);
+  metric(out, "rtm_users_online", "gauge", "Users with at least one live authorized session.",
+         e.online_users);
   metric(out, "rtm_events_queued", "gauge", "Events kept in session queues.", e.events_queued);
-  metric(out, "rtm_long_polls_waiting", "gauge", "session.get_events calls waiting for events.", e.polls_waiting);
-  metric(out, "rtm_messages_sent_total", "counter", "Messages stored and fanned out.", e.messages_sent);
-  metric(out, "rtm_events_delivered_total", "counter", "Events queued to sessions.", e.events_delivered);
+  metric(out, "rtm_long_polls_waiting", "gauge", "session.get_events calls waiting for events.",
+         e.polls_waiting);
+  metric(out, "rtm_messages_sent_total", "counter", "Messages stored and fanned out.",
+         e.messages_sent);
+  metric(out, "rtm_events_delivered_total", "counter", "Events queued to sessions.",
+         e.events_delivered);
   metric(out, "rtm_store_appends_total", "counter", "Durable message appends.", e.store_appends);
   out += fmt::format(
       "# HELP rtm_store_append_seconds Time from send to durable commit.\n"

@@ -69,14 +69,16 @@ std::optional<std::int64_t> Params::optional_integer(const char* key, std::int64
     n = v->get_int64();
   } else if (v->is_uint64()) {
     n = hi;  // beyond int64: certainly out of range
-    if (v->get_uint64() <= static_cast<std::uint64_t>(hi)) n = static_cast<std::int64_t>(v->get_uint64());
-    else fail(Rc::InvalidParameter, std::string(key) + " is out of range");
+    if (v->get_uint64() <= static_cast<std::uint64_t>(hi))
+      n = static_cast<std::int64_t>(v->get_uint64());
+    else
+      fail(Rc::InvalidParameter, std::string(key) + " is out of range");
   } else {
     wrong_type(key, "an integer");
   }
   if (n < lo || n > hi)
-    fail(Rc::InvalidParameter, std::string(key) + " must be between " + std::to_string(lo) + " and " +
-                                   std::to_string(hi));
+    fail(Rc::InvalidParameter, std::string(key) + " must be between " + std::to_string(lo) +
+                                   " and " + std::to_string(hi));
   return n;
 }
 
@@ -98,14 +100,19 @@ std::vector<std::uint64_t> Params::id_list(const char* key, std::size_t max_item
   if (!v->is_array()) wrong_type(key, "an array of integers");
   const auto& a = v->get_array();
   if (a.empty() || a.size() > max_items)
-    fail(Rc::InvalidParameter, std::string(key) + " must hold 1 to " + std::to_string(max_items) + " ids");
+    fail(Rc::InvalidParameter,
+         std::string(key) + " must hold 1 to " + std::to_string(max_items) + " ids");
   std::vector<std::uint64_t> out;
   out.reserve(a.size());
   for (const auto& item : a) {
-    if (item.is_uint64()) fail(Rc::InvalidParameter, std::string(key) + " ids must be at most 9223372036854775807");
-    else if (item.is_int64() && item.get_int64() > 0) out.push_back(static_cast<std::uint64_t>(item.get_int64()));
-    else if (item.is_int64() || item.is_uint64()) fail(Rc::InvalidParameter, std::string(key) + " must hold positive ids");
-    else wrong_type(key, "an array of integers");
+    if (item.is_uint64())
+      fail(Rc::InvalidParameter, std::string(key) + " ids must be at most 9223372036854775807");
+    else if (item.is_int64() && item.get_int64() > 0)
+      out.push_back(static_cast<std::uint64_t>(item.get_int64()));
+    else if (item.is_int64() || item.is_uint64())
+      fail(Rc::InvalidParameter, std::string(key) + " must hold positive ids");
+    else
+      wrong_type(key, "an array of integers");
   }
   return out;
 }

@@ -19,7 +19,9 @@ struct CallError {
   Error error;
 };
 
-[[noreturn]] inline void fail(Rc rc, std::string msg) { throw CallError{Error{rc, std::move(msg)}}; }
+[[noreturn]] inline void fail(Rc rc, std::string msg) {
+  throw CallError{Error{rc, std::move(msg)}};
+}
 
 // Unwraps an engine Result, raising its Error as the call's answer.
 template <class T>
@@ -43,8 +45,10 @@ class Params {
   std::optional<std::uint64_t> optional_id(const char* key) const;
   // A non-negative 64-bit integer (cursors such as `after`).
   std::optional<std::uint64_t> optional_u64(const char* key) const;
-  std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t lo, std::int64_t hi) const;
-  std::optional<std::int64_t> optional_integer(const char* key, std::int64_t lo, std::int64_t hi) const;
+  std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t lo,
+                       std::int64_t hi) const;
+  std::optional<std::int64_t> optional_integer(const char* key, std::int64_t lo,
+                                               std::int64_t hi) const;
   std::optional<bool> optional_bool(const char* key) const;
   // A non-empty array of positive ids, at most max_items.
   std::vector<std::uint64_t> id_list(const char* key, std::size_t max_items) const;

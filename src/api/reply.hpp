@@ -12,8 +12,8 @@ namespace rtm::api {
 
 struct Reply {
   Rc rc = Rc::Ok;
-  std::string msg;               // error text (or "ok")
-  boost::json::object fields;    // result fields of a success
+  std::string msg;             // error text (or "ok")
+  boost::json::object fields;  // result fields of a success
   // Result fields already serialized as JSON text (e.g. `events`, built without a DOM from
   // shared event bodies); spliced into the JSON answer as they are.
   std::vector<std::pair<std::string, std::string>> raw_fields;

@@ -2,12 +2,13 @@
 // then the environment, then flags, so the last source present wins.
 #include "app/config.hpp"
 
+#include <toml++/toml.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
-#include <toml++/toml.h>
 
 namespace rtm::app {
 
@@ -30,7 +31,8 @@ Status split_listen(Config& c) {
     port = s.substr(close + 2);
   } else {
     auto colon = s.rfind(':');
-    if (colon == std::string::npos) return make_error(Rc::InvalidParameter, "--listen must be HOST:PORT, got '" + s + "'");
+    if (colon == std::string::npos)
+      return make_error(Rc::InvalidParameter, "--listen must be HOST:PORT, got '" + s + "'");
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
   }
@@ -68,27 +70,43 @@ Status apply_file(const std::string& path, Config& c) {
     auto num = [&](auto& field, long long lo, long long hi) -> Status {
       auto v = node.value<long long>();
       if (!v || *v < lo || *v > hi)
-        return make_error(Rc::InvalidParameter, "config " + path + ": " + k + " must be an integer in " +
-                                                    std::to_string(lo) + ".." + std::to_string(hi));
+        return make_error(Rc::InvalidParameter, "config " + path + ": " + k +
+                                                    " must be an integer in " + std::to_string(lo) +
+                                                    ".." + std::to_string(hi));
       field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
       return ok_status();
     };
     Status s = ok_status();
-    if (k == "listen") s = str(c.listen);
-    else if (k == "data_dir") s = str(c.data_dir);
-    else if (k == "api_key") s = str(c.api_key);
-    else if (k == "public_url") s = str(c.public_url);
-    else if (k == "store") s = str(c.store);
-    else if (k == "broker") s = str(c.broker);
-    else if (k == "log_level") s = str(c.log_level);
-    else if (k == "threads") s = num(c.threads, 0, 256);
-    else if (k == "node_id") s = num(c.node_id, 0, 1023);
-    else if (k == "max_body") s = num(c.max_body, 1024, 1LL << 30);
-    else if (k == "max_msg_bytes") s = num(c.max_msg_bytes, 1, 1LL << 26);
-    else if (k == "max_attrs_bytes") s = num(c.max_attrs_bytes, 1, 1LL << 20);
-    else if (k == "request_timeout") s = num(c.request_timeout_s, 1, 3600);
-    else if (k == "webhook") continue;  // read by the webhook sender (issue 4)
-    else return make_error(Rc::InvalidParameter, "config " + path + ": unknown setting '" + k + "'");
+    if (k == "listen")
+      s = str(c.listen);
+    else if (k == "data_dir")
+      s = str(c.data_dir);
+    else if (k == "api_key")
+      s = str(c.api_key);
+    else if (k == "public_url")
+      s = str(c.public_url);
+    else if (k == "store")
+      s = str(c.store);
+    else if (k == "broker")
+      s = str(c.broker);
+    else if (k == "log_level")
+      s = str(c.log_level);
+    else if (k == "threads")
+      s = num(c.threads, 0, 256);
+    else if (k == "node_id")
+      s = num(c.node_id, 0, 1023);
+    else if (k == "max_body")
+      s = num(c.max_body, 1024, 1LL << 30);
+    else if (k == "max_msg_bytes")
+      s = num(c.max_msg_bytes, 1, 1LL << 26);
+    else if (k == "max_attrs_bytes")
+      s = num(c.max_attrs_bytes, 1, 1LL << 20);
+    else if (k == "request_timeout")
+      s = num(c.request_timeout_s, 1, 3600);
+    else if (k == "webhook")
+      continue;  // read by the webhook sender (issue 4)
+    else
+      return make_error(Rc::InvalidParameter, "config " + path + ": unknown setting '" + k + "'");
     if (!s) return s;
   }
   return ok_status();
@@ -99,12 +117,17 @@ Status apply_file(const std::string& path, Config& c) {
 Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   CLI::App cli{"rtmd: the rtm real-time messaging server"};
   cli.set_version_flag("--version", "rtmd 0.1.0");
-  std::optional<std::string> listen, data_dir, api_key, public_url, config_file, store, broker, log_level;
+  std::optional<std::string> listen, data_dir, api_key, public_url, config_file, store, broker,
+      log_level;
   std::optional<int> threads;
-  cli.add_option("--listen", listen, "HOST:PORT of the HTTP + WebSocket listener (default 127.0.0.1:8080)");
-  cli.add_option("--data-dir", data_dir, "embedded database, files and generated secrets (default ./rtm-data)");
-  cli.add_option("--api-key", api_key, "key for the server API (default: generated into DATA_DIR/api-key)");
-  cli.add_option("--public-url", public_url, "base of URLs handed to clients (default http://LISTEN)");
+  cli.add_option("--listen", listen,
+                 "HOST:PORT of the HTTP + WebSocket listener (default 127.0.0.1:8080)");
+  cli.add_option("--data-dir", data_dir,
+                 "embedded database, files and generated secrets (default ./rtm-data)");
+  cli.add_option("--api-key", api_key,
+                 "key for the server API (default: generated into DATA_DIR/api-key)");
+  cli.add_option("--public-url", public_url,
+                 "base of URLs handed to clients (default http://LISTEN)");
   cli.add_option("--config", config_file, "TOML file with every setting; flags win over it");
   cli.add_option("--store", store, "sqlite:PATH (default sqlite:DATA_DIR/rtm.db)");
   cli.add_option("--broker", broker, "local (one node)");
@@ -122,8 +145,10 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
     return make_error(Rc::InvalidParameter, e.what());
   }
 
-  if (config_file) c.config_file = *config_file;
-  else if (auto v = env("RTM_CONFIG")) c.config_file = *v;
+  if (config_file)
+    c.config_file = *config_file;
+  else if (auto v = env("RTM_CONFIG"))
+    c.config_file = *v;
   if (!c.config_file.empty()) {
     if (auto s = apply_file(c.config_file, c); !s) return s.error();
   }
@@ -140,12 +165,15 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   pick(c.broker, "RTM_BROKER", broker);
   pick(c.log_level, "RTM_LOG_LEVEL", log_level);
   if (threads) {
-    if (*threads < 0 || *threads > 256) return make_error(Rc::InvalidParameter, "--threads must be 0-256");
+    if (*threads < 0 || *threads > 256)
+      return make_error(Rc::InvalidParameter, "--threads must be 0-256");
     c.threads = *threads;
   }
 
-  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
-    return make_error(Rc::InvalidParameter, "--log-level must be debug, info, warn or error, got '" + c.log_level + "'");
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error")
+    return make_error(Rc::InvalidParameter,
+                      "--log-level must be debug, info, warn or error, got '" + c.log_level + "'");
   if (c.data_dir.empty()) return make_error(Rc::InvalidParameter, "--data-dir must not be empty");
   if (auto s = split_listen(c); !s) return s.error();
   if (c.store.empty()) c.store = "sqlite:" + c.data_dir + "/rtm.db";

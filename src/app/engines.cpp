@@ -10,7 +10,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.rfind(kSqlite, 0) == 0) {
     std::string path = url.substr(kSqlite.size());
-    if (path.empty()) return make_error(Rc::InvalidParameter, "--store sqlite: needs a path (sqlite:PATH)");
+    if (path.empty())
+      return make_error(Rc::InvalidParameter, "--store sqlite: needs a path (sqlite:PATH)");
     return open_sqlite_store(path);
   }
   if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
@@ -22,7 +23,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url) {
 Result<std::unique_ptr<Broker>> open_broker(const std::string& url) {
   if (url == "local") return std::unique_ptr<Broker>(std::make_unique<LocalBroker>());
   if (url.rfind("redis://", 0) == 0)
-    return make_error(Rc::InvalidParameter, "--broker redis:// is not available in this version; use local");
+    return make_error(Rc::InvalidParameter,
+                      "--broker redis:// is not available in this version; use local");
   return make_error(Rc::InvalidParameter, "--broker must be local, got '" + url + "'");
 }
 

@@ -1,9 +1,9 @@
 // rtmd: reads the configuration, opens the store and broker, starts the engine and the HTTP
 // listener on one io_context per core, and drains on SIGTERM/SIGINT (API.md section 1).
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -55,9 +55,12 @@ rtm::Result<std::string> resolve_api_key(const Config& c, bool& generated, std::
   }
   std::string key = rtm::random_token(32);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return rtm::make_error(rtm::Rc::Unavailable, "cannot write " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return rtm::make_error(rtm::Rc::Unavailable,
+                           "cannot write " + path + ": " + std::strerror(errno));
   std::string line = key + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
   ::fchmod(fd, 0600);
   ::close(fd);
   if (!ok) return rtm::make_error(rtm::Rc::Unavailable, "cannot write " + path);
@@ -115,7 +118,8 @@ int main(int argc, char** argv) {
   limits.request_timeout = std::chrono::seconds(config.request_timeout_s);
   rtm::net::HttpServer server(context_ptrs, services, limits,
                               [&] { return rtm::api::render_metrics(engine.stats(), metrics); });
-  if (auto listening = server.listen(config.host, config.port); !listening) return fail(listening.error().msg);
+  if (auto listening = server.listen(config.host, config.port); !listening)
+    return fail(listening.error().msg);
 
   auto& main_ctx = *contexts.front();
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -150,10 +154,12 @@ int main(int argc, char** argv) {
     });
   });
 
-  if (generated) spdlog::info("generated an API key in {}", key_path);
-  else if (!key_path.empty()) spdlog::info("API key in {}", key_path);
-  spdlog::info("rtmd listening on http://{}:{} (store {}, broker {}, {} threads)", config.host, server.port(),
-               config.store, config.broker, threads);
+  if (generated)
+    spdlog::info("generated an API key in {}", key_path);
+  else if (!key_path.empty())
+    spdlog::info("API key in {}", key_path);
+  spdlog::info("rtmd listening on http://{}:{} (store {}, broker {}, {} threads)", config.host,
+               server.port(), config.store, config.broker, threads);
   std::cout << "rtmd: listening on http://" << config.host << ":" << server.port() << std::endl;
   if (!key_path.empty()) std::cout << "rtmd: API key file " << key_path << std::endl;
 

@@ -19,7 +19,7 @@ namespace rtm {
 // One publication: what to deliver (a JSON event body, serialized once) and to whom.
 // The target is encoded by the engine (core/delivery.hpp); the broker treats it as opaque.
 struct Publication {
-  std::string target;                         // e.g. "u:42", "t:room:7", "all"
+  std::string target;                          // e.g. "u:42", "t:room:7", "all"
   std::shared_ptr<const std::string> payload;  // an event body without its per-session id
 };
 

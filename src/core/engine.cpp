@@ -3,8 +3,8 @@
 #include "core/engine.hpp"
 
 #include <boost/json/object.hpp>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 
 #include "core/event_body.hpp"
 #include "core/jwt.hpp"
@@ -28,7 +28,9 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
   return v;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 }  // namespace
 
@@ -93,7 +95,8 @@ Result<Uid> Engine::check_credentials(const Credentials& c) {
         !(uid->is_int64() || uid->is_uint64()))
       return make_error(Rc::InvalidToken, "not a user token");
     Uid u = uid->is_uint64() ? uid->as_uint64() : static_cast<Uid>(uid->as_int64());
-    if (!store_.find_user(u)) return make_error(Rc::AuthorizeFailed, "the token's user no longer exists");
+    if (!store_.find_user(u))
+      return make_error(Rc::AuthorizeFailed, "the token's user no longer exists");
     return u;
   }
   std::int64_t now = now_ms();
@@ -137,7 +140,8 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
   auto others = sessions_.user_sessions(*uid);
   switch (mode) {
     case LoginMode::Refuse:
-      if (!others.empty()) return make_error(Rc::SessionExists, "the user already has a live session");
+      if (!others.empty())
+        return make_error(Rc::SessionExists, "the user already has a live session");
       break;
     case LoginMode::Possess:
       if (!others.empty()) {
@@ -161,7 +165,8 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
 
 void Engine::bind(const std::shared_ptr<Session>& session, Uid uid) {
   session->bind(uid);
-  if (sessions_.bind_user(uid, session)) publish("t:presence:" + std::to_string(uid), presence_event(uid, "online"));
+  if (sessions_.bind_user(uid, session))
+    publish("t:presence:" + std::to_string(uid), presence_event(uid, "online"));
 }
 
 void Engine::end_session(const std::shared_ptr<Session>& session, const char* state) {
@@ -179,7 +184,8 @@ void Engine::drop_topic(const std::shared_ptr<Session>& session, const std::stri
   session->unsubscribe_topic(topic);
   topics_.remove(topic, session.get());
   if (starts_with(topic, "room:") && session->authorized()) {
-    if (auto rid = parse_id(std::string_view(topic).substr(5))) leave_room_if_last(session->uid(), *rid);
+    if (auto rid = parse_id(std::string_view(topic).substr(5)))
+      leave_room_if_last(session->uid(), *rid);
   }
 }
 
@@ -205,11 +211,13 @@ Result<SessionSettings> Engine::update_settings(const std::string& id, const Set
     s.max_events = *p.max_events;
   }
   if (p.queue_limit) {
-    if (*p.queue_limit < 10 || *p.queue_limit > 100000) return out_of_range("queue_limit", 10, 100000);
+    if (*p.queue_limit < 10 || *p.queue_limit > 100000)
+      return out_of_range("queue_limit", 10, 100000);
     s.queue_limit = *p.queue_limit;
   }
   if (p.idle_timeout) {
-    if (*p.idle_timeout < 10 || *p.idle_timeout > 86400) return out_of_range("idle_timeout", 10, 86400);
+    if (*p.idle_timeout < 10 || *p.idle_timeout > 86400)
+      return out_of_range("idle_timeout", 10, 86400);
     s.idle_timeout = *p.idle_timeout;
   }
   if (p.presence) s.presence = *p.presence;
@@ -266,12 +274,15 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
   auto& session = *found;
   auto colon = topic.find(':');
   std::string_view kind = std::string_view(topic).substr(0, colon);
-  std::string_view rest = colon == std::string::npos ? std::string_view() : std::string_view(topic).substr(colon + 1);
+  std::string_view rest =
+      colon == std::string::npos ? std::string_view() : std::string_view(topic).substr(colon + 1);
   if (colon == std::string::npos)
-    return make_error(Rc::InvalidParameter, "topic must be group:<gid>, room:<rid>, presence:<uid> or channel:<name>");
+    return make_error(Rc::InvalidParameter,
+                      "topic must be group:<gid>, room:<rid>, presence:<uid> or channel:<name>");
 
   if (kind == "channel") {
-    if (rest.empty() || rest.size() > 256) return make_error(Rc::InvalidParameter, "channel name must be 1 to 256 bytes");
+    if (rest.empty() || rest.size() > 256)
+      return make_error(Rc::InvalidParameter, "channel name must be 1 to 256 bytes");
   } else if (kind == "group" || kind == "room" || kind == "presence") {
     auto num = parse_id(rest);
     if (!num) return make_error(Rc::InvalidParameter, "topic id must be a positive integer");
@@ -308,7 +319,8 @@ Status Engine::unsubscribe(const std::string& id, const std::string& key) {
 void Engine::enter_room(const std::shared_ptr<Session>& session, Uid uid, Rid rid) {
   auto member = store_.is_room_member(rid, uid);
   if (member && *member) return;
-  if (store_.add_room_member(rid, uid)) publish("t:room:" + std::to_string(rid), room_event(rid, uid, "entered"));
+  if (store_.add_room_member(rid, uid))
+    publish("t:room:" + std::to_string(rid), room_event(rid, uid, "entered"));
 }
 
 void Engine::leave_room_if_last(Uid uid, Rid rid) {

@@ -75,9 +75,9 @@ struct SendRequest {
   int mtype = 30;
   std::string msg;
   std::string attrs;
-  std::optional<Mid> mid;       // the sender's own id, for idempotent retries
-  bool as_server = false;       // server API: no membership checks, from may be 0
-  bool file_message = false;    // only the file flow may use mtype 40-50
+  std::optional<Mid> mid;     // the sender's own id, for idempotent retries
+  bool as_server = false;     // server API: no membership checks, from may be 0
+  bool file_message = false;  // only the file flow may use mtype 40-50
 };
 
 struct SendAck {
@@ -146,7 +146,7 @@ class Engine {
 
   // --- server API: users, groups, rooms --------------------------------------------------
   Result<Uid> add_user(const std::string& login, const std::string& password, Uid uid);  // blocking
-  Status set_password(Uid uid, const std::string& password);                          // blocking
+  Status set_password(Uid uid, const std::string& password);                             // blocking
   Status delete_user(Uid uid);
   Result<std::string> user_token(Uid uid, std::int64_t ttl_s);
   // Ends every session of uid with a final `session` event, state "kicked". Returns how many.

@@ -8,7 +8,8 @@
 namespace rtm {
 
 Result<Uid> Engine::add_user(const std::string& login, const std::string& password, Uid uid) {
-  if (login.empty() || login.size() > 128) return make_error(Rc::InvalidParameter, "login must be 1 to 128 bytes");
+  if (login.empty() || login.size() > 128)
+    return make_error(Rc::InvalidParameter, "login must be 1 to 128 bytes");
   if (password.empty() || password.size() > 1024)
     return make_error(Rc::InvalidParameter, "password must be 1 to 1024 bytes");
   auto hash = hash_password(password, config_.password_policy);
@@ -41,7 +42,8 @@ Status Engine::delete_user(Uid uid) {
 }
 
 Result<std::string> Engine::user_token(Uid uid, std::int64_t ttl_s) {
-  if (ttl_s < 1 || ttl_s > 31'536'000) return make_error(Rc::InvalidParameter, "ttl must be between 1 and 31536000 s");
+  if (ttl_s < 1 || ttl_s > 31'536'000)
+    return make_error(Rc::InvalidParameter, "ttl must be between 1 and 31536000 s");
   if (auto exists = user_must_exist(uid); !exists) return exists.error();
   std::int64_t now = now_ms() / 1000;
   boost::json::object claims;

@@ -29,9 +29,11 @@ Status Engine::validate_send(const SendRequest& r) {
   if (r.mtype >= 40 && r.mtype <= 50 && !r.file_message)
     return make_error(Rc::InvalidParameter, "mtype 40-50 is reserved for file messages");
   if (r.msg.size() > config_.max_msg_bytes)
-    return make_error(Rc::PayloadTooLarge, "msg is over " + std::to_string(config_.max_msg_bytes) + " bytes");
+    return make_error(Rc::PayloadTooLarge,
+                      "msg is over " + std::to_string(config_.max_msg_bytes) + " bytes");
   if (r.attrs.size() > config_.max_attrs_bytes)
-    return make_error(Rc::PayloadTooLarge, "attrs is over " + std::to_string(config_.max_attrs_bytes) + " bytes");
+    return make_error(Rc::PayloadTooLarge,
+                      "attrs is over " + std::to_string(config_.max_attrs_bytes) + " bytes");
   if (r.mid && *r.mid == 0) return make_error(Rc::InvalidParameter, "mid must be positive");
   if (r.from != 0) {
     if (auto s = user_must_exist(r.from); !s) return s;
@@ -68,7 +70,8 @@ Status Engine::validate_send(const SendRequest& r) {
       return ok_status();
     }
     case MessageKind::Broadcast:
-      if (!r.as_server) return make_error(Rc::PermissionDenied, "only the server API may broadcast");
+      if (!r.as_server)
+        return make_error(Rc::PermissionDenied, "only the server API may broadcast");
       return ok_status();
     case MessageKind::Channel:
       return make_error(Rc::InvalidParameter, "channel messages are sent with channel.send");
@@ -108,7 +111,9 @@ void Engine::send(SendRequest r, SendCallback done) {
 
   store_.append_message(std::move(m), [this, body = std::move(body), targets, started,
                                        done = std::move(done)](Result<AppendOutcome> out) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
     store_appends_.fetch_add(1, std::memory_order_relaxed);
     store_append_us_total_.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
     auto prev = store_append_us_max_.load(std::memory_order_relaxed);
@@ -138,7 +143,8 @@ void Engine::fan_out(const Message& m, const EventBody& body) {
 }
 
 Result<std::vector<Message>> Engine::history(const HistoryQuery& q, std::optional<Uid> viewer) {
-  if (q.limit < 1 || q.limit > 1000) return make_error(Rc::InvalidParameter, "limit must be between 1 and 1000");
+  if (q.limit < 1 || q.limit > 1000)
+    return make_error(Rc::InvalidParameter, "limit must be between 1 and 1000");
   if (viewer) {
     if (q.scope == HistoryQuery::Scope::Group) {
       auto member = store_.is_group_member(q.gid, *viewer);

@@ -54,9 +54,9 @@ EventBody presence_event(Uid uid, std::string_view state) {
 }
 
 EventBody room_event(Rid rid, Uid uid, std::string_view state) {
-  return std::make_shared<const std::string>(
-      "\"type\":\"room\",\"rid\":" + std::to_string(rid) + ",\"uid\":" + std::to_string(uid) +
-      ",\"state\":\"" + std::string(state) + "\"}");
+  return std::make_shared<const std::string>("\"type\":\"room\",\"rid\":" + std::to_string(rid) +
+                                             ",\"uid\":" + std::to_string(uid) + ",\"state\":\"" +
+                                             std::string(state) + "\"}");
 }
 
 }  // namespace rtm

@@ -21,10 +21,10 @@ struct Message {
   Mid mid = 0;
   Uid from = 0;  // 0: the system (a server send without `from`)
   MessageKind kind = MessageKind::P2p;
-  Uid to = 0;                 // P2p
-  std::vector<Uid> to_uids;   // Multi
-  Gid gid = 0;                // Group
-  Rid rid = 0;                // Room
+  Uid to = 0;                // P2p
+  std::vector<Uid> to_uids;  // Multi
+  Gid gid = 0;               // Group
+  Rid rid = 0;               // Room
   int mtype = 30;
   std::string msg;
   std::string attrs;

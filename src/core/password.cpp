@@ -15,8 +15,8 @@ bool sodium_ready() {
 Result<std::string> hash_password(std::string_view password, const PasswordPolicy& policy) {
   if (!sodium_ready()) return make_error(Rc::Internal, "libsodium failed to initialise");
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str_alg(out, password.data(), password.size(), policy.opslimit,
-                            policy.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), policy.opslimit, policy.memlimit,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0)
     return make_error(Rc::Internal, "out of memory while hashing a password");
   return std::string(out);
 }

@@ -10,8 +10,8 @@
 namespace rtm {
 
 struct PasswordPolicy {
-  unsigned long long opslimit = 2;             // t=2
-  std::size_t memlimit = 19 * 1024 * 1024;     // m=19 MiB (OWASP's argon2id minimum)
+  unsigned long long opslimit = 2;          // t=2
+  std::size_t memlimit = 19 * 1024 * 1024;  // m=19 MiB (OWASP's argon2id minimum)
 };
 
 Result<std::string> hash_password(std::string_view password, const PasswordPolicy& policy);

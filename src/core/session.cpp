@@ -100,8 +100,8 @@ EventBatch Session::take(std::optional<std::uint64_t> after) {
   return take_locked(after);
 }
 
-std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> after,
-                                                Waiter waiter, std::uint64_t& ticket) {
+std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> after, Waiter waiter,
+                                                std::uint64_t& ticket) {
   Waiter previous;
   std::optional<EventBatch> result;
   {
@@ -149,8 +149,8 @@ bool Session::end(const char* state, std::int64_t now_ms) {
     std::lock_guard lock(mu_);
     if (state_ != SessionState::Live) return false;
     if (state) {
-      auto body = std::make_shared<const std::string>(std::string("\"type\":\"session\",\"state\":\"") +
-                                                      state + "\"}");
+      auto body = std::make_shared<const std::string>(
+          std::string("\"type\":\"session\",\"state\":\"") + state + "\"}");
       events_.push_back(QueuedEvent{next_id_++, std::move(body)});
       if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
     }
@@ -227,8 +227,8 @@ EventBatch Session::take_locked(std::optional<std::uint64_t> after) {
   // Events with ids in (from, first_kept) existed and were dropped by queue_limit.
   if (from < first_kept && first_kept - from > 1) {
     std::uint64_t dropped = first_kept - from - 1;
-    auto body = std::make_shared<const std::string>("\"type\":\"gap\",\"dropped\":" +
-                                                    std::to_string(dropped) + "}");
+    auto body = std::make_shared<const std::string>(
+        "\"type\":\"gap\",\"dropped\":" + std::to_string(dropped) + "}");
     batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
     batch.last = first_kept - 1;
   }

@@ -57,7 +57,7 @@ class Store {
   // uid == 0: the store assigns the next free uid. AlreadyExists if login or uid is taken.
   virtual Result<Uid> add_user(const std::string& login, const std::string& password_hash,
                                Uid uid) = 0;
-  virtual Result<UserRecord> find_user(Uid uid) = 0;                      // NotFound
+  virtual Result<UserRecord> find_user(Uid uid) = 0;                            // NotFound
   virtual Result<UserRecord> find_user_by_login(const std::string& login) = 0;  // NotFound
   virtual Status set_password(Uid uid, const std::string& password_hash) = 0;   // NotFound
   // Removes the user, its group and room memberships. NotFound if unknown.

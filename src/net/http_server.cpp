@@ -3,6 +3,7 @@
 // must arrive within request_timeout, and the body limit is enforced while reading.
 #include "net/http_server.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <array>
 #include <string_view>
 
 #include "api/reply.hpp"
@@ -74,8 +74,8 @@ struct HttpServer::Impl {
   std::uint16_t bound_port = 0;
 
   http::response<http::string_body> make_response(unsigned version, bool keep_alive,
-                                                   http::status status, std::string body,
-                                                   std::string_view content_type) {
+                                                  http::status status, std::string body,
+                                                  std::string_view content_type) {
     http::response<http::string_body> res{status, version};
     res.set(http::field::content_type, content_type);
     res.keep_alive(keep_alive);
@@ -100,7 +100,8 @@ struct HttpServer::Impl {
     bool ka = req.keep_alive();
 
     if (target.path == "/healthz" && req.method() == http::verb::get) {
-      co_return make_response(v, ka, http::status::ok, R"({"rc":0,"status":"ok"})", "application/json");
+      co_return make_response(v, ka, http::status::ok, R"({"rc":0,"status":"ok"})",
+                              "application/json");
     }
     if (target.path == "/metrics" && req.method() == http::verb::get) {
       co_return make_response(v, ka, http::status::ok, metrics(), "text/plain; version=0.0.4");
@@ -109,17 +110,19 @@ struct HttpServer::Impl {
     constexpr std::string_view kClient = "/v1/";
     if (target.path.substr(0, kClient.size()) == kClient) {
       if (req.method() != http::verb::post) {
-        auto reply = api::Reply::error(Rc::InvalidRequest, "calls are POST /v1/<method> with a JSON body");
+        auto reply =
+            api::Reply::error(Rc::InvalidRequest, "calls are POST /v1/<method> with a JSON body");
         services.metrics.record(reply.rc);
         co_return reply_response(reply, xml, v, ka);
       }
       api::Reply reply;
       if (target.path.substr(0, kServer.size()) == kServer) {
-        reply = co_await api::dispatch(services, api::Scope::Server, target.path.substr(kServer.size()),
-                                       req.body(), bearer_token(req));
+        reply =
+            co_await api::dispatch(services, api::Scope::Server, target.path.substr(kServer.size()),
+                                   req.body(), bearer_token(req));
       } else {
-        reply = co_await api::dispatch(services, api::Scope::Client, target.path.substr(kClient.size()),
-                                       req.body(), {});
+        reply = co_await api::dispatch(services, api::Scope::Client,
+                                       target.path.substr(kClient.size()), req.body(), {});
       }
       co_return reply_response(reply, xml, v, ka);
     }
@@ -142,12 +145,14 @@ struct HttpServer::Impl {
           const auto& head = parser.get();
           bool xml = parse_target(head.target()).xml ||
                      head[http::field::accept].find("application/xml") != std::string_view::npos;
-          auto reply = api::Reply::error(Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
+          auto reply = api::Reply::error(
+              Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, xml, 11, false);
           co_await write_and_close(stream, res);
         } else if (is_malformed_request(ec)) {
-          auto reply = api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
+          auto reply =
+              api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, false, 11, false);
           co_await write_and_close(stream, res);
@@ -168,7 +173,8 @@ struct HttpServer::Impl {
 
   // Writes a final answer, then reads and discards what the client is still sending (bounded
   // in time and bytes) so that closing does not reset the connection before it reads the answer.
-  awaitable<void> write_and_close(beast::tcp_stream& stream, http::response<http::string_body>& res) {
+  awaitable<void> write_and_close(beast::tcp_stream& stream,
+                                  http::response<http::string_body>& res) {
     stream.expires_after(std::chrono::seconds(5));
     auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
     if (wec) co_return;
@@ -220,7 +226,8 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-      return make_error(Rc::Unavailable, "cannot listen on " + host + ":" + std::to_string(bind_port) + ": " + ec.message());
+      return make_error(Rc::Unavailable, "cannot listen on " + host + ":" +
+                                             std::to_string(bind_port) + ": " + ec.message());
     bind_port = acceptor->local_endpoint().port();
     impl_->acceptors.push_back(std::move(acceptor));
   }

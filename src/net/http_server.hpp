@@ -18,9 +18,9 @@
 namespace rtm::net {
 
 struct HttpLimits {
-  std::size_t max_body = 1024 * 1024;         // larger bodies: 413 PayloadTooLarge
+  std::size_t max_body = 1024 * 1024;  // larger bodies: 413 PayloadTooLarge
   std::size_t max_header = 16 * 1024;
-  std::chrono::seconds request_timeout{30};   // headers and body must arrive within this
+  std::chrono::seconds request_timeout{30};  // headers and body must arrive within this
 };
 
 class HttpServer {

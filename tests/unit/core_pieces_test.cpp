@@ -98,12 +98,14 @@ TEST(Jwt, TamperedPayloadIsInvalidToken) {
   auto token = jwt_sign({{"uid", 1}, {"exp", 2000}}, "secret");
   auto dot1 = token.find('.');
   auto dot2 = token.find('.', dot1 + 1);
-  std::string forged = token.substr(0, dot1 + 1) + base64url_encode(R"({"uid":2,"exp":2000})") + token.substr(dot2);
+  std::string forged =
+      token.substr(0, dot1 + 1) + base64url_encode(R"({"uid":2,"exp":2000})") + token.substr(dot2);
   EXPECT_EQ(jwt_verify(forged, "secret", 1000).error().rc, Rc::InvalidToken);
 }
 
 TEST(Jwt, AlgNoneAndGarbageAreInvalidToken) {
-  std::string none = base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(R"({"exp":9999})") + ".";
+  std::string none =
+      base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(R"({"exp":9999})") + ".";
   EXPECT_EQ(jwt_verify(none, "secret", 1).error().rc, Rc::InvalidToken);
   for (const char* bad : {"", ".", "..", "a.b.c", "a.b", "!!!.???.***", "a.b.c.d"})
     EXPECT_EQ(jwt_verify(bad, "secret", 1).error().rc, Rc::InvalidToken) << bad;

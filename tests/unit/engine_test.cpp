@@ -95,8 +95,10 @@ TEST_F(EngineTest, P2pSendIsDeliveredToEveryRecipientSessionButNotTheSender) {
 TEST_F(EngineTest, WrongPasswordIsAuthorizeFailedAndUnknownLoginToo) {
   add_user("alice");
   auto sid = engine_->create_session();
-  EXPECT_EQ(engine_->authorize(sid, {"alice", "nope", ""}, LoginMode::Kill).error().rc, Rc::AuthorizeFailed);
-  EXPECT_EQ(engine_->authorize(sid, {"nobody", "x", ""}, LoginMode::Kill).error().rc, Rc::AuthorizeFailed);
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "nope", ""}, LoginMode::Kill).error().rc,
+            Rc::AuthorizeFailed);
+  EXPECT_EQ(engine_->authorize(sid, {"nobody", "x", ""}, LoginMode::Kill).error().rc,
+            Rc::AuthorizeFailed);
 }
 
 TEST_F(EngineTest, AuthorizingTwiceIsSessionAlreadyAuthorized) {
@@ -123,7 +125,8 @@ TEST_F(EngineTest, RefuseModeIsSessionExistsWhileTheUserHasALiveSession) {
   add_user("alice");
   auto first = login("alice", LoginMode::Refuse);
   auto sid = engine_->create_session();
-  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).error().rc, Rc::SessionExists);
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).error().rc,
+            Rc::SessionExists);
   ASSERT_TRUE(engine_->destroy_session(first).ok());
   EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).ok());
 }
@@ -169,8 +172,10 @@ TEST_F(EngineTest, UserTokenAuthorizesAndExpires) {
   EXPECT_EQ(r->uid, alice);
   now_ += 61'000;
   auto late = engine_->create_session();
-  EXPECT_EQ(engine_->authorize(late, {"", "", *token}, LoginMode::Multi).error().rc, Rc::TokenExpired);
-  EXPECT_EQ(engine_->authorize(late, {"", "", *token + "x"}, LoginMode::Multi).error().rc, Rc::InvalidToken);
+  EXPECT_EQ(engine_->authorize(late, {"", "", *token}, LoginMode::Multi).error().rc,
+            Rc::TokenExpired);
+  EXPECT_EQ(engine_->authorize(late, {"", "", *token + "x"}, LoginMode::Multi).error().rc,
+            Rc::InvalidToken);
 }
 
 TEST_F(EngineTest, WaitingPollIsWokenByADelivery) {
@@ -178,7 +183,8 @@ TEST_F(EngineTest, WaitingPollIsWokenByADelivery) {
   auto b = login("bob");
   std::promise<void> woke;
   std::uint64_t ticket = 0;
-  auto ready = engine_->take_or_wait(b, std::nullopt, [&] { woke.set_value(); }, ticket);
+  auto ready = engine_->take_or_wait(
+      b, std::nullopt, [&] { woke.set_value(); }, ticket);
   ASSERT_TRUE(ready.ok());
   EXPECT_FALSE(ready->has_value());
   ASSERT_TRUE(send(p2p(alice, bob, "wake")).ok());
@@ -245,7 +251,8 @@ TEST_F(EngineTest, RoomSubscribeEntersAndUnsubscribeLeaves) {
   auto key = engine_->subscribe(b, "room:3");
   ASSERT_TRUE(key.ok());
   auto seen = event_texts(a);
-  EXPECT_TRUE(contains(seen, "\"type\":\"room\",\"rid\":3,\"uid\":" + std::to_string(bob) + ",\"state\":\"entered\""));
+  EXPECT_TRUE(contains(seen, "\"type\":\"room\",\"rid\":3,\"uid\":" + std::to_string(bob) +
+                                 ",\"state\":\"entered\""));
   EXPECT_EQ(engine_->room_members(3)->size(), 2u);
   ASSERT_TRUE(engine_->unsubscribe(b, *key).ok());
   EXPECT_TRUE(contains(event_texts(a), "\"state\":\"left\""));
@@ -306,8 +313,10 @@ TEST_F(EngineTest, FailedLoginsBecomeRateLimitedEvenWithTheRightPassword) {
   add_user("alice");
   auto sid = engine_->create_session();
   for (int i = 0; i < 10; ++i)
-    EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc, Rc::AuthorizeFailed);
-  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).error().rc, Rc::RateLimited);
+    EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
+              Rc::AuthorizeFailed);
+  EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).error().rc,
+            Rc::RateLimited);
   now_ += 61'000;
   EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
 }

@@ -94,7 +94,8 @@ TEST(Session, WaiterIsCalledOnceWhenAnEventArrives) {
   Session s("sid", 0);
   int calls = 0;
   std::uint64_t ticket = 0;
-  auto ready = s.take_or_wait(std::nullopt, [&] { ++calls; }, ticket);
+  auto ready = s.take_or_wait(
+      std::nullopt, [&] { ++calls; }, ticket);
   EXPECT_FALSE(ready.has_value());
   EXPECT_TRUE(s.has_waiter());
   s.push(body("a"), false);
@@ -108,7 +109,8 @@ TEST(Session, TakeOrWaitAnswersAtOnceWhenEventsAreQueued) {
   s.push(body("a"), false);
   std::uint64_t ticket = 0;
   bool called = false;
-  auto ready = s.take_or_wait(std::nullopt, [&] { called = true; }, ticket);
+  auto ready = s.take_or_wait(
+      std::nullopt, [&] { called = true; }, ticket);
   ASSERT_TRUE(ready.has_value());
   EXPECT_EQ(ready->events.size(), 1u);
   EXPECT_FALSE(called);
@@ -119,7 +121,8 @@ TEST(Session, CancelledWaiterIsNotCalled) {
   Session s("sid", 0);
   bool called = false;
   std::uint64_t ticket = 0;
-  (void)s.take_or_wait(std::nullopt, [&] { called = true; }, ticket);
+  (void)s.take_or_wait(
+      std::nullopt, [&] { called = true; }, ticket);
   s.cancel_wait(ticket);
   s.push(body("a"), false);
   EXPECT_FALSE(called);
@@ -129,8 +132,10 @@ TEST(Session, NewWaiterWakesThePreviousOne) {
   Session s("sid", 0);
   int first = 0, second = 0;
   std::uint64_t t1 = 0, t2 = 0;
-  (void)s.take_or_wait(std::nullopt, [&] { ++first; }, t1);
-  (void)s.take_or_wait(std::nullopt, [&] { ++second; }, t2);
+  (void)s.take_or_wait(
+      std::nullopt, [&] { ++first; }, t1);
+  (void)s.take_or_wait(
+      std::nullopt, [&] { ++second; }, t2);
   EXPECT_EQ(first, 1);
   EXPECT_EQ(second, 0);
   s.cancel_wait(t1);  // stale ticket: must not drop the second waiter
@@ -141,7 +146,8 @@ TEST(Session, EndQueuesFinalEventWakesWaiterAndRefusesMore) {
   Session s("sid", 0);
   bool woke = false;
   std::uint64_t ticket = 0;
-  (void)s.take_or_wait(std::nullopt, [&] { woke = true; }, ticket);
+  (void)s.take_or_wait(
+      std::nullopt, [&] { woke = true; }, ticket);
   EXPECT_TRUE(s.end("killed", 5));
   EXPECT_TRUE(woke);
   EXPECT_FALSE(s.live());
