@@ -154,12 +154,14 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
       }
       break;
     case LoginMode::Kill:
-      for (auto& s : others) end_session(s, "killed");
-      break;
     case LoginMode::Multi:
     case LoginMode::Auth: break;
   }
   bind(*session, *uid);
+  // Kill ends the others only after the new session is bound, so the user never has zero
+  // sessions in between: presence subscribers see no offline/online flicker.
+  if (mode == LoginMode::Kill)
+    for (auto& s : others) end_session(s, "killed");
   return AuthorizeResult{*uid, session_id};
 }
 
@@ -256,7 +258,9 @@ Result<std::optional<EventBatch>> Engine::take_or_wait(const std::string& id,
     return std::optional<EventBatch>(std::move(*batch));
   }
   session->touch(now_ms());
-  return session->take_or_wait(after, std::move(waiter), ticket);
+  // The check above is only a fast path: shutdown() may start right after it, so the
+  // session checks the flag again under its own lock before it registers the waiter.
+  return session->take_or_wait(after, std::move(waiter), ticket, &shutting_down_);
 }
 
 void Engine::cancel_wait(const std::string& id, std::uint64_t ticket) {
@@ -375,6 +379,8 @@ void Engine::sweep() {
 }
 
 void Engine::shutdown() {
+  // Set before the wakes: a poll that registers after its session was woken here has seen
+  // the flag under Session::mu_ and answered at once instead (Session::take_or_wait).
   shutting_down_ = true;
   for (auto& s : sessions_.all()) s->wake();
 }

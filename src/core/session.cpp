@@ -101,13 +101,16 @@ EventBatch Session::take(std::optional<std::uint64_t> after) {
 }
 
 std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> after, Waiter waiter,
-                                                std::uint64_t& ticket) {
+                                                std::uint64_t& ticket,
+                                                const std::atomic<bool>* no_wait) {
   Waiter previous;
   std::optional<EventBatch> result;
   {
     std::lock_guard lock(mu_);
     EventBatch batch = take_locked(after);
-    if (!batch.events.empty() || state_ != SessionState::Live) {
+    // The flag is read under mu_ so that it cannot be set, and every session woken, between
+    // this check and the registration below (a waiter nobody would ever call).
+    if (!batch.events.empty() || state_ != SessionState::Live || (no_wait && no_wait->load())) {
       result = std::move(batch);
     } else {
       previous = take_waiter_locked();

@@ -5,6 +5,7 @@
 // (docs/lock-order.md), and a waiter is called after mu_ is released.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -82,8 +83,12 @@ class Session {
   // Like take(), but when nothing is there registers `waiter` (replacing and waking any
   // earlier one) and returns nullopt with `ticket` set; the waiter is called once, from the
   // thread that queues the next event or ends the session.
+  // `no_wait` (the engine's shutdown flag) is read under mu_: once it is set, no waiter is
+  // registered. Whoever sets it must then wake() every session, and since wake() takes mu_
+  // too, a poll either sees the flag or has its waiter taken by that wake().
   std::optional<EventBatch> take_or_wait(std::optional<std::uint64_t> after, Waiter waiter,
-                                         std::uint64_t& ticket);
+                                         std::uint64_t& ticket,
+                                         const std::atomic<bool>* no_wait = nullptr);
   // Drops the waiter registered under `ticket` if it is still the current one.
   void cancel_wait(std::uint64_t ticket);
   bool has_waiter() const;

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "broker/local/local_broker.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -121,6 +123,22 @@ TEST_F(EngineTest, KillModeEndsOtherSessionsWithAFinalKilledEventThenInvalidSess
   EXPECT_TRUE(engine_->authorized_uid(second).ok());
 }
 
+TEST_F(EngineTest, KillModeNeverShowsUserOfflineDuringRelogin) {
+  Uid bob = add_user("bob");
+  add_user("watcher");
+  auto w = login("watcher");
+  ASSERT_TRUE(engine_->subscribe(w, "presence:" + std::to_string(bob)).ok());
+  login("bob", LoginMode::Kill);
+  auto first = event_texts(w);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(contains(first, "\"state\":\"online\""));
+  // Two more kill logins: each replaces the live session; bob never goes offline.
+  login("bob", LoginMode::Kill);
+  login("bob", LoginMode::Kill);
+  EXPECT_TRUE(event_texts(w).empty());
+  EXPECT_EQ(engine_->online({bob}), std::vector<Uid>{bob});
+}
+
 TEST_F(EngineTest, RefuseModeIsSessionExistsWhileTheUserHasALiveSession) {
   add_user("alice");
   auto first = login("alice", LoginMode::Refuse);
@@ -190,6 +208,38 @@ TEST_F(EngineTest, WaitingPollIsWokenByADelivery) {
   ASSERT_TRUE(send(p2p(alice, bob, "wake")).ok());
   EXPECT_EQ(woke.get_future().wait_for(std::chrono::seconds(2)), std::future_status::ready);
   EXPECT_TRUE(contains(event_texts(b), "wake"));
+}
+
+TEST_F(EngineTest, PollStartedAfterShutdownAnswersAtOnce) {
+  add_user("bob");
+  auto b = login("bob");
+  engine_->shutdown();
+  std::uint64_t ticket = 0;
+  auto ready = engine_->take_or_wait(
+      b, std::nullopt, [] {}, ticket);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_TRUE(ready->has_value());
+  EXPECT_EQ(engine_->stats().polls_waiting, 0u);
+}
+
+TEST_F(EngineTest, ShutdownWakesOrRefusesEveryPollThatRacesWithIt) {
+  std::vector<std::string> sids;
+  for (int i = 0; i < 2000; ++i) sids.push_back(engine_->create_session());
+  std::atomic<int> registered{0}, woken{0};
+  std::thread poller([&] {
+    for (auto& sid : sids) {
+      std::uint64_t ticket = 0;
+      auto ready = engine_->take_or_wait(
+          sid, std::nullopt, [&] { woken.fetch_add(1); }, ticket);
+      if (ready.ok() && !ready->has_value()) registered.fetch_add(1);
+    }
+  });
+  while (registered.load() < 50) std::this_thread::yield();
+  engine_->shutdown();
+  poller.join();
+  // A waiter registered is always called: by shutdown() or not registered at all.
+  EXPECT_EQ(woken.load(), registered.load());
+  EXPECT_EQ(engine_->stats().polls_waiting, 0u);
 }
 
 TEST_F(EngineTest, IdleSessionExpiresAfterItsIdleTimeout) {

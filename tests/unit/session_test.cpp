@@ -142,6 +142,29 @@ TEST(Session, NewWaiterWakesThePreviousOne) {
   EXPECT_TRUE(s.has_waiter());
 }
 
+TEST(Session, PollAfterTheShutdownFlagIsSetNeverRegistersAWaiter) {
+  Session s("sid", 0);
+  std::atomic<bool> shutting_down{true};
+  bool called = false;
+  std::uint64_t ticket = 0;
+  auto ready = s.take_or_wait(
+      std::nullopt, [&] { called = true; }, ticket, &shutting_down);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_TRUE(ready->events.empty());
+  EXPECT_FALSE(s.has_waiter());
+  EXPECT_FALSE(called);
+}
+
+TEST(Session, PollWithTheShutdownFlagClearWaitsAsUsual) {
+  Session s("sid", 0);
+  std::atomic<bool> shutting_down{false};
+  std::uint64_t ticket = 0;
+  auto ready = s.take_or_wait(
+      std::nullopt, [] {}, ticket, &shutting_down);
+  EXPECT_FALSE(ready.has_value());
+  EXPECT_TRUE(s.has_waiter());
+}
+
 TEST(Session, EndQueuesFinalEventWakesWaiterAndRefusesMore) {
   Session s("sid", 0);
   bool woke = false;
