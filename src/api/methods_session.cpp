@@ -97,6 +97,9 @@ awaitable<Reply> session_get_events(Call& c) {
   auto timeout = c.params.integer("timeout", 30, 0, 60);
   auto after = c.params.optional_u64("after");
   Engine& engine = c.engine();
+  // timeout 0 is a plain read: no waiter (which would wake and answer another poll waiting
+  // on this session) and no timer.
+  if (timeout == 0) co_return events_reply(unwrap(engine.take_events(session, after)));
 
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
@@ -111,7 +114,7 @@ awaitable<Reply> session_get_events(Call& c) {
       },
       ticket));
   if (ready) co_return events_reply(*ready);
-  if (timeout > 0) co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   engine.cancel_wait(session, ticket);
   co_return events_reply(unwrap(engine.take_events(session, after)));
 }

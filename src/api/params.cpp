@@ -1,12 +1,26 @@
 // See params.hpp.
 #include "api/params.hpp"
 
+#include <cmath>
+
 namespace rtm::api {
 
 namespace {
 [[noreturn]] void wrong_type(const char* key, const char* want) {
   fail(Rc::InvalidRequest, std::string(key) + " must be " + want);
 }
+
+// Boost.JSON hands integers beyond 64 bits (18446744073709551616, 1e30) over as doubles. A
+// number with no fractional part is an integer out of range: InvalidParameter. A fraction
+// (1.5) is not an integer at all: the wrong type, InvalidRequest.
+[[noreturn]] void not_an_integer(const char* key, const boost::json::value& v, const char* range) {
+  double d = v.get_double();
+  if (!std::isfinite(d) || std::trunc(d) == d)
+    fail(Rc::InvalidParameter, std::string(key) + " must be " + range);
+  wrong_type(key, "an integer");
+}
+
+constexpr const char* kIdRange = "an integer from 1 to 9223372036854775807";
 }  // namespace
 
 const boost::json::value* Params::find(const char* key) const {
@@ -46,6 +60,7 @@ std::optional<std::uint64_t> Params::optional_id(const char* key) const {
     if (v->get_int64() <= 0) fail(Rc::InvalidParameter, std::string(key) + " must be positive");
     return static_cast<std::uint64_t>(v->get_int64());
   }
+  if (v->is_double()) not_an_integer(key, *v, kIdRange);
   wrong_type(key, "an integer");
 }
 
@@ -57,6 +72,7 @@ std::optional<std::uint64_t> Params::optional_u64(const char* key) const {
     if (v->get_int64() < 0) fail(Rc::InvalidParameter, std::string(key) + " must not be negative");
     return static_cast<std::uint64_t>(v->get_int64());
   }
+  if (v->is_double()) not_an_integer(key, *v, "an integer from 0 to 18446744073709551615");
   wrong_type(key, "an integer");
 }
 
@@ -73,6 +89,9 @@ std::optional<std::int64_t> Params::optional_integer(const char* key, std::int64
       n = static_cast<std::int64_t>(v->get_uint64());
     else
       fail(Rc::InvalidParameter, std::string(key) + " is out of range");
+  } else if (v->is_double()) {
+    std::string range = "between " + std::to_string(lo) + " and " + std::to_string(hi);
+    not_an_integer(key, *v, range.c_str());
   } else {
     wrong_type(key, "an integer");
   }
@@ -111,6 +130,8 @@ std::vector<std::uint64_t> Params::id_list(const char* key, std::size_t max_item
       out.push_back(static_cast<std::uint64_t>(item.get_int64()));
     else if (item.is_int64() || item.is_uint64())
       fail(Rc::InvalidParameter, std::string(key) + " must hold positive ids");
+    else if (item.is_double())
+      not_an_integer(key, item, "a list of integers from 1 to 9223372036854775807");
     else
       wrong_type(key, "an array of integers");
   }

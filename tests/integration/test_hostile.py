@@ -130,6 +130,32 @@ class TestMalformedBodies(HostileCase):
                 st, ans = self.c.post("/v1/session.get_events", body.encode())
                 self.assertError((st, ans), "InvalidRequest", "InvalidParameter")
 
+    def test_integers_beyond_64_bits_in_id_fields_are_invalid_parameter(self):
+        # Boost.JSON reads these as doubles; they are integers out of range, not wrong types.
+        key = {"Authorization": "Bearer " + self.rtmd.api_key}
+        for big in ("18446744073709551616", "99999999999999999999999", "1e30", "-18446744073709551617"):
+            with self.subTest(big=big):
+                self.assertError(self.c.post("/v1/server/user.token",
+                                             ('{"uid": %s}' % big).encode(), key),
+                                 "InvalidParameter")
+                self.assertError(self.c.post("/v1/server/user.online",
+                                             ('{"uids": [1, %s]}' % big).encode(), key),
+                                 "InvalidParameter")
+                self.assertError(self.c.post("/v1/server/message.send",
+                                             ('{"to": %s, "mtype": 30, "msg": "x"}' % big).encode(),
+                                             key), "InvalidParameter")
+        s = self.assertOk(self.c.call("session.create"))["session"]
+        st, ans = self.c.post("/v1/session.get_events",
+                              ('{"session": "%s", "after": 18446744073709551616}' % s).encode())
+        self.assertError((st, ans), "InvalidParameter")
+        st, ans = self.c.post("/v1/session.get_events",
+                              ('{"session": "%s", "timeout": 99999999999999999999999}' % s).encode())
+        self.assertError((st, ans), "InvalidParameter")
+
+    def test_fractional_number_in_an_id_field_is_invalid_request(self):
+        self.assertError(self.c.server("user.token", uid=1.5), "InvalidRequest")
+        self.assertError(self.c.server("user.online", uids=[2.25]), "InvalidRequest")
+
     def test_invalid_utf8_in_strings_is_invalid_request(self):
         body = b'{"login": "a\xff\xfeb", "password": "x"}'
         self.assertError(self.c.post("/v1/server/user.add", body,

@@ -454,6 +454,22 @@ class TestGetEvents(SessionCase):
         self.assertEqual(body["events"], [])
         self.assertLess(time.monotonic() - t0, 0.5)
 
+    def test_get_events_with_timeout_0_does_not_answer_a_waiting_poll(self):
+        # A timeout-0 poll only reads: it registers no waiter, so it cannot replace (and
+        # thereby answer early) a long poll already waiting on the same session.
+        u = self.login()
+        t, res = self.poll_in_thread(u.session, 20)
+        time.sleep(0.5)
+        for _ in range(5):
+            self.assertEqual(self.events(u.session, timeout=0), [])
+        time.sleep(0.3)
+        self.assertTrue(t.is_alive(), "a timeout-0 poll answered the waiting poll: %r" % res)
+        self.server_send(u, "for the waiter")
+        t.join(10)
+        self.assertFalse(t.is_alive())
+        evs = self.assertOk(res["resp"])["events"]
+        self.assertEqual([e["message"]["msg"] for e in evs], ["for the waiter"])
+
     def test_get_events_answers_at_once_when_events_are_queued(self):
         u = self.login()
         self.server_send(u, "queued")
