@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
+#include "core/quote_input.hpp"
+
 namespace rtm::api {
 
 const std::vector<MethodSpec>& method_table() {
@@ -41,7 +43,8 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
   Reply reply;
   const MethodSpec* spec = find_method(scope, method);
   if (!spec) {
-    reply = Reply::error(Rc::UnknownMethod, "no such method: " + std::string(method.substr(0, 64)));
+    // The name comes from the raw request path: any length, any bytes.
+    reply = Reply::error(Rc::UnknownMethod, "no such method: " + quote_input(method));
   } else if (scope == Scope::Server && !api_key_matches(bearer, services.api_key)) {
     reply = Reply::error(Rc::Unauthorized, "server methods need Authorization: Bearer <api key>");
   } else {

@@ -6,6 +6,7 @@
 
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
+#include "core/quote_input.hpp"
 
 namespace rtm::api {
 
@@ -73,7 +74,7 @@ awaitable<Reply> session_set(Call& c) {
   Params p(settings);
   for (const auto& [key, value] : settings) {
     if (key != "max_events" && key != "queue_limit" && key != "presence" && key != "idle_timeout")
-      fail(Rc::InvalidParameter, "unknown setting: " + std::string(key.substr(0, 64)));
+      fail(Rc::InvalidParameter, "unknown setting: " + quote_input(key));
   }
   SettingsPatch patch;
   constexpr auto kMax = std::int64_t{1} << 40;  // ranges are checked by the engine

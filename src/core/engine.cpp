@@ -8,6 +8,7 @@
 
 #include "core/event_body.hpp"
 #include "core/jwt.hpp"
+#include "core/quote_input.hpp"
 #include "core/random.hpp"
 
 namespace rtm {
@@ -298,7 +299,7 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
       if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
     }
   } else {
-    return make_error(Rc::InvalidParameter, "unknown topic kind '" + std::string(kind) + "'");
+    return make_error(Rc::InvalidParameter, "unknown topic kind '" + quote_input(kind) + "'");
   }
 
   bool created = false;

@@ -379,6 +379,51 @@ class TestUnknown(HostileCase):
     def test_very_long_method_name(self):
         self.assertError(self.c.call("x" * 5000), "UnknownMethod")
 
+    # Error messages that echo client text: bounded, cut between characters, and valid UTF-8
+    # even when the request's bytes are not (an HTTP path is raw bytes).
+    ECHO_LIMIT = 100  # bytes of msg; the echoed part is at most 64 bytes plus "..."
+
+    def test_unknown_method_echo_is_bounded_and_valid_utf8(self):
+        paths = (b"/v1/x" + "\u00e9".encode() * 100,        # byte 64 splits a character
+                 b"/v1/x\xff\xfe" + b"\xc3\xa9" * 40,         # not UTF-8 at all
+                 b"/v1/" + b"\xe2\x82" * 50,                  # cut-off sequences
+                 b"/v1/" + "\U0001f600".encode() * 3000)       # long
+        for path in paths:
+            for accept in (b"application/json", b"application/xml"):
+                with self.subTest(path=path[:20], accept=accept):
+                    s = self.raw()
+                    s.send(b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nAccept: " + accept +
+                           b"\r\nContent-Length: 2\r\n\r\n{}")
+                    resp = s.read_response()
+                    self.assertIsNotNone(resp)
+                    status, _, body = resp
+                    self.assertEqual(status, 404, body[:200])
+                    text = body.decode("utf-8")  # raises on invalid UTF-8
+                    if accept == b"application/xml":
+                        import xml.etree.ElementTree as ET
+                        root = ET.fromstring(body)
+                        self.assertEqual(root.findtext("rc"), "1003")
+                        msg = root.findtext("msg")
+                    else:
+                        parsed = json.loads(text)
+                        self.assertEqual(parsed["error"], "UnknownMethod")
+                        msg = parsed["msg"]
+                    self.assertLessEqual(len(msg.encode()), self.ECHO_LIMIT, msg)
+
+    def test_unknown_setting_and_topic_echo_is_bounded_and_cut_between_characters(self):
+        s = self.assertOk(self.c.call("session.create"))["session"]
+        name = "x" + "\u00e9" * 100
+        body = self.assertError(self.c.call("session.set", session=s, settings={name: 1}),
+                                "InvalidParameter")
+        self.assertLessEqual(len(body["msg"].encode()), self.ECHO_LIMIT, body)
+        self.assertNotIn("\ufffd", body["msg"])
+        for topic in (name + ":1", "\u00e9" * 100000 + ":1"):
+            with self.subTest(size=len(topic)):
+                body = self.assertError(self.c.call("session.subscribe", session=s, topic=topic),
+                                        "InvalidParameter")
+                self.assertLessEqual(len(body["msg"].encode()), self.ECHO_LIMIT, body)
+                self.assertNotIn("\ufffd", body["msg"])
+
 
 class TestZzzStillAlive(HostileCase):
     def test_server_still_healthy_after_everything(self):

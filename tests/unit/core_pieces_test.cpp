@@ -9,6 +9,7 @@
 #include "core/login_throttle.hpp"
 #include "core/mid_generator.hpp"
 #include "core/password.hpp"
+#include "core/quote_input.hpp"
 #include "core/random.hpp"
 #include "core/topic_index.hpp"
 
@@ -130,6 +131,51 @@ TEST(LoginThrottle, BlocksAfterTheLimitUntilTheWindowEnds) {
   EXPECT_TRUE(t.blocked("bob", 500));
   EXPECT_FALSE(t.blocked("alice", 500));
   EXPECT_FALSE(t.blocked("bob", 1100));
+}
+
+// True when s is well-formed UTF-8 from end to end.
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+TEST(QuoteInput, ShortValidTextIsEchoedUnchanged) {
+  EXPECT_EQ(quote_input("session.nope"), "session.nope");
+  EXPECT_EQ(quote_input("h\u00e9llo \U0001F600"), "h\u00e9llo \U0001F600");
+  EXPECT_EQ(quote_input(""), "");
+}
+
+TEST(QuoteInput, LongTextIsCutOnACharacterBoundaryAndMarked) {
+  std::string text = "x";
+  for (int i = 0; i < 100; ++i) text += "\u00e9";  // 2 bytes each: byte 64 splits one
+  std::string out = quote_input(text, 64);
+  EXPECT_TRUE(valid_utf8(out)) << out;
+  EXPECT_EQ(out, "x" + std::string(out.substr(1, out.size() - 4)) + "...");
+  EXPECT_EQ(out.size(), 1 + 31 * 2 + 3u);
+  std::string emoji;
+  for (int i = 0; i < 40; ++i) emoji += "\U0001F600";  // 4 bytes each
+  out = quote_input(emoji, 10);
+  EXPECT_EQ(out, "\U0001F600\U0001F600...");
+}
+
+TEST(QuoteInput, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(quote_input("a\xff\xfe"
+                        "b"),
+            "a" + fffd + fffd + "b");
+  EXPECT_EQ(quote_input("\xC0\xAF"), fffd + fffd);                        // overlong '/'
+  EXPECT_EQ(quote_input("\xED\xA0\x80"), fffd + fffd + fffd);             // UTF-16 surrogate
+  EXPECT_EQ(quote_input("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // > U+10FFFF
+  EXPECT_EQ(quote_input("ok\xE2\x82"), "ok" + fffd + fffd);               // cut-off sequence
+  EXPECT_EQ(quote_input("\x80z"), fffd + "z");                            // stray continuation
+  std::string junk(5000, '\xff');
+  std::string out = quote_input(junk, 64);
+  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_LE(out.size(), 64u + 3u);
 }
 
 TEST(TopicIndex, SubscribersAreThoseAddedAndNotRemoved) {
