@@ -100,21 +100,22 @@ Result<Uid> Engine::check_credentials(const Credentials& c) {
       return make_error(Rc::AuthorizeFailed, "the token's user no longer exists");
     return u;
   }
-  std::int64_t now = now_ms();
-  if (throttle_.blocked(c.login, now))
+  // The attempt is counted before argon2 runs, so parallel guesses cannot all slip in while
+  // the first ones are still being checked; a success clears the count.
+  if (!throttle_.try_begin(c.login, now_ms()))
     return make_error(Rc::RateLimited, "too many failed logins; try again in a minute");
   auto user = store_.find_user_by_login(c.login);
-  if (!user && user.error().rc != Rc::NotFound) return user.error();
+  if (!user && user.error().rc != Rc::NotFound) {
+    throttle_.abandon(c.login);  // the store failed, not the caller's password
+    return user.error();
+  }
   // Verify against a dummy hash for unknown logins too, so timing does not reveal them.
   static const std::string kDummyHash = [] {
     auto h = hash_password("rtm-dummy-password", PasswordPolicy{});
     return h ? *h : std::string();
   }();
   bool match = verify_password(c.password, user ? user->password_hash : kDummyHash);
-  if (!user || !match) {
-    throttle_.record_failure(c.login, now);
-    return make_error(Rc::AuthorizeFailed, "login or password do not match");
-  }
+  if (!user || !match) return make_error(Rc::AuthorizeFailed, "login or password do not match");
   throttle_.record_success(c.login);
   return user->uid;
 }
@@ -204,28 +205,20 @@ Status Engine::destroy_session(const std::string& id) {
 Result<SessionSettings> Engine::update_settings(const std::string& id, const SettingsPatch& p) {
   auto session = live_session(id);
   if (!session) return session.error();
-  SessionSettings s = (*session)->settings();
+  // Ranges depend on the patch alone, so they are checked before anything changes; the
+  // read-modify-write itself happens under the session's lock (a copy taken here and
+  // written back later would undo a concurrent patch of another field).
   auto out_of_range = [](const char* name, int lo, int hi) {
     return make_error(Rc::InvalidParameter, std::string(name) + " must be between " +
                                                 std::to_string(lo) + " and " + std::to_string(hi));
   };
-  if (p.max_events) {
-    if (*p.max_events < 1 || *p.max_events > 1000) return out_of_range("max_events", 1, 1000);
-    s.max_events = *p.max_events;
-  }
-  if (p.queue_limit) {
-    if (*p.queue_limit < 10 || *p.queue_limit > 100000)
-      return out_of_range("queue_limit", 10, 100000);
-    s.queue_limit = *p.queue_limit;
-  }
-  if (p.idle_timeout) {
-    if (*p.idle_timeout < 10 || *p.idle_timeout > 86400)
-      return out_of_range("idle_timeout", 10, 86400);
-    s.idle_timeout = *p.idle_timeout;
-  }
-  if (p.presence) s.presence = *p.presence;
-  (*session)->set_settings(s);
-  return s;
+  if (p.max_events && (*p.max_events < 1 || *p.max_events > 1000))
+    return out_of_range("max_events", 1, 1000);
+  if (p.queue_limit && (*p.queue_limit < 10 || *p.queue_limit > 100000))
+    return out_of_range("queue_limit", 10, 100000);
+  if (p.idle_timeout && (*p.idle_timeout < 10 || *p.idle_timeout > 86400))
+    return out_of_range("idle_timeout", 10, 86400);
+  return (*session)->update_settings(p);
 }
 
 // --- events -----------------------------------------------------------------------------

@@ -57,14 +57,6 @@ struct AuthorizeResult {
   std::string session;  // the session now bound (possess: the existing one)
 };
 
-// Every field is optional: only what is given changes.
-struct SettingsPatch {
-  std::optional<int> max_events;
-  std::optional<int> queue_limit;
-  std::optional<bool> presence;
-  std::optional<int> idle_timeout;
-};
-
 struct SendRequest {
   Uid from = 0;
   MessageKind kind = MessageKind::P2p;

@@ -14,15 +14,33 @@ bool LoginThrottle::blocked(const std::string& login, std::int64_t now_ms) {
   return it->second.failures >= limit_;
 }
 
-void LoginThrottle::record_failure(const std::string& login, std::int64_t now_ms) {
-  std::lock_guard lock(mu_);
+LoginThrottle::Window& LoginThrottle::window_locked(const std::string& login, std::int64_t now_ms) {
   // Bound memory under a flood of distinct logins: forget expired windows first.
   if (windows_.size() > 100000) {
     std::erase_if(windows_, [&](auto& kv) { return now_ms - kv.second.start_ms >= window_ms_; });
   }
   auto [it, inserted] = windows_.try_emplace(login, Window{now_ms, 0});
   if (now_ms - it->second.start_ms >= window_ms_) it->second = Window{now_ms, 0};
-  ++it->second.failures;
+  return it->second;
+}
+
+bool LoginThrottle::try_begin(const std::string& login, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Window& w = window_locked(login, now_ms);
+  if (w.failures >= limit_) return false;
+  ++w.failures;
+  return true;
+}
+
+void LoginThrottle::record_failure(const std::string& login, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  ++window_locked(login, now_ms).failures;
+}
+
+void LoginThrottle::abandon(const std::string& login) {
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(login);
+  if (it != windows_.end() && it->second.failures > 0) --it->second.failures;
 }
 
 void LoginThrottle::record_success(const std::string& login) {

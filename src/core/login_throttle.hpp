@@ -1,5 +1,9 @@
 // LoginThrottle: counts failed logins per login name; past the limit within the window,
 // attempts are refused (RateLimited) until the window ends, right password or not.
+//
+// An attempt is counted when it starts (try_begin), not when the password check (argon2id,
+// tens of ms) has failed: otherwise many parallel guesses would all pass the check before
+// the first failure was counted. A success forgets the window.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +18,22 @@ class LoginThrottle {
   LoginThrottle(int limit, std::int64_t window_ms) : limit_(limit), window_ms_(window_ms) {}
 
   bool blocked(const std::string& login, std::int64_t now_ms);
+  // Atomically: false when blocked; otherwise counts this attempt as a failure until
+  // record_success() says otherwise, and answers true.
+  bool try_begin(const std::string& login, std::int64_t now_ms);
   void record_failure(const std::string& login, std::int64_t now_ms);
   void record_success(const std::string& login);
+  // Takes back the count of a try_begin() that reached no verdict (the store failed).
+  void abandon(const std::string& login);
 
  private:
   struct Window {
     std::int64_t start_ms;
     int failures;
   };
+  // The live window of login (a fresh one if none or expired); mu_ held.
+  Window& window_locked(const std::string& login, std::int64_t now_ms);
+
   const int limit_;
   const std::int64_t window_ms_;
   std::mutex mu_;

@@ -81,6 +81,16 @@ void Session::set_settings(const SessionSettings& settings) {
   while (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
 }
 
+SessionSettings Session::update_settings(const SettingsPatch& patch) {
+  std::lock_guard lock(mu_);
+  if (patch.max_events) settings_.max_events = *patch.max_events;
+  if (patch.queue_limit) settings_.queue_limit = *patch.queue_limit;
+  if (patch.presence) settings_.presence = *patch.presence;
+  if (patch.idle_timeout) settings_.idle_timeout = *patch.idle_timeout;
+  while (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+  return settings_;
+}
+
 bool Session::push(const EventBody& body, bool is_presence) {
   Waiter waiter;
   {

@@ -27,6 +27,14 @@ struct SessionSettings {
   int idle_timeout = 120;  // 10..86400 s
 };
 
+// A change of settings: every field is optional, only what is given changes.
+struct SettingsPatch {
+  std::optional<int> max_events;
+  std::optional<int> queue_limit;
+  std::optional<bool> presence;
+  std::optional<int> idle_timeout;
+};
+
 // An event body serialized once and shared by every session that gets it: the JSON object
 // text without its opening brace and per-session id, e.g. `"type":"gap","dropped":3}`.
 using EventBody = std::shared_ptr<const std::string>;
@@ -72,6 +80,9 @@ class Session {
   // --- settings -------------------------------------------------------------------------
   SessionSettings settings() const;
   void set_settings(const SessionSettings& settings);
+  // Applies the given fields (already range-checked) and answers the settings after, in one
+  // step under mu_: two concurrent patches never undo each other's fields.
+  SessionSettings update_settings(const SettingsPatch& patch);
 
   // --- events -------------------------------------------------------------------------
   // Queues an event. Presence events are skipped when the `presence` setting is off.

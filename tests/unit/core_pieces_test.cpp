@@ -178,6 +178,28 @@ TEST(QuoteInput, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_LE(out.size(), 64u + 3u);
 }
 
+TEST(LoginThrottle, AttemptsAreCountedWhenTheyBeginNotWhenTheyFail) {
+  LoginThrottle t(3, 1000);
+  // Three attempts still being checked use up the limit: a fourth is refused at once.
+  EXPECT_TRUE(t.try_begin("bob", 100));
+  EXPECT_TRUE(t.try_begin("bob", 100));
+  EXPECT_TRUE(t.try_begin("bob", 100));
+  EXPECT_FALSE(t.try_begin("bob", 100));
+  EXPECT_TRUE(t.blocked("bob", 100));
+  EXPECT_TRUE(t.try_begin("alice", 100));
+  // An attempt that reached no verdict gives its count back; a success clears the window.
+  t.abandon("bob");
+  EXPECT_TRUE(t.try_begin("bob", 200));
+  t.record_success("bob");
+  EXPECT_FALSE(t.blocked("bob", 200));
+  EXPECT_TRUE(t.try_begin("bob", 200));
+  // A new window after the old one ends.
+  for (int i = 0; i < 2; ++i) t.try_begin("carol", 300);
+  EXPECT_TRUE(t.try_begin("carol", 300));
+  EXPECT_FALSE(t.try_begin("carol", 300));
+  EXPECT_TRUE(t.try_begin("carol", 1300));
+}
+
 TEST(TopicIndex, SubscribersAreThoseAddedAndNotRemoved) {
   TopicIndex index;
   auto a = std::make_shared<Session>("a", 0);

@@ -371,6 +371,71 @@ TEST_F(EngineTest, FailedLoginsBecomeRateLimitedEvenWithTheRightPassword) {
   EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
 }
 
+TEST_F(EngineTest, ParallelWrongPasswordsGetNoMoreTriesThanTheLimit) {
+  add_user("alice");
+  std::atomic<int> failed{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto sid = engine_->create_session();
+        auto r = engine_->authorize(sid, {"alice", "guess", ""}, LoginMode::Multi);
+        if (r.ok())
+          other.fetch_add(1);
+        else if (r.error().rc == Rc::AuthorizeFailed)
+          failed.fetch_add(1);
+        else if (r.error().rc == Rc::RateLimited)
+          limited.fetch_add(1);
+        else
+          other.fetch_add(1);
+      }
+    });
+  for (auto& th : threads) th.join();
+  // Each attempt is counted before its argon2 check, so no more than the limit (10) get one.
+  EXPECT_EQ(failed.load(), 10);
+  EXPECT_EQ(limited.load(), 30);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(EngineTest, RightPasswordClearsTheFailedCount) {
+  add_user("alice");
+  auto sid = engine_->create_session();
+  for (int i = 0; i < 9; ++i)
+    EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
+              Rc::AuthorizeFailed);
+  EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
+  auto next = engine_->create_session();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(engine_->authorize(next, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
+              Rc::AuthorizeFailed);
+}
+
+TEST_F(EngineTest, SettingsPatchesFromTwoThreadsNeverUndoEachOther) {
+  auto sid = engine_->create_session();
+  constexpr int kRounds = 3000;
+  std::atomic<bool> go{false};
+  auto patcher = [&](bool events) {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 1; i <= kRounds; ++i) {
+      SettingsPatch p;
+      if (events)
+        p.max_events = 1 + i % 1000;
+      else
+        p.queue_limit = 10 + i;
+      ASSERT_TRUE(engine_->update_settings(sid, p).ok());
+    }
+  };
+  std::thread a(patcher, true), b(patcher, false);
+  go = true;
+  a.join();
+  b.join();
+  auto s = engine_->update_settings(sid, {});
+  ASSERT_TRUE(s.ok());
+  // Each field holds the last value its own writer gave, whatever the interleaving.
+  EXPECT_EQ(s->max_events, 1 + kRounds % 1000);
+  EXPECT_EQ(s->queue_limit, 10 + kRounds);
+}
+
 TEST_F(EngineTest, KickoutEndsEverySessionWithAKickedEvent) {
   Uid alice = add_user("alice");
   auto a1 = login("alice");
