@@ -84,7 +84,8 @@ void Engine::send(SendRequest r, SendCallback done) {
 
   Message m;
   m.mtime = now_ms();
-  m.mid = r.mid ? *r.mid : mids_.next(m.mtime);
+  m.mid = mids_.next(m.mtime);
+  m.client_mid = r.mid.value_or(0);
   m.from = r.from;
   m.kind = r.kind;
   m.to = r.to;

@@ -18,8 +18,9 @@ enum class MessageKind { P2p, Multi, Group, Room, Broadcast, Channel };
 std::string_view kind_name(MessageKind kind);
 
 struct Message {
-  Mid mid = 0;
-  Uid from = 0;  // 0: the system (a server send without `from`)
+  Mid mid = 0;         // assigned by the server: unique in the cluster, increasing in time
+  Mid client_mid = 0;  // the sender's own `mid` for idempotent retries; 0: none given
+  Uid from = 0;        // 0: the system (a server send without `from`)
   MessageKind kind = MessageKind::P2p;
   Uid to = 0;                // P2p
   std::vector<Uid> to_uids;  // Multi

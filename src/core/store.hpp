@@ -5,8 +5,9 @@
 // Guarantees every engine gives (the contract test suite checks them against each one):
 //  - append_message() calls its callback only after the message is durable (it survives
 //    kill -9 of the process). Engines may batch many appends into one commit (group commit).
-//  - (from, mid) is unique: appending an existing pair stores nothing and answers the first
-//    message's mtime with duplicate = true.
+//  - (from, client_mid) is unique where client_mid is given: appending an existing pair
+//    stores nothing and answers the first message's mid and mtime with duplicate = true.
+//    The mid itself comes from the engine's generator and is stored as given.
 //  - Ids (uid, gid, rid, mid) are positive and at most INT64_MAX: engines keep them as signed
 //    64-bit integers. The api/ layer refuses larger ones (InvalidParameter).
 //  - Removing members or groups that do not exist is not an error.
@@ -36,7 +37,7 @@ struct UserRecord {
 struct AppendOutcome {
   Mid mid = 0;
   std::int64_t mtime = 0;
-  bool duplicate = false;  // the (from, mid) pair was stored before; nothing new was written
+  bool duplicate = false;  // (from, client_mid) was stored before; nothing new was written
 };
 
 struct HistoryQuery {

@@ -1,5 +1,5 @@
 // The SQLite store against a real database file in a temporary directory: durability and
-// group commit of appends, idempotency of (from, mid), history order and scopes, users,
+// group commit of appends, idempotency of (from, client_mid), history order and scopes, users,
 // groups, rooms, meta, open errors, and calls from many threads at once.
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -12,10 +12,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -86,6 +89,11 @@ Message room_message(Uid from, Rid rid, Mid mid) {
   return m;
 }
 
+Message with_client_mid(Message m, Mid client_mid) {
+  m.client_mid = client_mid;
+  return m;
+}
+
 // Appends and waits for the callback.
 Result<AppendOutcome> append_and_wait(Store& store, Message m) {
   auto promise = std::make_shared<std::promise<Result<AppendOutcome>>>();
@@ -113,33 +121,44 @@ struct PendingAppend {
   }
 };
 
-// Holds the writer thread inside the callback of one append. Everything appended until
-// release() is then taken by the writer as one batch, which makes batch contents
-// deterministic for the tests that need several messages in one transaction.
+// Holds the writer thread before it takes its next batch (through the store's before_batch
+// seam). Everything appended while it holds is then written as one batch, which makes batch
+// contents deterministic for the tests that need several messages in one transaction.
 class WriterGate {
  public:
-  WriterGate(Store& store, Message m) {
-    store.append_message(std::move(m), [this](Result<AppendOutcome> r) {
-      gate_ok_ = r.ok();
-      entered_.set_value();
-      released_future_.wait();
-    });
-    entered_ok_ = entered_.get_future().wait_for(kWait) == std::future_status::ready;
+  // The seam to put into SqliteStoreOptions; the gate must outlive the store.
+  std::function<void()> seam() {
+    return [this] {
+      std::unique_lock lock(mu_);
+      if (!armed_) return;
+      holding_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !armed_; });
+      holding_ = false;
+    };
+  }
+  // Arms the gate; the writer stops at it when the next append arrives.
+  void arm() {
+    std::lock_guard lock(mu_);
+    armed_ = true;
+  }
+  // Waits until the writer stands at the gate.
+  bool wait_holding() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kWait, [this] { return holding_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    armed_ = false;
+    cv_.notify_all();
   }
   ~WriterGate() { release(); }
-  bool holding() const { return entered_ok_ && gate_ok_; }
-  void release() {
-    if (!released_) released_promise_.set_value();
-    released_ = true;
-  }
 
  private:
-  std::promise<void> entered_;
-  std::promise<void> released_promise_;
-  std::shared_future<void> released_future_ = released_promise_.get_future().share();
-  bool entered_ok_ = false;
-  std::atomic<bool> gate_ok_{false};
-  bool released_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  bool holding_ = false;
 };
 
 // A second connection to the file, opened by the test to look at or interfere with it.
@@ -262,41 +281,48 @@ TEST_F(SqliteStoreTest, AcknowledgedAppendsSurviveKill9) {
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged appends";
 }
 
-TEST_F(SqliteStoreTest, DuplicateFromAndMidIsStoredOnceAndAnswersFirstMtime) {
+TEST_F(SqliteStoreTest, DuplicateFromAndClientMidIsStoredOnceAndAnswersFirstMidAndMtime) {
   auto store = open();
   ASSERT_TRUE(store);
-  auto first = append_and_wait(*store, p2p(1, 2, 10, 1111, "first"));
+  auto first = append_and_wait(*store, with_client_mid(p2p(1, 2, 10, 1111, "first"), 77));
   ASSERT_TRUE(first.ok()) << first.error().msg;
   EXPECT_FALSE(first->duplicate);
+  EXPECT_EQ(first->mid, 10u);
   EXPECT_EQ(first->mtime, 1111);
 
-  auto again = append_and_wait(*store, p2p(1, 2, 10, 2222, "second"));
+  // A retry gets a fresh mid from the engine; the answer is still the first message's.
+  auto again = append_and_wait(*store, with_client_mid(p2p(1, 2, 11, 2222, "second"), 77));
   ASSERT_TRUE(again.ok()) << again.error().msg;
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->mid, 10u);
   EXPECT_EQ(again->mtime, 1111);
 
-  // The same mid from another sender is another message.
-  auto other = append_and_wait(*store, p2p(2, 1, 10, 3333, "other sender"));
+  // The same client_mid from another sender is another message.
+  auto other = append_and_wait(*store, with_client_mid(p2p(2, 1, 12, 3333, "other sender"), 77));
   ASSERT_TRUE(other.ok()) << other.error().msg;
   EXPECT_FALSE(other->duplicate);
+  EXPECT_EQ(other->mid, 12u);
+
+  // Without a client_mid nothing is deduplicated.
+  auto plain = append_and_wait(*store, p2p(1, 2, 13, 4444, "plain"));
+  ASSERT_TRUE(plain.ok()) << plain.error().msg;
+  EXPECT_FALSE(plain->duplicate);
 
   auto h = store->history(p2p_query(1, 2));
   ASSERT_TRUE(h.ok());
-  ASSERT_EQ(h->size(), 2u);
-  std::multiset<std::string> texts;
-  for (const auto& m : *h) texts.insert(m.msg);
-  EXPECT_EQ(texts, (std::multiset<std::string>{"first", "other sender"}));
+  EXPECT_EQ(mids_of(*h), (std::vector<Mid>{13, 12, 10}));
+  EXPECT_EQ(h->back().msg, "first");
 }
 
 TEST_F(SqliteStoreTest, DuplicateWithinOneBatchIsStoredOnce) {
-  auto store = open();
+  WriterGate gate;
+  auto store = open(SqliteStoreOptions{std::chrono::milliseconds(5000), gate.seam()});
   ASSERT_TRUE(store);
-  WriterGate gate(*store, p2p(9, 9, 1));
-  ASSERT_TRUE(gate.holding());
+  gate.arm();
   PendingAppend a, b;
-  store->append_message(p2p(1, 2, 77, 5000, "a"), a.callback());
-  store->append_message(p2p(1, 2, 77, 6000, "b"), b.callback());
+  store->append_message(with_client_mid(p2p(1, 2, 77, 5000, "a"), 5), a.callback());
+  ASSERT_TRUE(gate.wait_holding());
+  store->append_message(with_client_mid(p2p(1, 2, 78, 6000, "b"), 5), b.callback());
   gate.release();
 
   auto ra = a.get();
@@ -306,6 +332,7 @@ TEST_F(SqliteStoreTest, DuplicateWithinOneBatchIsStoredOnce) {
   EXPECT_FALSE(ra->duplicate);
   EXPECT_EQ(ra->mtime, 5000);
   EXPECT_TRUE(rb->duplicate);
+  EXPECT_EQ(rb->mid, 77u);
   EXPECT_EQ(rb->mtime, 5000);
   auto h = store->history(p2p_query(1, 2));
   ASSERT_TRUE(h.ok());
@@ -314,18 +341,20 @@ TEST_F(SqliteStoreTest, DuplicateWithinOneBatchIsStoredOnce) {
 }
 
 TEST_F(SqliteStoreTest, FailedBatchKeepsNothingAndAnswersUnavailableToEveryAppend) {
-  auto store = open();
+  WriterGate gate;
+  auto store = open(SqliteStoreOptions{std::chrono::milliseconds(5000), gate.seam()});
   ASSERT_TRUE(store);
+  ASSERT_TRUE(append_and_wait(*store, p2p(1, 2, 1)).ok());
   RawDb raw(path_);
   // A fault the test can aim: inserting the text "boom" aborts its statement.
   ASSERT_EQ(raw.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.msg = 'boom' "
                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
             SQLITE_OK);
   {
-    WriterGate gate(*store, p2p(1, 2, 1));
-    ASSERT_TRUE(gate.holding());
+    gate.arm();
     PendingAppend before, failing, after;
     store->append_message(p2p(1, 2, 2, 1000, "before"), before.callback());
+    ASSERT_TRUE(gate.wait_holding());
     store->append_message(p2p(1, 2, 3, 1000, "boom"), failing.callback());
     store->append_message(p2p(1, 2, 4, 1000, "after"), after.callback());
     gate.release();
@@ -449,8 +478,14 @@ TEST_F(SqliteStoreTest, ConcurrentAppendsFromManyThreadsAllArriveOnce) {
         else
           fresh.fetch_add(1);
       };
-      for (int i = 1; i <= kPerThread; ++i) store->append_message(p2p(100 + t, 999, i), count);
-      for (int i = 1; i <= kResent; ++i) store->append_message(p2p(100 + t, 999, i), count);
+      // Each sender numbers its messages from 1 (the client_mid) while the mids are unique.
+      auto message = [t](int i, Mid mid) {
+        return with_client_mid(p2p(100 + t, 999, mid), static_cast<Mid>(i));
+      };
+      Mid base = static_cast<Mid>(t) * 10'000;
+      for (int i = 1; i <= kPerThread; ++i) store->append_message(message(i, base + i), count);
+      for (int i = 1; i <= kResent; ++i)
+        store->append_message(message(i, base + kPerThread + i), count);
     });
   }
   for (auto& th : threads) th.join();
@@ -861,7 +896,7 @@ TEST_F(SqliteStoreTest, OpenWritesTheSchemaVersionAndRefusesAnother) {
   }
   {
     RawDb raw(path_);
-    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
     EXPECT_EQ(raw.query_text("PRAGMA journal_mode"), "wal");
     ASSERT_EQ(raw.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'"), SQLITE_OK);
   }
@@ -869,6 +904,60 @@ TEST_F(SqliteStoreTest, OpenWritesTheSchemaVersionAndRefusesAnother) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().rc, Rc::Unavailable);
   EXPECT_NE(store.error().msg.find("99"), std::string::npos) << store.error().msg;
+}
+
+TEST_F(SqliteStoreTest, OpeningAVersion1FileUpgradesItAndKeepsEveryMessage) {
+  {
+    // The layout version 1 wrote: the sender's mid unique per sender, no client_mid.
+    RawDb raw(path_);
+    ASSERT_EQ(raw.exec("PRAGMA journal_mode = WAL"), SQLITE_OK);
+    ASSERT_EQ(raw.exec(R"sql(
+      CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE messages (
+        rowid INTEGER PRIMARY KEY, mid INTEGER NOT NULL, from_uid INTEGER NOT NULL,
+        kind INTEGER NOT NULL, to_uid INTEGER NOT NULL, to_uids TEXT NOT NULL,
+        gid INTEGER NOT NULL, rid INTEGER NOT NULL, conv_lo INTEGER, conv_hi INTEGER,
+        mtype INTEGER NOT NULL, msg TEXT NOT NULL, attrs TEXT NOT NULL, mtime INTEGER NOT NULL,
+        UNIQUE (from_uid, mid));
+      CREATE INDEX messages_p2p ON messages (conv_lo, conv_hi, mid) WHERE kind = 0;
+      CREATE INDEX messages_group ON messages (gid, mid) WHERE kind = 2;
+      CREATE INDEX messages_room ON messages (rid, mid) WHERE kind = 3;
+      INSERT INTO messages VALUES (1, 5, 1, 0, 2, '', 0, 0, 1, 2, 30, 'old p2p', 'a', 100);
+      INSERT INTO messages VALUES (2, 5, 2, 0, 1, '', 0, 0, 1, 2, 30, 'old reply', '', 200);
+      INSERT INTO messages VALUES (3, 9, 1, 2, 0, '', 7, 0, NULL, NULL, 51, 'old group', '', 300);
+    )sql"),
+              SQLITE_OK);
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  }
+  auto h = store->history(p2p_query(1, 2));
+  ASSERT_TRUE(h.ok()) << h.error().msg;
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].msg, "old reply");
+  EXPECT_EQ((*h)[1].msg, "old p2p");
+  EXPECT_EQ((*h)[1].attrs, "a");
+  EXPECT_EQ((*h)[1].mtime, 100);
+  HistoryQuery gq;
+  gq.scope = HistoryQuery::Scope::Group;
+  gq.gid = 7;
+  auto g = store->history(gq);
+  ASSERT_TRUE(g.ok()) << g.error().msg;
+  ASSERT_EQ(g->size(), 1u);
+  EXPECT_EQ((*g)[0].mid, 9u);
+  EXPECT_EQ((*g)[0].mtype, 51);
+
+  // The upgraded file takes new messages, and the old per-sender uniqueness of mid is gone.
+  auto fresh = append_and_wait(*store, with_client_mid(p2p(1, 2, 1000, 400, "new"), 5));
+  ASSERT_TRUE(fresh.ok()) << fresh.error().msg;
+  EXPECT_FALSE(fresh->duplicate);
+  auto after = store->history(p2p_query(1, 2));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 3u);
 }
 
 TEST_F(SqliteStoreTest, IdsAboveInt64MaxAreRefusedNotWrapped) {

@@ -1,6 +1,12 @@
 // The group-commit writer of the SQLite store (see sqlite_append_writer.hpp).
 #include "store/sqlite/sqlite_append_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <utility>
 
@@ -9,7 +15,7 @@
 namespace rtm::sqlite {
 namespace {
 
-// A callback is the caller's code; if it throws, the writer must still answer the rest of the
+// A callback is the caller's code; if it throws, the syncer must still answer the rest of the
 // batch and keep serving, so the exception stops here.
 void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) noexcept {
   if (!done) return;
@@ -20,30 +26,44 @@ void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) no
 }
 
 bool ids_storable(const Message& m) {
-  return storable(m.mid) && storable(m.from) && storable(m.to) && storable(m.gid) &&
-         storable(m.rid);
+  return storable(m.mid) && storable(m.client_mid) && storable(m.from) && storable(m.to) &&
+         storable(m.gid) && storable(m.rid);
+}
+
+Error os_error(const std::string& what) {
+  return Error{Rc::Unavailable, "sqlite: " + what + ": " + std::strerror(errno)};
 }
 
 }  // namespace
 
 Result<std::unique_ptr<AppendWriter>> AppendWriter::start(const std::string& path,
-                                                          const Db::Options& options) {
+                                                          const Db::Options& options,
+                                                          std::function<void()> before_batch) {
   auto db = Db::open(path, options);
   if (!db) return db.error();
-  std::unique_ptr<AppendWriter> writer(new AppendWriter(std::move(*db)));
+  // The syncer makes commits durable (see the header); the connection itself only writes.
+  if (auto s = (*db)->exec("PRAGMA synchronous = NORMAL"); !s) return s.error();
+  std::unique_ptr<AppendWriter> writer(new AppendWriter(path + "-wal", std::move(*db)));
+  writer->before_batch_ = std::move(before_batch);
   // Compiling the INSERT now makes a schema problem an open() error, not a failed append.
   if (auto q = writer->db_->prepare(insert_message_sql()); !q) return q.error();
   try {
-    writer->thread_ = std::thread([w = writer.get()] { w->run(); });
-    writer->thread_id_ = writer->thread_.get_id();
+    writer->syncer_ = std::thread([w = writer.get()] { w->run_syncer(); });
+    writer->syncer_id_ = writer->syncer_.get_id();
+    writer->writer_ = std::thread([w = writer.get()] { w->run_writer(); });
+    writer->writer_id_ = writer->writer_.get_id();
   } catch (const std::exception& e) {
+    writer->close();  // joins the syncer if it started
     return Error{Rc::Unavailable,
-                 std::string("sqlite: cannot start the writer thread: ") + e.what()};
+                 std::string("sqlite: cannot start the writer threads: ") + e.what()};
   }
   return writer;
 }
 
-AppendWriter::~AppendWriter() { close(); }
+AppendWriter::~AppendWriter() {
+  close();
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
 
 void AppendWriter::append(Message message, Store::AppendCallback done) {
   Pending pending{std::move(message), std::move(done)};
@@ -71,46 +91,111 @@ void AppendWriter::close() {
     closing_ = true;
   }
   wake_.notify_one();
-  if (std::this_thread::get_id() == thread_id_) return;  // from a callback: see the header
+  auto self = std::this_thread::get_id();
+  if (self == writer_id_ || self == syncer_id_) return;  // from a callback: see the header
   std::lock_guard join_lock(join_mu_);
-  if (thread_.joinable()) thread_.join();
+  if (writer_.joinable()) {
+    writer_.join();
+  } else {
+    // The writer never started (start() failed): the syncer still waits for its word.
+    std::lock_guard lock(sync_mu_);
+    writer_done_ = true;
+  }
+  sync_wake_.notify_one();
+  if (syncer_.joinable()) syncer_.join();
 }
 
-void AppendWriter::run() {
+void AppendWriter::run_writer() {
   std::vector<Pending> batch;
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
-    if (queue_.empty()) return;  // closing, and everything accepted has been answered
-    batch.swap(queue_);          // everything queued so far goes into this one transaction
+    if (queue_.empty()) break;  // closing, and everything accepted has been written
+    if (before_batch_) {
+      lock.unlock();
+      before_batch_();
+      lock.lock();
+    }
+    batch.swap(queue_);  // everything queued so far goes into this one transaction
     lock.unlock();
-    write_batch(batch);
-    batch.clear();  // keeps its capacity for the next swap
+    Committed done = write_batch(std::move(batch));
+    batch = std::vector<Pending>();
+    {
+      std::lock_guard sync_lock(sync_mu_);
+      committed_.push_back(std::move(done));
+    }
+    sync_wake_.notify_one();
     lock.lock();
+  }
+  lock.unlock();
+  {
+    std::lock_guard sync_lock(sync_mu_);
+    writer_done_ = true;
+  }
+  sync_wake_.notify_one();
+}
+
+void AppendWriter::run_syncer() {
+  std::vector<Committed> ready;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_wake_.wait(lock, [this] { return !committed_.empty() || writer_done_; });
+      if (committed_.empty()) return;  // the writer stopped and everything is answered
+      ready.swap(committed_);          // one fdatasync covers every batch committed so far
+    }
+    bool any_written = false;
+    for (const auto& c : ready) any_written = any_written || c.written;
+    Status synced = any_written ? sync_wal() : ok_status();
+    for (auto& c : ready) {
+      if (c.written && !synced) c.written = synced;
+      if (!c.written) {
+        Error e{Rc::Unavailable, "message not stored: " + c.written.error().msg};
+        for (auto& p : c.batch) answer(p.done, e);
+        continue;
+      }
+      for (std::size_t i = 0; i < c.batch.size(); ++i)
+        answer(c.batch[i].done, std::move(c.outcomes[i]));
+    }
+    ready.clear();
   }
 }
 
-void AppendWriter::write_batch(std::vector<Pending>& batch) {
-  std::vector<Result<AppendOutcome>> outcomes;
-  Status written = ok_status();
+Status AppendWriter::sync_wal() {
+  // SQLite deletes the WAL only when its last connection closes; a new one may appear after
+  // that, so a descriptor of an unlinked file is reopened rather than synced.
+  if (wal_fd_ >= 0) {
+    struct stat st {};
+    if (::fstat(wal_fd_, &st) != 0 || st.st_nlink == 0) {
+      ::close(wal_fd_);
+      wal_fd_ = -1;
+    }
+  }
+  if (wal_fd_ < 0) {
+    wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0) return os_error("cannot open '" + wal_path_ + "' to sync it");
+  }
+  while (::fdatasync(wal_fd_) != 0) {
+    if (errno != EINTR) return os_error("fdatasync of '" + wal_path_ + "' failed");
+  }
+  return ok_status();
+}
+
+AppendWriter::Committed AppendWriter::write_batch(std::vector<Pending> batch) {
+  Committed c;
+  c.batch = std::move(batch);
   try {
-    outcomes.reserve(batch.size());
+    c.outcomes.reserve(c.batch.size());
     Transaction tx(*db_);
-    written = tx.begin();
-    if (written) written = insert_batch(batch, outcomes);
-    if (written) written = tx.commit();
+    c.written = tx.begin();
+    if (c.written) c.written = insert_batch(c.batch, c.outcomes);
+    if (c.written) c.written = tx.commit();
     // A failure leaves the transaction open; ~Transaction rolls it back, so nothing of the
     // batch stays, including the messages written before the failing one.
   } catch (const std::exception& e) {
-    written = Error{Rc::Unavailable, std::string("sqlite: ") + e.what()};
+    c.written = Error{Rc::Unavailable, std::string("sqlite: ") + e.what()};
   }
-
-  if (!written) {
-    Error e{Rc::Unavailable, "message not stored: " + written.error().msg};
-    for (auto& p : batch) answer(p.done, e);
-    return;
-  }
-  for (std::size_t i = 0; i < batch.size(); ++i) answer(batch[i].done, std::move(outcomes[i]));
+  return c;
 }
 
 Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
@@ -129,16 +214,16 @@ Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
       out.push_back(AppendOutcome{m.mid, m.mtime, false});
       continue;
     }
-    // (from, mid) was there already, maybe from earlier in this very batch: the transaction
-    // sees its own rows, so the first message's mtime is found either way.
-    auto first = db_->prepare(message_mtime_sql());
+    // (from, client_mid) was there already, maybe from earlier in this very batch: the
+    // transaction sees its own rows, so the first message is found either way.
+    auto first = db_->prepare(first_message_sql());
     if (!first) return first.error();
-    first->bind(1, to_db(m.from)).bind(2, to_db(m.mid));
+    first->bind(1, to_db(m.from)).bind(2, to_db(m.client_mid));
     auto row = first->step();
     if (!row) return row.error();
     if (!*row)
       return Error{Rc::Internal, "sqlite: an insert conflicted but the first message is missing"};
-    out.push_back(AppendOutcome{m.mid, first->column_int64(0), true});
+    out.push_back(AppendOutcome{from_db(first->column_int64(0)), first->column_int64(1), true});
   }
   return ok_status();
 }

@@ -74,6 +74,25 @@ std::string kind_is(int code) { return "kind = " + std::to_string(code); }
 constexpr const char* kMessageColumns =
     "mid, from_uid, kind, to_uid, to_uids, gid, rid, mtype, msg, attrs, mtime";
 
+// Version 1 kept the sender's own mid as the message's mid, unique per sender. Version 2
+// gives every message a generated mid and keeps the sender's as client_mid. The old rows keep
+// their mids (they were unique per sender and nothing relies on more) and get no client_mid:
+// a retry of a send from before the upgrade is stored again.
+constexpr const char* kMigrateV1ToV2 = R"sql(
+    ALTER TABLE messages RENAME TO messages_v1;
+    DROP INDEX IF EXISTS messages_p2p;
+    DROP INDEX IF EXISTS messages_group;
+    DROP INDEX IF EXISTS messages_room;
+    )sql";
+constexpr const char* kCopyV1Rows = R"sql(
+    INSERT INTO messages (rowid, mid, client_mid, from_uid, kind, to_uid, to_uids, gid, rid,
+                          conv_lo, conv_hi, mtype, msg, attrs, mtime)
+      SELECT rowid, mid, NULL, from_uid, kind, to_uid, to_uids, gid, rid,
+             conv_lo, conv_hi, mtype, msg, attrs, mtime FROM messages_v1 ORDER BY rowid;
+    DROP TABLE messages_v1;
+    UPDATE meta SET value = '2' WHERE key = 'schema_version';
+    )sql";
+
 std::string schema_sql() {
   return R"sql(
     CREATE TABLE IF NOT EXISTS users (
@@ -96,6 +115,7 @@ std::string schema_sql() {
     CREATE TABLE IF NOT EXISTS messages (
       rowid INTEGER PRIMARY KEY,
       mid INTEGER NOT NULL,
+      client_mid INTEGER,
       from_uid INTEGER NOT NULL,
       kind INTEGER NOT NULL,
       to_uid INTEGER NOT NULL,
@@ -107,10 +127,14 @@ std::string schema_sql() {
       mtype INTEGER NOT NULL,
       msg TEXT NOT NULL,
       attrs TEXT NOT NULL,
-      mtime INTEGER NOT NULL,
-      UNIQUE (from_uid, mid)
+      mtime INTEGER NOT NULL
     );
+    CREATE UNIQUE INDEX IF NOT EXISTS messages_client_mid ON messages (from_uid, client_mid)
+      WHERE client_mid IS NOT NULL;
     )sql"
+         // No index on mid itself: the generator makes mids unique, and every index costs a
+         // page write per batch on the hot path. Only sends that carry their own mid pay for
+         // the idempotency index, which is partial for that reason.
          // conv_lo, conv_hi: the conversation key of a p2p message, min and max of its two
          // uids, so that both directions of a conversation lie together in one index range.
          "CREATE INDEX IF NOT EXISTS messages_p2p ON messages (conv_lo, conv_hi, mid) WHERE " +
@@ -151,17 +175,28 @@ Status create_schema(Db& db) {
           "WITHOUT ROWID");
       !s)
     return s;
+  bool from_v1 = false;
   {
     auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!q) return q.error();
     auto row = q->step();
     if (!row) return row.error();
-    if (*row && q->column_text(0) != std::to_string(kSchemaVersion))
-      return Error{Rc::Unavailable, "sqlite: the database has schema version " + q->column_text(0) +
+    std::string found = *row ? q->column_text(0) : std::string();
+    if (found == "1") {
+      from_v1 = true;
+    } else if (!found.empty() && found != std::to_string(kSchemaVersion)) {
+      return Error{Rc::Unavailable, "sqlite: the database has schema version " + found +
                                         "; this rtm reads version " +
                                         std::to_string(kSchemaVersion)};
+    }
+  }
+  if (from_v1) {
+    if (auto s = db.exec(kMigrateV1ToV2); !s) return s;
   }
   if (auto s = db.exec(schema_sql().c_str()); !s) return s;
+  if (from_v1) {
+    if (auto s = db.exec(kCopyV1Rows); !s) return s;
+  }
   {
     auto q = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)");
     if (!q) return q.error();
@@ -173,30 +208,39 @@ Status create_schema(Db& db) {
 
 const std::string& insert_message_sql() {
   static const std::string sql =
-      "INSERT INTO messages (mid, from_uid, kind, to_uid, to_uids, gid, rid, conv_lo, conv_hi, "
-      "mtype, msg, attrs, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (from_uid, mid) DO NOTHING";
+      "INSERT INTO messages (mid, client_mid, from_uid, kind, to_uid, to_uids, gid, rid, "
+      "conv_lo, conv_hi, mtype, msg, attrs, mtime) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
   return sql;
 }
 
-const std::string& message_mtime_sql() {
-  static const std::string sql = "SELECT mtime FROM messages WHERE from_uid = ? AND mid = ?";
+const std::string& first_message_sql() {
+  // Repeats the partial index's WHERE term so that SQLite uses the index.
+  static const std::string sql =
+      "SELECT mid, mtime FROM messages WHERE from_uid = ? AND client_mid = ? "
+      "AND client_mid IS NOT NULL";
   return sql;
 }
 
 void bind_message_insert(Query& q, const Message& m) {
-  q.bind(1, to_db(m.mid)).bind(2, to_db(m.from)).bind(3, std::int64_t{kind_code(m.kind)});
-  q.bind(4, to_db(m.to))
-      .bind(5, encode_uids(m.to_uids))
-      .bind(6, to_db(m.gid))
-      .bind(7, to_db(m.rid));
-  if (m.kind == MessageKind::P2p) {
-    q.bind(8, to_db(std::min(m.from, m.to))).bind(9, to_db(std::max(m.from, m.to)));
+  q.bind(1, to_db(m.mid));
+  if (m.client_mid != 0) {
+    q.bind(2, to_db(m.client_mid));
   } else {
-    q.bind_null(8).bind_null(9);
+    q.bind_null(2);
   }
-  q.bind(10, std::int64_t{m.mtype}).bind_borrowed(11, m.msg).bind_borrowed(12, m.attrs);
-  q.bind(13, m.mtime);
+  q.bind(3, to_db(m.from)).bind(4, std::int64_t{kind_code(m.kind)});
+  q.bind(5, to_db(m.to))
+      .bind(6, encode_uids(m.to_uids))
+      .bind(7, to_db(m.gid))
+      .bind(8, to_db(m.rid));
+  if (m.kind == MessageKind::P2p) {
+    q.bind(9, to_db(std::min(m.from, m.to))).bind(10, to_db(std::max(m.from, m.to)));
+  } else {
+    q.bind_null(9).bind_null(10);
+  }
+  q.bind(11, std::int64_t{m.mtype}).bind_borrowed(12, m.msg).bind_borrowed(13, m.attrs);
+  q.bind(14, m.mtime);
 }
 
 const std::string& history_p2p_sql() {

@@ -15,7 +15,7 @@
 namespace rtm::sqlite {
 
 // The version this code writes and reads; kept in meta under "schema_version".
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // SQLite integers are signed 64-bit, so ids (uids, gids, rids, mids) above INT64_MAX cannot
 // be stored with their order intact. Writes refuse them; reads answer "not there".
@@ -25,16 +25,16 @@ inline bool storable(std::uint64_t id) { return id <= kMaxStoredId; }
 inline std::int64_t to_db(std::uint64_t id) { return static_cast<std::int64_t>(id); }
 inline std::uint64_t from_db(std::int64_t id) { return static_cast<std::uint64_t>(id); }
 
-// Creates whatever of the schema is missing and checks the file's schema version, in one
-// write transaction (two processes opening a new file together create it once). Unavailable
-// if the file is not a database or holds another schema version.
+// Creates whatever of the schema is missing, upgrades a version 1 file and checks the file's
+// schema version, in one write transaction (two processes opening a new file together create
+// it once). Unavailable if the file is not a database or holds another schema version.
 Status create_schema(Db& db);
 
-// INSERT of one message that stores nothing on a (from_uid, mid) conflict; parameters are
-// bound by bind_message_insert().
+// INSERT of one message that stores nothing on a (from_uid, client_mid) conflict;
+// parameters are bound by bind_message_insert().
 const std::string& insert_message_sql();
-// The stored mtime of (from_uid = ?1, mid = ?2).
-const std::string& message_mtime_sql();
+// The stored mid and mtime of (from_uid = ?1, client_mid = ?2).
+const std::string& first_message_sql();
 // Binds every column of `m`; `m` must outlive the query (its text is bound without a copy).
 void bind_message_insert(Query& q, const Message& m);
 

@@ -488,7 +488,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
     auto first = Db::open(path, db_options);
     if (!first) return open_error(path, first.error());
     if (auto s = sqlite::create_schema(**first); !s) return open_error(path, s.error());
-    auto writer = sqlite::AppendWriter::start(path, db_options);
+    auto writer = sqlite::AppendWriter::start(path, db_options, options.before_batch);
     if (!writer) return open_error(path, writer.error());
     return std::unique_ptr<Store>(
         new SqliteStore(path, db_options, std::move(*first), std::move(*writer)));

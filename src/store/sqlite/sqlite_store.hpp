@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,9 @@ struct SqliteStoreOptions {
   // file, the sqlite3 shell, or a long batch of this store's writer) before it answers
   // Unavailable. Within one process the store's own connections rarely wait long.
   std::chrono::milliseconds busy_timeout{5000};
+  // Test seam: runs on the writer thread each time before it takes the queued appends. A test
+  // that blocks in it gets everything appended meanwhile written as one batch.
+  std::function<void()> before_batch;
 };
 
 // Opens the database file at `path`, creating it and its schema if needed. A path that cannot
