@@ -127,7 +127,8 @@ Parse decode_chunked(std::string_view data, std::string& body, std::size_t& cons
         }
       }
     }
-    if (data.size() < pos + size + 2) return Parse::need_more;
+    // Compared without pos + size + 2, which a size near 2^64 wraps around.
+    if (size > data.size() - pos || data.size() - pos - size < 2) return Parse::need_more;
     body.append(data.data() + pos, size);
     pos += size;
     if (data.substr(pos, 2) != "\r\n") return Parse::error;
