@@ -1,17 +1,23 @@
 // Shared machinery of rtm-bench scenarios: workers, setup calls, progress and summary.
 #include "bench_common.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <random>
+#include <sstream>
 
 #include "blocking_client.hpp"
 
@@ -167,6 +173,129 @@ std::vector<std::uint64_t> create_users(Workers& w, const Server& s, std::size_t
     }
   });
   return uids;
+}
+
+std::vector<std::uint64_t> reuse_or_create_users(Workers& w, const Server& s, std::size_t count,
+                                                 std::uint64_t uid_base) {
+  if (uid_base == 0) return create_users(w, s, count, 0);
+  std::vector<char> missing(count, 0);
+  std::atomic<std::size_t> next{0};
+  run_all(w, std::min<std::size_t>(count, 16), [&](std::size_t lane) -> asio::awaitable<void> {
+    http::AsyncConnection conn(w.context(lane).get_executor(), s.endpoint);
+    for (std::size_t i; (i = next.fetch_add(1)) < count;) {
+      json::object p{{"uid", uid_base + i}, {"ttl", 60}};
+      try {
+        co_await call(conn, s, "user.token", p, true);
+      } catch (const CallError& e) {
+        if (e.name() != "NotFound") throw;
+        missing[i] = 1;
+      }
+    }
+  });
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < count; ++i)
+    if (missing[i]) todo.push_back(i);
+  if (!todo.empty())
+    std::fprintf(stderr, "rtm-bench: %zu of %zu users exist; adding %zu (argon2id each)...\n",
+                 count - todo.size(), count, todo.size());
+  next = 0;
+  run_all(w, std::min<std::size_t>(todo.size(), 8), [&](std::size_t lane) -> asio::awaitable<void> {
+    http::AsyncConnection conn(w.context(lane).get_executor(), s.endpoint);
+    for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      const std::uint64_t uid = uid_base + todo[k];
+      json::object p{{"uid", uid},
+                     {"login", "rtm-bench-" + std::to_string(uid)},
+                     {"password", "bench-" + std::to_string(uid)}};
+      try {
+        co_await call(conn, s, "user.add", p, true);
+      } catch (const CallError& e) {
+        if (e.name() != "AlreadyExists") throw;  // made meanwhile by another run
+      }
+    }
+  });
+  std::vector<std::uint64_t> uids(count);
+  for (std::size_t i = 0; i < count; ++i) uids[i] = uid_base + i;
+  return uids;
+}
+
+// ---------------------------------------------------------------- probes
+
+std::uint64_t raise_open_file_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  return rl.rlim_cur;
+}
+
+long read_rss_kib(long pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+long find_listening_pid(unsigned port) {
+  namespace fs = std::filesystem;
+  // Socket inodes in state 0A (LISTEN) whose local port is `port`.
+  std::vector<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the column titles
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
+      if (!(f >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode))
+        continue;
+      std::size_t colon = local.rfind(':');
+      if (st != "0A" || colon == std::string::npos) continue;
+      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port)
+        inodes.push_back("socket:[" + inode + "]");
+    }
+  }
+  if (inodes.empty()) return 0;
+  std::error_code ec;
+  for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::error_code fec;
+    for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fec)) {
+      std::error_code lec;
+      fs::path target = fs::read_symlink(fd.path(), lec);
+      if (lec) continue;
+      for (const auto& inode : inodes)
+        if (target == inode) return std::strtol(name.c_str(), nullptr, 10);
+    }
+  }
+  return 0;
+}
+
+std::optional<double> read_metric(const Server& s, std::string_view name) {
+  http::BlockingClient client(s.url);
+  http::Reply r;
+  try {
+    r = client.request("GET", "/metrics", "", "", std::chrono::seconds(10));
+  } catch (const http::TransportError&) {
+    return std::nullopt;
+  }
+  if (r.status != 200) return std::nullopt;
+  std::string_view text = r.body;
+  while (!text.empty()) {
+    std::size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ' ')
+      return std::strtod(std::string(line.substr(name.size() + 1)).c_str(), nullptr);
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------- progress and summary

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -123,11 +124,34 @@ void run_all(Workers& w, std::size_t n,
 std::vector<std::uint64_t> create_users(Workers& w, const Server& s, std::size_t count,
                                         std::uint64_t uid_base);
 
+// The same users as create_users(count, uid_base) with uid_base != 0, but asks first which of
+// them exist (user.token, cheap) and adds only the missing ones: user.add hashes the password
+// (argon2id) even for a user that exists, which makes a rerun over 10,000 users take minutes.
+std::vector<std::uint64_t> reuse_or_create_users(Workers& w, const Server& s, std::size_t count,
+                                                 std::uint64_t uid_base);
+
 // Sums of all threads' counters (cheap; safe while the workers run).
 struct Counters {
   std::uint64_t sends = 0, send_errors = 0, deliveries = 0, poll_errors = 0, lost = 0;
 };
 Counters read_counters(Workers& w);
+
+// ---- probes of the machine and of the server process (scenarios that measure rtmd itself)
+
+// Raises this process's open-file limit (RLIMIT_NOFILE) to its hard limit, so that a
+// scenario can hold one socket per simulated client; returns the soft limit now in force.
+std::uint64_t raise_open_file_limit();
+
+// Resident set size of process `pid` in KiB (VmRSS of /proc/PID/status); -1 when unreadable.
+long read_rss_kib(long pid);
+
+// The pid of the local process listening on TCP `port` (found through /proc/net/tcp{,6} and
+// the /proc/*/fd links this user may read); 0 when none is found.
+long find_listening_pid(unsigned port);
+
+// The value of an unlabelled sample `name` in the server's GET /metrics (Prometheus text);
+// nullopt when the server does not answer or has no such metric.
+std::optional<double> read_metric(const Server& s, std::string_view name);
 
 // Prints "[  3s] sends/s ... deliveries/s ... errors ..." to stderr once per call.
 class Progress {

@@ -1,8 +1,9 @@
 // rtm-bench: load generator for the rtm server. main() parses the command line (CLI11) and
-// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, ...).
+// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, ...).
 #include <CLI/CLI.hpp>
 
 #include "p2p.hpp"
+#include "polls.hpp"
 
 using namespace rtm::bench;
 
@@ -48,6 +49,33 @@ int main(int argc, char** argv) {
   p2p_cmd->add_option("--uid-base", p2p.uid_base,
                       "reuse users uid-base.. (created on first use) instead of fresh ones");
 
+  PollsOptions polls;
+  CLI::App* polls_cmd = app.add_subcommand(
+      "polls", "N sessions each keep one session.get_events waiting; rtmd memory per poll");
+  add_common(polls_cmd, polls);
+  polls_cmd->add_option("--polls,-n", polls.polls, "sessions, one waiting poll and connection each")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  polls_cmd
+      ->add_option("--users", polls.users,
+                   "users the sessions belong to, round robin (default: one per session; "
+                   "each new user costs the server an argon2id hash)")
+      ->check(CLI::Range(0, 1000000));
+  polls_cmd->add_option("--timeout", polls.timeout, "get_events timeout, s")
+      ->check(CLI::Range(1, 60))
+      ->capture_default_str();
+  polls_cmd->add_option("--sample", polls.sample, "users sent one message at the end")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  polls_cmd->add_option("--connect-parallel", polls.connect_parallel, "sessions opened at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  polls_cmd->add_option("--uid-base", polls.uid_base,
+                        "reuse users uid-base.. (created on first use) instead of fresh ones");
+  polls_cmd->add_option("--rtmd-pid", polls.rtmd_pid,
+                        "rtmd's pid, for its RSS (default: the local process listening on the "
+                        "--url port)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -55,5 +83,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (p2p_cmd->parsed()) return run_p2p(p2p);
+  if (polls_cmd->parsed()) return run_polls(polls);
   return 2;
 }
