@@ -4,11 +4,11 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/async_bridge.hpp"
 #include "api/call_metrics.hpp"
 #include "api/params.hpp"
 #include "api/reply.hpp"
@@ -21,7 +21,7 @@ enum class Scope { Client, Server };
 // What handlers may use. Owned by the app; outlives every call.
 struct Services {
   Engine& engine;
-  boost::asio::thread_pool& blocking;  // argon2id and other slow work, off the event loops
+  BlockingPool& blocking;  // argon2id and SQLite writes, off the event loops (bounded)
   CallMetrics& metrics;
   std::string api_key;
 };

@@ -1,4 +1,6 @@
 // Server API: users, tokens, kickout, groups and rooms (API.md section 4, server methods).
+// Every handler that reaches the store runs its engine call on the blocking pool: SQLite
+// reads and writes (and argon2id) must not stall an event loop and the calls queued on it.
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 
@@ -38,64 +40,115 @@ awaitable<Reply> user_set_password(Call& c) {
 }
 
 awaitable<Reply> user_delete(Call& c) {
-  unwrap(c.engine().delete_user(c.params.id("uid")));
+  Uid uid = c.params.id("uid");
+  Engine& engine = c.engine();
+  auto work = [&engine, uid] { return engine.delete_user(uid); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> user_token(Call& c) {
   Uid uid = c.params.id("uid");
   auto ttl = c.params.integer("ttl", 3600, 1, 31'536'000);
+  Engine& engine = c.engine();
+  auto work = [&engine, uid, ttl] { return engine.user_token(uid, ttl); };
+  auto token = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["token"] = unwrap(c.engine().user_token(uid, ttl));
+  r.fields["token"] = unwrap(std::move(*token));
   co_return r;
 }
 
 awaitable<Reply> user_kickout(Call& c) {
+  Uid uid = c.params.id("uid");
+  Engine& engine = c.engine();
+  auto work = [&engine, uid] { return engine.kickout(uid); };
+  auto ended = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["sessions"] = unwrap(c.engine().kickout(c.params.id("uid")));
+  r.fields["sessions"] = unwrap(std::move(*ended));
   co_return r;
 }
 
 awaitable<Reply> user_groups(Call& c) {
+  Uid uid = c.params.id("uid");
+  Engine& engine = c.engine();
+  auto work = [&engine, uid] { return engine.user_groups(uid); };
+  auto gids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["gids"] = id_array(unwrap(c.engine().user_groups(c.params.id("uid"))));
+  r.fields["gids"] = id_array(unwrap(std::move(*gids)));
   co_return r;
 }
 
 awaitable<Reply> group_add_members(Call& c) {
-  unwrap(c.engine().add_group_members(c.params.id("gid"), c.params.id_list("uids", 10000)));
+  Gid gid = c.params.id("gid");
+  auto uids = c.params.id_list("uids", 10000);
+  Engine& engine = c.engine();
+  auto work = [&engine, gid, uids = std::move(uids)] {
+    return engine.add_group_members(gid, uids);
+  };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> group_del_members(Call& c) {
-  unwrap(c.engine().del_group_members(c.params.id("gid"), c.params.id_list("uids", 10000)));
+  Gid gid = c.params.id("gid");
+  auto uids = c.params.id_list("uids", 10000);
+  Engine& engine = c.engine();
+  auto work = [&engine, gid, uids = std::move(uids)] {
+    return engine.del_group_members(gid, uids);
+  };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> group_members(Call& c) {
+  Gid gid = c.params.id("gid");
+  Engine& engine = c.engine();
+  auto work = [&engine, gid] { return engine.group_members(gid); };
+  auto uids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["uids"] = id_array(unwrap(c.engine().group_members(c.params.id("gid"))));
+  r.fields["uids"] = id_array(unwrap(std::move(*uids)));
   co_return r;
 }
 
 awaitable<Reply> group_delete(Call& c) {
-  unwrap(c.engine().delete_group(c.params.id("gid")));
+  Gid gid = c.params.id("gid");
+  Engine& engine = c.engine();
+  auto work = [&engine, gid] { return engine.delete_group(gid); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> room_add_member(Call& c) {
-  unwrap(c.engine().add_room_member(c.params.id("rid"), c.params.id("uid")));
+  Rid rid = c.params.id("rid");
+  Uid uid = c.params.id("uid");
+  Engine& engine = c.engine();
+  auto work = [&engine, rid, uid] { return engine.add_room_member(rid, uid); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> room_del_member(Call& c) {
-  unwrap(c.engine().del_room_member(c.params.id("rid"), c.params.id("uid")));
+  Rid rid = c.params.id("rid");
+  Uid uid = c.params.id("uid");
+  Engine& engine = c.engine();
+  auto work = [&engine, rid, uid] { return engine.del_room_member(rid, uid); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
 awaitable<Reply> room_members(Call& c) {
+  Rid rid = c.params.id("rid");
+  Engine& engine = c.engine();
+  auto work = [&engine, rid] { return engine.room_members(rid); };
+  auto uids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["uids"] = id_array(unwrap(c.engine().room_members(c.params.id("rid"))));
+  r.fields["uids"] = id_array(unwrap(std::move(*uids)));
   co_return r;
 }
 

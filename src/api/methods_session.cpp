@@ -63,8 +63,13 @@ awaitable<Reply> session_authorize(Call& c) {
   co_return r;
 }
 
+// Ending a session may make its user leave rooms (a store write): off the event loop.
 awaitable<Reply> session_destroy(Call& c) {
-  unwrap(c.engine().destroy_session(c.params.string("session")));
+  std::string session = c.params.string("session");
+  Engine& engine = c.engine();
+  auto work = [&engine, session] { return engine.destroy_session(session); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 
@@ -120,19 +125,32 @@ awaitable<Reply> session_get_events(Call& c) {
   co_return events_reply(unwrap(engine.take_events(session, after)));
 }
 
+// group: and room: topics read (membership) and write (entering a room) the store, so they
+// run on the blocking pool; presence: and channel: topics are memory only.
 awaitable<Reply> session_subscribe(Call& c) {
   std::string session = c.params.string("session");
   std::string topic = c.params.string("topic");
+  Engine& engine = c.engine();
   Reply r;
-  r.fields["subscription_key"] = unwrap(c.engine().subscribe(session, topic));
+  if (topic.starts_with("group:") || topic.starts_with("room:")) {
+    auto work = [&engine, session, topic] { return engine.subscribe(session, topic); };
+    auto key = co_await run_blocking(c.services.blocking, std::move(work));
+    r.fields["subscription_key"] = unwrap(std::move(*key));
+  } else {
+    r.fields["subscription_key"] = unwrap(engine.subscribe(session, topic));
+  }
   co_return r;
 }
 
+// Leaving the last subscription of a room leaves the room (a store write): off the loop.
 awaitable<Reply> session_unsubscribe(Call& c) {
   std::string session = c.params.string("session");
   // Never an error for the key (qik): a missing or odd key is simply not subscribed.
   auto key = c.params.optional_string("subscription_key").value_or("");
-  unwrap(c.engine().unsubscribe(session, key));
+  Engine& engine = c.engine();
+  auto work = [&engine, session, key] { return engine.unsubscribe(session, key); };
+  auto done = co_await run_blocking(c.services.blocking, std::move(work));
+  unwrap(std::move(*done));
   co_return Reply{};
 }
 

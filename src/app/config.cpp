@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -43,6 +44,47 @@ Status split_listen(Config& c) {
     return make_error(Rc::InvalidParameter, "--listen port must be 0-65535, got '" + port + "'");
   c.host = host;
   c.port = static_cast<std::uint16_t>(p);
+  return ok_status();
+}
+
+// The numeric limits that a flag, an RTM_* variable and a TOML key can each set, with the
+// range every source is held to.
+struct Limit {
+  const char* toml;  // and the flag: --max-sessions-per-user for max_sessions_per_user
+  const char* env;
+  long long lo, hi;
+  std::size_t Config::*field;
+};
+constexpr Limit kLimits[] = {
+    {"max_sessions_per_user", "RTM_MAX_SESSIONS_PER_USER", 1, 1'000'000,
+     &Config::max_sessions_per_user},
+    {"max_subscriptions_per_session", "RTM_MAX_SUBSCRIPTIONS_PER_SESSION", 1, 1'000'000,
+     &Config::max_subscriptions_per_session},
+    {"blocking_queue", "RTM_BLOCKING_QUEUE", 1, 1'000'000, &Config::blocking_queue},
+};
+
+const Limit* find_limit(const std::string& toml) {
+  for (const auto& l : kLimits)
+    if (toml == l.toml) return &l;
+  return nullptr;
+}
+
+std::string flag_name(const char* toml) {
+  std::string flag = std::string("--") + toml;
+  for (auto& ch : flag)
+    if (ch == '_') ch = '-';
+  return flag;
+}
+
+// A whole decimal number in [lo, hi] from an environment variable or flag text.
+Status parse_limit(const std::string& text, const std::string& where, long long lo, long long hi,
+                   std::size_t& field) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi)
+    return make_error(Rc::InvalidParameter, where + " must be an integer in " + std::to_string(lo) +
+                                                ".." + std::to_string(hi) + ", got '" + text + "'");
+  field = static_cast<std::size_t>(v);
   return ok_status();
 }
 
@@ -103,6 +145,8 @@ Status apply_file(const std::string& path, Config& c) {
       s = num(c.max_attrs_bytes, 1, 1LL << 20);
     else if (k == "request_timeout")
       s = num(c.request_timeout_s, 1, 3600);
+    else if (const Limit* l = find_limit(k))
+      s = num(c.*l->field, l->lo, l->hi);
     else if (k == "webhook")
       continue;  // read by the webhook sender (issue 4)
     else
@@ -133,6 +177,15 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   cli.add_option("--broker", broker, "local (one node)");
   cli.add_option("--log-level", log_level, "debug, info, warn or error");
   cli.add_option("--threads", threads, "event-loop threads (default: one per core)");
+  std::optional<std::string> limit_flags[std::size(kLimits)];
+  const char* limit_help[] = {
+      "live sessions one user may have (mode multi; default 64)",
+      "topics one session may subscribe to (default 1024)",
+      "argon2 and store jobs queued or running before calls are RateLimited (default 256)",
+  };
+  static_assert(std::size(limit_help) == std::size(kLimits));
+  for (std::size_t i = 0; i < std::size(kLimits); ++i)
+    cli.add_option(flag_name(kLimits[i].toml), limit_flags[i], limit_help[i])->type_name("INT");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -164,6 +217,16 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   pick(c.store, "RTM_STORE", store);
   pick(c.broker, "RTM_BROKER", broker);
   pick(c.log_level, "RTM_LOG_LEVEL", log_level);
+  for (std::size_t i = 0; i < std::size(kLimits); ++i) {
+    const Limit& l = kLimits[i];
+    if (auto v = env(l.env)) {
+      if (auto s = parse_limit(*v, l.env, l.lo, l.hi, c.*l.field); !s) return s.error();
+    }
+    if (limit_flags[i]) {
+      if (auto s = parse_limit(*limit_flags[i], flag_name(l.toml), l.lo, l.hi, c.*l.field); !s)
+        return s.error();
+    }
+  }
   if (threads) {
     if (*threads < 0 || *threads > 256)
       return make_error(Rc::InvalidParameter, "--threads must be 0-256");

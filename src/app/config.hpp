@@ -25,6 +25,10 @@ struct Config {
   std::size_t max_msg_bytes = 64 * 1024;
   std::size_t max_attrs_bytes = 4 * 1024;
   int request_timeout_s = 30;
+  // Limits (docs/semantics.md "Limits"): flag, RTM_* variable or TOML key of the same name.
+  std::size_t max_sessions_per_user = 64;
+  std::size_t max_subscriptions_per_session = 1024;
+  std::size_t blocking_queue = 256;  // jobs queued or running on the blocking pool
 
   std::string host;  // split from listen
   std::uint16_t port = 0;

@@ -7,15 +7,16 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "api/async_bridge.hpp"
 #include "api/metrics_text.hpp"
 #include "app/config.hpp"
 #include "app/engines.hpp"
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
   engine_config.node_id = config.node_id;
   engine_config.max_msg_bytes = config.max_msg_bytes;
   engine_config.max_attrs_bytes = config.max_attrs_bytes;
+  engine_config.max_sessions_per_user = config.max_sessions_per_user;
+  engine_config.max_subscriptions_per_session = config.max_subscriptions_per_session;
   rtm::Engine engine(**store, **broker, engine_config);
   if (auto started = engine.start(); !started) return fail(started.error().msg);
 
@@ -109,7 +112,9 @@ int main(int argc, char** argv) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
     context_ptrs.push_back(contexts.back().get());
   }
-  asio::thread_pool blocking(2);
+  // argon2id and SQLite writes; bounded so that a flood of logins is answered RateLimited
+  // instead of queuing without end.
+  rtm::api::BlockingPool blocking(2, config.blocking_queue);
   rtm::api::CallMetrics metrics;
   rtm::api::Services services{engine, blocking, metrics, *api_key};
 
@@ -125,14 +130,19 @@ int main(int argc, char** argv) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
 
-  // Idle expiry and ended-session cleanup, once a second.
+  // Idle expiry and ended-session cleanup, once a second. The sweep runs on the blocking pool:
+  // an expired session may leave a room, a SQLite write that must not stall an event loop.
+  // The next one is armed when it is done, so sweeps never pile up.
   asio::steady_timer sweep_timer(main_ctx);
   std::function<void()> schedule_sweep = [&] {
+    if (engine.shutting_down()) return;
     sweep_timer.expires_after(std::chrono::seconds(1));
     sweep_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      engine.sweep();
-      schedule_sweep();
+      blocking.post([&] {
+        engine.sweep();
+        asio::post(main_ctx, [&] { schedule_sweep(); });
+      });
     });
   };
   schedule_sweep();

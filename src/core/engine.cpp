@@ -155,8 +155,15 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
         return AuthorizeResult{*uid, newest->id()};
       }
       break;
-    case LoginMode::Kill:
     case LoginMode::Multi:
+      // Only multi adds a session beside the others; the other modes end up with one.
+      if (others.size() >= config_.max_sessions_per_user)
+        return make_error(Rc::RateLimited,
+                          "the user has " + std::to_string(others.size()) +
+                              " live sessions, the most allowed; end one or log in with "
+                              "mode kill");
+      break;
+    case LoginMode::Kill:
     case LoginMode::Auth: break;
   }
   bind(*session, *uid);
@@ -296,13 +303,17 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
   }
 
   bool created = false;
-  std::string key = session->subscribe(topic, created);
+  auto key = session->try_subscribe(topic, created, config_.max_subscriptions_per_session);
+  if (!key)
+    return make_error(Rc::RateLimited, "a session may subscribe to at most " +
+                                           std::to_string(config_.max_subscriptions_per_session) +
+                                           " topics");
   if (created) {
     topics_.add(topic, session);
     if (kind == "room") enter_room(session, session->uid(), *parse_id(rest));
     if (!session->live()) topics_.remove(topic, session.get());  // ended meanwhile
   }
-  return key;
+  return *key;
 }
 
 Status Engine::unsubscribe(const std::string& id, const std::string& key) {

@@ -39,6 +39,11 @@ struct EngineConfig {
   std::int64_t login_fail_window_ms = 60'000;
   // How long a killed/kicked session keeps its final event for a poll to read.
   std::int64_t ended_session_grace_ms = 60'000;
+  // Live authorized sessions one user may have (mode multi); past it authorize is
+  // RateLimited. Bounds what one credential can make the server hold.
+  std::size_t max_sessions_per_user = 64;
+  // Topics one session may subscribe to; past it subscribe is RateLimited.
+  std::size_t max_subscriptions_per_session = 1024;
   PasswordPolicy password_policy;
   // Unix time in ms; tests replace it to drive expiry without sleeping.
   std::function<std::int64_t()> now_ms;

@@ -2,6 +2,7 @@
 #include "core/session.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace rtm {
@@ -186,12 +187,19 @@ bool Session::has_unread() const {
 }
 
 std::string Session::subscribe(const std::string& topic, bool& created) {
+  return *try_subscribe(topic, created, std::numeric_limits<std::size_t>::max());
+}
+
+std::optional<std::string> Session::try_subscribe(const std::string& topic, bool& created,
+                                                  std::size_t max_topics) {
   std::lock_guard lock(mu_);
   auto it = topic_to_key_.find(topic);
   if (it != topic_to_key_.end()) {
     created = false;
     return it->second;
   }
+  created = false;
+  if (topic_to_key_.size() >= max_topics) return std::nullopt;
   std::string key = "s" + std::to_string(next_key_++);
   topic_to_key_.emplace(topic, key);
   key_to_topic_.emplace(key, topic);

@@ -118,6 +118,10 @@ class Session {
   // --- subscriptions (key <-> topic) ----------------------------------------------------
   // Returns the key for topic, creating one when new (`created` tells which).
   std::string subscribe(const std::string& topic, bool& created);
+  // The same, but creates none when the session already has max_topics subscriptions:
+  // nullopt then. Checked and added under one lock, so concurrent calls cannot overshoot.
+  std::optional<std::string> try_subscribe(const std::string& topic, bool& created,
+                                           std::size_t max_topics);
   // Removes the subscription under key; returns its topic, or nullopt if unknown.
   std::optional<std::string> unsubscribe(const std::string& key);
   // Removes the subscription to topic; returns false if there was none.

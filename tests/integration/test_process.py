@@ -225,6 +225,20 @@ class TestRefusedStarts(ProcessCase):
             self.assertEqual(rc, 2, lines)
             self.assertEqual(len(lines), 1, lines)
 
+    def test_second_rtmd_on_the_same_port_exits_2_instead_of_sharing_it(self):
+        # rtmd's own acceptors share their port (SO_REUSEPORT); another rtmd must not join them.
+        first = self.rtmd()
+        first.start()
+        try:
+            second = self.rtmd()
+            second.port = first.port
+            rc, lines = self.run_to_exit(second)
+            self.assertEqual(rc, 2, lines)
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("in use", lines[0])
+        finally:
+            first.stop()
+
 
 class TestEndpoints(ProcessCase):
     @classmethod
@@ -314,6 +328,132 @@ class TestConfigLimits(ProcessCase):
             self.assertEqual(data, b"", "want a close without an answer for half-sent %s" % name)
             self.assertGreaterEqual(elapsed, 1.5)
             self.assertLess(elapsed, 6.0, name)
+        r.stop()
+
+
+class TestSessionAndSubscriptionLimits(ProcessCase):
+    """semantics.md "Limits": max_sessions_per_user and max_subscriptions_per_session, each a
+    flag, an RTM_* variable and a TOML key; past them the call is RateLimited."""
+
+    def assertRateLimited(self, resp):
+        status, body = resp
+        rc, http = ERRORS["RateLimited"]
+        self.assertEqual((status, body.get("rc"), body.get("error")), (http, rc, "RateLimited"), body)
+
+    def assertLimits(self, r, sessions, subscriptions):
+        c = Client(r)
+        try:
+            login, password = "limits-user", "limits-pw"
+            self.assertEqual(c.server("user.add", login=login, password=password)[1]["rc"], 0)
+
+            def authorize(mode="multi"):
+                s = c.call("session.create")[1]["session"]
+                return s, c.call("session.authorize", session=s, login=login, password=password,
+                                 mode=mode)
+
+            live = []
+            for _ in range(sessions):
+                s, resp = authorize()
+                self.assertEqual(resp[1].get("rc"), 0, resp)
+                live.append(s)
+            s, resp = authorize()
+            self.assertRateLimited(resp)
+            status, body = c.call("session.subscribe", session=s, topic="channel:x")
+            self.assertEqual(body.get("rc"), 0, "the refused session stays usable unauthorized")
+            # mode kill replaces the sessions: allowed at the limit
+            _, resp = authorize("kill")
+            self.assertEqual(resp[1].get("rc"), 0, resp)
+
+            mine = c.call("session.create")[1]["session"]
+            for i in range(subscriptions):
+                status, body = c.call("session.subscribe", session=mine, topic="channel:c%d" % i)
+                self.assertEqual(body.get("rc"), 0, body)
+            self.assertRateLimited(c.call("session.subscribe", session=mine, topic="channel:more"))
+            # the same topic again is no new subscription
+            self.assertEqual(c.call("session.subscribe", session=mine, topic="channel:c0")[1]["rc"], 0)
+        finally:
+            c.close()
+
+    def test_limits_from_flags(self):
+        r = self.rtmd(args=["--max-sessions-per-user", "2", "--max-subscriptions-per-session", "3"])
+        r.start()
+        self.assertLimits(r, 2, 3)
+        r.stop()
+
+    def test_limits_from_env_and_flags_win(self):
+        r = self.rtmd(env={"RTM_MAX_SESSIONS_PER_USER": "3", "RTM_MAX_SUBSCRIPTIONS_PER_SESSION": "9"},
+                      args=["--max-subscriptions-per-session", "2"])
+        r.start()
+        self.assertLimits(r, 3, 2)
+        r.stop()
+
+    def test_limits_from_toml(self):
+        r = self.rtmd()
+        conf = os.path.join(r.tmp, "limits.toml")
+        with open(conf, "w") as f:
+            f.write("max_sessions_per_user = 1\nmax_subscriptions_per_session = 4\n"
+                    "blocking_queue = 16\n")
+        r.args = ["--config", conf]
+        r.start()
+        self.assertLimits(r, 1, 4)
+        r.stop()
+
+    def test_bad_limit_values_exit_2_with_one_line(self):
+        for args, env, toml in ((["--max-sessions-per-user", "0"], None, None),
+                                (["--max-subscriptions-per-session", "x"], None, None),
+                                (["--blocking-queue", "-1"], None, None),
+                                ([], {"RTM_MAX_SESSIONS_PER_USER": "12abc"}, None),
+                                ([], {"RTM_BLOCKING_QUEUE": ""}, None),
+                                ([], None, "max_subscriptions_per_session = 0\n"),
+                                ([], None, 'blocking_queue = "many"\n')):
+            with self.subTest(args=args, env=env, toml=toml):
+                r = self.rtmd(args=args, env=env)
+                r.port = free_port()
+                if toml is not None:
+                    conf = os.path.join(r.tmp, "bad.toml")
+                    with open(conf, "w") as f:
+                        f.write(toml)
+                    r.args = r.args + ["--config", conf]
+                self.assertRefusedToStart(r)
+
+
+class TestBlockingQueue(ProcessCase):
+    """semantics.md "Limits": past blocking_queue argon2/store jobs, calls that need the
+    blocking pool are RateLimited at once; the queue empties again afterwards."""
+
+    def test_full_blocking_queue_answers_rate_limited_and_recovers(self):
+        r = self.rtmd(args=["--blocking-queue", "1"])
+        r.start()
+        answers = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(16)
+
+        def add(i):
+            c = Client(r)
+            try:
+                barrier.wait()
+                resp = c.server("user.add", login="queue-%d" % i, password="pw-%d" % i)
+            finally:
+                c.close()
+            with lock:
+                answers.append(resp)
+
+        threads = [threading.Thread(target=add, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        got = sorted((status, body.get("error", "ok")) for status, body in answers)
+        self.assertEqual(len(got), 16)
+        self.assertTrue(all(g in ((200, "ok"), (429, "RateLimited")) for g in got), got)
+        self.assertIn((429, "RateLimited"), got, "16 parallel argon2 jobs fit a queue of 1")
+        self.assertIn((200, "ok"), got)
+        # every slot came back: one call at a time always fits
+        c = Client(r)
+        for i in range(3):
+            status, body = c.server("user.add", login="after-%d" % i, password="pw")
+            self.assertEqual((status, body.get("rc")), (200, 0), body)
+        c.close()
         r.stop()
 
 

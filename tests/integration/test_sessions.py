@@ -3,6 +3,7 @@ get_events, cursor and `after`, queue_limit gaps, subscriptions, idle expiry, lo
 
 import base64
 import json
+import os
 import re
 import threading
 import time
@@ -758,6 +759,75 @@ class TestSubscriptions(SessionCase):
                 self.assertError(self.c.call("session.subscribe", session=u.session, topic=topic),
                                  "InvalidParameter")
         self.assertError(self.c.call("session.subscribe", session=u.session, topic=5), "InvalidRequest")
+
+
+class TestStoreWritesOffTheEventLoop(SessionCase):
+    """Room membership writes made by subscribe, unsubscribe, destroy and the server's room
+    calls run on the blocking pool: with one event-loop thread and the database write-locked
+    by another process, other calls are still answered at once."""
+
+    rtmd_args = ("--threads", "1")
+
+    def hold_write_lock(self):
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.rtmd.data_dir, "rtm.db"), timeout=10,
+                             isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        return db
+
+    def assertLoopAnswersWhileLocked(self, call):
+        """Runs call() in a thread while the database is write-locked for 1.5 s; meanwhile
+        session.create must answer fast. Returns call()'s answer (after the lock is gone)."""
+        db = self.hold_write_lock()
+        result = {}
+
+        def run():
+            c = self.rtmd.client()
+            try:
+                result["resp"] = call(c)
+            finally:
+                c.close()
+
+        t = threading.Thread(target=run, daemon=True)
+        try:
+            t.start()
+            time.sleep(0.3)  # the call is now waiting for the lock
+            self.assertTrue(t.is_alive(), "the call did not wait for the locked database: %r" % result)
+            t0 = time.monotonic()
+            self.assertOk(self.c.call("session.create"))
+            elapsed = time.monotonic() - t0
+            self.assertLess(elapsed, 0.5, "an unrelated call waited %.2f s for a store write" % elapsed)
+            time.sleep(1.2)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        t.join(10)
+        self.assertFalse(t.is_alive())
+        return result["resp"]
+
+    def test_room_subscribe_does_not_block_the_event_loop(self):
+        u = self.login()
+        topic = "room:%d" % unique_id()
+        self.assertOk(self.assertLoopAnswersWhileLocked(
+            lambda c: c.call("session.subscribe", session=u.session, topic=topic)))
+
+    def test_room_unsubscribe_and_destroy_do_not_block_the_event_loop(self):
+        u = self.login()
+        key = self.assertOk(self.c.call("session.subscribe", session=u.session,
+                                        topic="room:%d" % unique_id()))["subscription_key"]
+        self.assertOk(self.assertLoopAnswersWhileLocked(
+            lambda c: c.call("session.unsubscribe", session=u.session, subscription_key=key)))
+        self.assertOk(self.c.call("session.subscribe", session=u.session,
+                                  topic="room:%d" % unique_id()))
+        self.assertOk(self.assertLoopAnswersWhileLocked(
+            lambda c: c.call("session.destroy", session=u.session)))
+
+    def test_server_room_add_member_does_not_block_the_event_loop(self):
+        u = self.new_user()
+        rid = unique_id()
+        self.assertOk(self.assertLoopAnswersWhileLocked(
+            lambda c: c.server("room.add_member", rid=rid, uid=u.uid)))
+        self.assertEqual(self.assertOk(self.c.server("room.members", rid=rid))["uids"], [u.uid])
 
 
 class TestExpiryAndThrottle(SessionCase):

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -18,7 +19,10 @@ namespace {
 
 class EngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { start({}); }
+  // (Re)starts the engine with config changed by `tweak` (limits), on a fresh database.
+  void start(const std::function<void(EngineConfig&)>& tweak) {
+    if (engine_) TearDown();
     char tmpl[] = "/tmp/rtm-engine-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     auto store = open_sqlite_store(dir_ + "/rtm.db");
@@ -27,12 +31,14 @@ class EngineTest : public ::testing::Test {
     EngineConfig config;
     config.password_policy = PasswordPolicy{1, 8 * 1024};
     config.now_ms = [this] { return now_; };
+    if (tweak) tweak(config);
     engine_ = std::make_unique<Engine>(*store_, broker_, config);
     ASSERT_TRUE(engine_->start().ok());
   }
   void TearDown() override {
     engine_.reset();
-    store_->close();
+    if (store_) store_->close();
+    store_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -434,6 +440,43 @@ TEST_F(EngineTest, SettingsPatchesFromTwoThreadsNeverUndoEachOther) {
   // Each field holds the last value its own writer gave, whatever the interleaving.
   EXPECT_EQ(s->max_events, 1 + kRounds % 1000);
   EXPECT_EQ(s->queue_limit, 10 + kRounds);
+}
+
+TEST_F(EngineTest, SessionsPerUserAreLimitedAndMoreIsRateLimited) {
+  start([](EngineConfig& c) { c.max_sessions_per_user = 2; });
+  Uid alice = add_user("alice");
+  auto a1 = login("alice");
+  login("alice");
+  auto sid = engine_->create_session();
+  auto third = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().rc, Rc::RateLimited);
+  EXPECT_EQ(engine_->authorized_uid(sid).error().rc, Rc::NotAuthorized);  // nothing bound
+  // Kill replaces the sessions instead of adding one: allowed at the limit.
+  auto k = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Kill);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(engine_->authorized_uid(a1).error().rc, Rc::InvalidSession);
+  // Below the limit again: multi binds.
+  EXPECT_TRUE(
+      engine_->authorize(engine_->create_session(), {"alice", "pw-alice", ""}, LoginMode::Multi)
+          .ok());
+  EXPECT_EQ(engine_->online({alice}), std::vector<Uid>{alice});
+}
+
+TEST_F(EngineTest, SubscriptionsPerSessionAreLimitedAndMoreIsRateLimited) {
+  start([](EngineConfig& c) { c.max_subscriptions_per_session = 2; });
+  add_user("alice");
+  auto a = login("alice");
+  auto k1 = engine_->subscribe(a, "channel:one");
+  ASSERT_TRUE(k1.ok());
+  ASSERT_TRUE(engine_->subscribe(a, "presence:5").ok());
+  EXPECT_EQ(engine_->subscribe(a, "channel:three").error().rc, Rc::RateLimited);
+  EXPECT_EQ(engine_->subscribe(a, "room:4").error().rc, Rc::RateLimited);
+  EXPECT_TRUE(engine_->room_members(4)->empty());  // refused before entering the room
+  // Subscribing again to a topic it has is no new subscription: the same key.
+  EXPECT_EQ(*engine_->subscribe(a, "channel:one"), *k1);
+  ASSERT_TRUE(engine_->unsubscribe(a, *k1).ok());
+  EXPECT_TRUE(engine_->subscribe(a, "channel:three").ok());
 }
 
 TEST_F(EngineTest, KickoutEndsEverySessionWithAKickedEvent) {
