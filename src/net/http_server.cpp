@@ -213,6 +213,20 @@ Status HttpServer::listen(const std::string& host, std::uint16_t port) {
   auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error(Rc::Unavailable, "cannot listen on '" + host + "': not an IP address");
   std::uint16_t bind_port = port;
+  // Our acceptors share the port with SO_REUSEPORT, which would also let a second rtmd (same
+  // user) bind it silently and take half of the connections. A plain bind first refuses a
+  // port that anything listens on.
+  if (port != 0) {
+    tcp::acceptor probe(*impl_->contexts.front());
+    tcp::endpoint endpoint(address, port);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec == asio::error::address_in_use)
+      return make_error(Rc::Unavailable, "cannot listen on " + host + ":" + std::to_string(port) +
+                                             ": the address is in use (another rtmd?)");
+    ec.clear();
+  }
   for (auto* ctx : impl_->contexts) {
     auto acceptor = std::make_unique<tcp::acceptor>(*ctx);
     tcp::endpoint endpoint(address, bind_port);
