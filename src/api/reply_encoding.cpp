@@ -2,17 +2,70 @@
 // items to repeated <item> elements, so any result can be read by an XML client.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdint>
+#include <string_view>
 
 #include "api/reply.hpp"
 
 namespace rtm::api {
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[i] and its code point in cp; 0 when the
+// bytes there are not one (overlong forms, surrogates and values past U+10FFFF included).
+std::size_t utf8_sequence(std::string_view text, std::size_t i, std::uint32_t& cp) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  unsigned char c = byte(0);
+  std::size_t n;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    n = 2, cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(k) & 0x3F);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+// `text` with every broken UTF-8 sequence replaced by U+FFFD: error texts can echo request
+// bytes (a method name from the URL), and a JSON answer must be valid UTF-8 to parse.
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t cp;
+    std::size_t n = utf8_sequence(text, i, cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string encode_json(const Reply& reply) {
   if (!reply.ok()) {
     boost::json::object o;
     o["rc"] = static_cast<int>(reply.rc);
     o["error"] = rc_name(reply.rc);
-    o["msg"] = reply.msg;
+    o["msg"] = valid_utf8(reply.msg);
     return boost::json::serialize(o);
   }
   std::string out = "{\"rc\":0";
@@ -35,7 +88,22 @@ std::string encode_json(const Reply& reply) {
 namespace {
 
 void escape_xml(std::string& out, std::string_view text) {
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // The document says UTF-8: a broken sequence (error texts echo raw request bytes) or a
+      // code point XML 1.0 does not allow (U+FFFE, U+FFFF) becomes U+FFFD.
+      std::uint32_t cp = 0;
+      std::size_t n = utf8_sequence(text, i, cp);
+      if (n == 0 || cp == 0xFFFE || cp == 0xFFFF) {
+        out += "&#xFFFD;";
+        i += n == 0 ? 1 : n;
+      } else {
+        out.append(text, i, n);
+        i += n;
+      }
+      continue;
+    }
     switch (c) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
@@ -49,6 +117,7 @@ void escape_xml(std::string& out, std::string_view text) {
         else
           out += c;
     }
+    ++i;
   }
 }
 

@@ -130,9 +130,12 @@ TEST(HttpCodecTest, ParsingResetsWhatAnEarlierHeadLeft) {
 
 TEST(HttpCodecTest, MalformedHeadsAreErrors) {
   const char* bad[] = {
-      "HTTP/2 200 OK\r\n\r\n",                           // not HTTP/1.x
-      "ICY 200 OK\r\n\r\n",                              // not HTTP at all
-      "HTTP/1.1 2x0 OK\r\n\r\n",                         // status not three digits
+      "HTTP/2 200 OK\r\n\r\n",  // not HTTP/1.x
+      "ICY 200 OK\r\n\r\n",     // not HTTP at all
+      "HTTP/1.1 2x0 OK\r\n\r\n",
+      "HTTP/1.0 -04 Not Found\r\n\r\n",  // a sign is not a digit (fuzz finding)
+      "HTTP/1.1 +20 OK\r\n\r\n",
+      "HTTP/1.1_200 OK\r\n\r\n",                         // status not three digits
       "HTTP/1.1 20\r\n\r\n",                             // status line too short
       "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",        // header without ':'
       "HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n",  // trailing junk in the length

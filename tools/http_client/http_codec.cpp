@@ -61,10 +61,14 @@ Parse parse_response_head(std::string_view data, ResponseHead& out) {
   if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1.") return Parse::error;
   bool http10 = status_line[7] == '0';
   out.keep_alive = !http10;
+  // Three digits exactly: from_chars alone would take "-04" as status -4.
   std::string_view code = status_line.substr(9, 3);
+  if (status_line[8] != ' ') return Parse::error;
   int status = 0;
-  auto r = std::from_chars(code.data(), code.data() + 3, status);
-  if (r.ec != std::errc{} || r.ptr != code.data() + 3) return Parse::error;
+  for (char c : code) {
+    if (c < '0' || c > '9') return Parse::error;
+    status = status * 10 + (c - '0');
+  }
   out.status = status;
 
   while (!head.empty()) {
