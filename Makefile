@@ -1,9 +1,22 @@
 # The two commands of the README: `make run` and `make test`. Everything else is CMake.
+# docs/testing.md says what each test step runs and how to run one alone.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+# ASan+UBSan build of the unit tests (part of `make test`).
+ASAN_BUILD_DIR ?= build-asan
+# libFuzzer build (clang) and how long `make fuzz` runs each target; `make test` runs them
+# for TEST_FUZZ_SECONDS each.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 20
+FUZZ_CXX ?= clang++-14
+FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz
+# Sanitizer reports fail the test instead of scrolling by.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: deps configure build run test unit integration clean format bench
+.PHONY: deps configure build run test unit integration asan fuzz fuzz-build clean format bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,12 +32,31 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
 integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# The unit tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 -L unit
+
+# The libFuzzer targets of tests/fuzz (clang, ASan+UBSan), their seed corpora replayed, then
+# each target fuzzed for FUZZ_SECONDS; a crash input is saved under tests/fuzz/crashes/.
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTM_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	cd $(FUZZ_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -L fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
