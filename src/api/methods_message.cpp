@@ -1,6 +1,7 @@
 // message.* and user.online, for clients (from = the session's user) and for the server API
 // (from given by the caller) (API.md section 4).
 #include <boost/json/parse.hpp>
+#include <limits>
 
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
@@ -13,6 +14,8 @@ using asio::awaitable;
 
 namespace {
 
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
 // Fills the fields every send shares (mtype, msg, attrs, mid) and the sender.
 SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
   SendRequest r;
@@ -21,7 +24,8 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
     r.from = unwrap(c.engine().authorized_uid(c.params.string("session")));
   } else {
     r.as_server = true;
-    r.from = c.params.optional_id("from").value_or(0);
+    // 0, like no `from` at all, is the system: messages show it as from 0, so it is accepted.
+    r.from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
   }
   if (!c.params.has("mtype")) fail(Rc::InvalidRequest, "mtype is missing");
   r.mtype = static_cast<int>(c.params.integer("mtype", 30, -(1 << 30), 1 << 30));

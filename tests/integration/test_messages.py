@@ -387,6 +387,14 @@ class TestServerSends(MessageCase):
         self.assertEqual([(m["from"], m["msg"]) for m in msgs], [(a.uid, "from a"), (0, "from system")])
         self.assertEqual(msgs[0]["mid"], ans["mid"])
 
+    def test_server_send_with_from_0_is_a_system_message_and_negative_from_is_refused(self):
+        b = self.login()
+        self.assertOk(self.c.server("message.send", from_=0, to=b.uid, mtype=51, msg="system"))
+        msgs = self.messages(b.session, 1)
+        self.assertEqual([(m["from"], m["msg"]) for m in msgs], [(0, "system")])
+        self.assertError(self.c.server("message.send", from_=-1, to=b.uid, mtype=51, msg="x"),
+                         "InvalidParameter")
+
     def test_server_send_many_group_room(self):
         a, b, c = self.login(), self.login(), self.login()
         self.assertOk(self.c.server("message.send_many", from_=a.uid, to_uids=[b.uid, c.uid], mtype=30, msg="many"))
