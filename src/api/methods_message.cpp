@@ -63,17 +63,16 @@ awaitable<Reply> send_many(Call& c) {
   co_return co_await run_send(c, r);
 }
 
-template <Scope S>
-awaitable<Reply> send_group(Call& c) {
-  auto r = decode_send(c, S, MessageKind::Group);
-  r.gid = c.params.id("gid");
-  co_return co_await run_send(c, r);
-}
-
-template <Scope S>
-awaitable<Reply> send_room(Call& c) {
-  auto r = decode_send(c, S, MessageKind::Room);
-  r.rid = c.params.id("rid");
+// message.send_group (gid) and message.send_room (rid).
+template <Scope S, MessageKind K>
+awaitable<Reply> send_to_container(Call& c) {
+  static_assert(K == MessageKind::Group || K == MessageKind::Room);
+  auto r = decode_send(c, S, K);
+  if constexpr (K == MessageKind::Group) {
+    r.gid = c.params.id("gid");
+  } else {
+    r.rid = c.params.id("rid");
+  }
   co_return co_await run_send(c, r);
 }
 
@@ -130,15 +129,19 @@ awaitable<Reply> user_online(Call& c) {
 void add_message_methods(std::vector<MethodSpec>& t) {
   t.push_back({"message.send", Scope::Client, send_p2p<Scope::Client>});
   t.push_back({"message.send_many", Scope::Client, send_many<Scope::Client>});
-  t.push_back({"message.send_group", Scope::Client, send_group<Scope::Client>});
-  t.push_back({"message.send_room", Scope::Client, send_room<Scope::Client>});
+  t.push_back(
+      {"message.send_group", Scope::Client, send_to_container<Scope::Client, MessageKind::Group>});
+  t.push_back(
+      {"message.send_room", Scope::Client, send_to_container<Scope::Client, MessageKind::Room>});
   t.push_back({"message.history", Scope::Client, history<Scope::Client>});
   t.push_back({"user.online", Scope::Client, user_online<Scope::Client>});
 
   t.push_back({"message.send", Scope::Server, send_p2p<Scope::Server>});
   t.push_back({"message.send_many", Scope::Server, send_many<Scope::Server>});
-  t.push_back({"message.send_group", Scope::Server, send_group<Scope::Server>});
-  t.push_back({"message.send_room", Scope::Server, send_room<Scope::Server>});
+  t.push_back(
+      {"message.send_group", Scope::Server, send_to_container<Scope::Server, MessageKind::Group>});
+  t.push_back(
+      {"message.send_room", Scope::Server, send_to_container<Scope::Server, MessageKind::Room>});
   t.push_back({"message.broadcast", Scope::Server, broadcast});
   t.push_back({"message.history", Scope::Server, history<Scope::Server>});
   t.push_back({"user.online", Scope::Server, user_online<Scope::Server>});
