@@ -25,6 +25,10 @@ void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) no
   }
 }
 
+// The writer whose thread this is, on its writer and syncer threads. A thread id would not
+// do: once a thread is joined, a new thread may get its id.
+thread_local const AppendWriter* tl_store_thread_of = nullptr;
+
 bool ids_storable(const Message& m) {
   return storable(m.mid) && storable(m.client_mid) && storable(m.from) && storable(m.to) &&
          storable(m.gid) && storable(m.rid);
@@ -49,9 +53,7 @@ Result<std::unique_ptr<AppendWriter>> AppendWriter::start(const std::string& pat
   if (auto q = writer->db_->prepare(insert_message_sql()); !q) return q.error();
   try {
     writer->syncer_ = std::thread([w = writer.get()] { w->run_syncer(); });
-    writer->syncer_id_ = writer->syncer_.get_id();
     writer->writer_ = std::thread([w = writer.get()] { w->run_writer(); });
-    writer->writer_id_ = writer->writer_.get_id();
   } catch (const std::exception& e) {
     writer->close();  // joins the syncer if it started
     return Error{Rc::Unavailable,
@@ -91,8 +93,7 @@ void AppendWriter::close() {
     closing_ = true;
   }
   wake_.notify_one();
-  auto self = std::this_thread::get_id();
-  if (self == writer_id_ || self == syncer_id_) return;  // from a callback: see the header
+  if (tl_store_thread_of == this) return;  // from a callback: see the header
   std::lock_guard join_lock(join_mu_);
   if (writer_.joinable()) {
     writer_.join();
@@ -106,6 +107,7 @@ void AppendWriter::close() {
 }
 
 void AppendWriter::run_writer() {
+  tl_store_thread_of = this;
   std::vector<Pending> batch;
   std::unique_lock lock(mu_);
   for (;;) {
@@ -136,6 +138,7 @@ void AppendWriter::run_writer() {
 }
 
 void AppendWriter::run_syncer() {
+  tl_store_thread_of = this;
   std::vector<Committed> ready;
   for (;;) {
     {

@@ -95,8 +95,6 @@ class AppendWriter {
   std::mutex join_mu_;  // guards the threads: one close() joins, concurrent ones wait for it
   std::thread writer_;
   std::thread syncer_;
-  std::thread::id writer_id_;  // set before the writer is shared; read without a lock
-  std::thread::id syncer_id_;
 };
 
 }  // namespace rtm::sqlite
