@@ -12,17 +12,20 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <string>
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/websocket_session.hpp"
 
 namespace rtm::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 
@@ -103,6 +106,7 @@ struct HttpServer::Impl {
   std::function<std::string()> metrics;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::uint16_t bound_port = 0;
+  WebSocketLimits ws_limits;
 
   Answer make_response(unsigned version, bool keep_alive, http::status status, std::string body,
                        std::string_view content_type) {
@@ -192,6 +196,16 @@ struct HttpServer::Impl {
       }
       auto req = parser.release();
       stream.expires_never();  // a long poll may legitimately take a minute
+      if (websocket::is_upgrade(req)) {
+        if (parse_target(req.target()).path == "/v1/ws") {
+          co_await serve_websocket(std::move(stream), std::move(req), services, ws_limits);
+          co_return;
+        }
+        auto res = reply_response(api::Reply::error(Rc::UnknownMethod, "no WebSocket at this path"),
+                                  false, req.version(), false);
+        co_await write_and_close(stream, res);
+        break;
+      }
       auto res = co_await handle(req);
       stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
       auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
@@ -233,7 +247,9 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(std::vector<asio::io_context*> contexts, api::Services& services,
                        HttpLimits limits, std::function<std::string()> metrics)
-    : impl_(new Impl{std::move(contexts), services, limits, std::move(metrics), {}, 0}) {}
+    : impl_(new Impl{std::move(contexts), services, limits, std::move(metrics), {}, 0, {}}) {
+  impl_->ws_limits.max_message = limits.max_body;
+}
 
 HttpServer::~HttpServer() = default;
 
