@@ -1,5 +1,6 @@
 // Engine: sessions, logins, events, subscriptions and delivery. Messages are in
-// engine_messages.cpp, users/groups/rooms in engine_admin.cpp.
+// engine_messages.cpp, users/groups/rooms in engine_admin.cpp, channels and the server
+// event stream in engine_channels.cpp.
 #include "core/engine.hpp"
 
 #include <boost/json/object.hpp>
@@ -49,7 +50,12 @@ Engine::Engine(Store& store, Broker& broker, EngineConfig config)
       broker_(broker),
       config_(std::move(config)),
       mids_(config_.node_id),
-      throttle_(config_.login_fail_limit, config_.login_fail_window_ms) {
+      throttle_(config_.login_fail_limit, config_.login_fail_window_ms),
+      server_events_(config_.server_events_limit),
+      channels_(ChannelOptions{config_.channel_queue_limit, config_.channel_timeout_ms},
+                [this](const std::string& client_id, bool connected, std::int64_t now) {
+                  record_channel_presence(client_id, connected, now);
+                }) {
   if (!config_.now_ms) config_.now_ms = system_now_ms;
 }
 
@@ -176,16 +182,20 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
 
 void Engine::bind(const std::shared_ptr<Session>& session, Uid uid) {
   session->bind(uid);
-  if (sessions_.bind_user(uid, session))
+  if (sessions_.bind_user(uid, session)) {
     publish("t:presence:" + std::to_string(uid), presence_event(uid, "online"));
+    record_user_presence(uid, "user.online");
+  }
 }
 
 void Engine::end_session(const std::shared_ptr<Session>& session, const char* state) {
   if (!session->end(state, now_ms())) return;
   if (session->authorized()) {
     Uid uid = session->uid();
-    if (sessions_.unbind_user(uid, session.get()))
+    if (sessions_.unbind_user(uid, session.get())) {
       publish("t:presence:" + std::to_string(uid), presence_event(uid, "offline"));
+      record_user_presence(uid, "user.offline");
+    }
   }
   for (const auto& topic : session->topics()) drop_topic(session, topic);
   if (!session->has_unread()) sessions_.remove(session->id());
@@ -381,6 +391,7 @@ void Engine::sweep() {
       sessions_.remove(s->id());
     }
   }
+  channels_.sweep(now);
 }
 
 void Engine::shutdown() {
@@ -388,6 +399,8 @@ void Engine::shutdown() {
   // the flag under Session::mu_ and answered at once instead (Session::take_or_wait).
   shutting_down_ = true;
   for (auto& s : sessions_.all()) s->wake();
+  channels_.wake_all();
+  server_events_.wake_all();
 }
 
 EngineStats Engine::stats() const {
@@ -404,6 +417,10 @@ EngineStats Engine::stats() const {
   st.store_appends = store_appends_.load();
   st.store_append_us_total = store_append_us_total_.load();
   st.store_append_us_max = store_append_us_max_.load();
+  st.channels = channels_.stats();
+  st.server_events_kept = server_events_.size();
+  st.server_events_last_id = server_events_.last_id();
+  st.server_event_polls_waiting = server_events_.waiting();
   return st;
 }
 

@@ -1,5 +1,6 @@
 // Engine: the whole of rtm's behaviour behind one object (DESIGN.md core/): sessions,
-// logins, event queues, subscriptions, fan-out, messages, users, groups and rooms. It has
+// logins, event queues, subscriptions, fan-out, messages, users, groups and rooms, channels
+// and the server event stream. It has
 // no sockets and no SQL: it talks to a Store and a Broker through their interfaces, and the
 // api/ layer decodes requests into calls on it (dragonfly's ServiceInterface model).
 //
@@ -15,15 +16,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 #include "core/broker.hpp"
+#include "core/channel_registry.hpp"
 #include "core/login_throttle.hpp"
 #include "core/message.hpp"
 #include "core/mid_generator.hpp"
 #include "core/password.hpp"
 #include "core/result.hpp"
+#include "core/server_events.hpp"
 #include "core/session.hpp"
 #include "core/session_registry.hpp"
 #include "core/store.hpp"
@@ -44,6 +48,12 @@ struct EngineConfig {
   std::size_t max_sessions_per_user = 64;
   // Topics one session may subscribe to; past it subscribe is RateLimited.
   std::size_t max_subscriptions_per_session = 1024;
+  // Channels (API.md section 7): messages kept per channel while nobody takes them, and how
+  // long a channel stays connected without a poll.
+  std::size_t channel_queue_limit = 1000;
+  std::int64_t channel_timeout_ms = 15'000;
+  // Events kept in the server event stream (API.md section 8).
+  std::size_t server_events_limit = 10'000;
   PasswordPolicy password_policy;
   // Unix time in ms; tests replace it to drive expiry without sleeping.
   std::function<std::int64_t()> now_ms;
@@ -92,6 +102,22 @@ struct EngineStats {
   std::uint64_t store_appends = 0;
   std::uint64_t store_append_us_total = 0;  // sum of append latencies, for an average
   std::uint64_t store_append_us_max = 0;
+  ChannelStats channels;
+  std::size_t server_events_kept = 0;
+  std::uint64_t server_events_last_id = 0;
+  std::size_t server_event_polls_waiting = 0;
+};
+
+// A checked channel token: whose channel, valid until when.
+struct ChannelToken {
+  std::string client_id;
+  std::int64_t expires_ms = 0;
+};
+
+// What a channel poll answers at once: the messages, or nullopt when it waits.
+struct ChannelPoll {
+  std::string client_id;
+  std::optional<std::vector<std::string>> messages;
 };
 
 class Engine {
@@ -157,8 +183,41 @@ class Engine {
   Status del_room_member(Rid rid, Uid uid);
   Result<std::vector<Uid>> room_members(Rid rid);
 
+  // --- channels (section 7) -------------------------------------------------------------
+  // A channel token (HS256 JWT: typ "channel", sub = client_id, iat, exp) valid for
+  // duration_s seconds; opens the channel, or extends it to the new token's expiry.
+  Result<std::string> create_channel(const std::string& client_id, std::int64_t duration_s);
+  // InvalidToken (malformed, wrong signature, not a channel token) or TokenExpired.
+  Result<ChannelToken> check_channel_token(std::string_view token);
+  // NotFound for a client_id without a live channel; PayloadTooLarge past max_msg_bytes.
+  Status channel_send(const std::string& client_id, std::string message);
+  Result<ChannelInfo> channel_info(const std::string& client_id);
+  Result<std::size_t> channel_clear(const std::string& client_id);
+  // channel.poll: checks the token, connects the channel and takes its messages; with a
+  // waiter and nothing queued, registers it (called once, from another thread, on the next
+  // send, expiry or shutdown) and answers nullopt messages with `ticket` set.
+  Result<ChannelPoll> channel_poll(std::string_view token, ChannelRegistry::Waiter waiter,
+                                   std::uint64_t& ticket);
+  // After a waiting poll ends: drop its waiter, then take what arrived.
+  void channel_cancel_wait(const std::string& client_id, std::uint64_t ticket);
+  std::vector<std::string> channel_take(const std::string& client_id);
+  // A socket on a channel (GET /v1/channel?token=T): attach checks the token and connects;
+  // the last detach disconnects. Messages are taken with channel_poll / channel_take.
+  Result<ChannelToken> channel_attach(std::string_view token);
+  void channel_detach(const std::string& client_id);
+
+  // --- server event stream (section 8) ---------------------------------------------------
+  EventBatch take_server_events(std::optional<std::uint64_t> after);
+  // Like take_server_events; when there is nothing, registers waiter (called once, on the
+  // next event or shutdown) and answers nullopt with ticket set.
+  std::optional<EventBatch> take_or_wait_server_events(std::optional<std::uint64_t> after,
+                                                       ServerEventStream::Waiter waiter,
+                                                       std::uint64_t& ticket);
+  void cancel_server_events_wait(std::uint64_t ticket);
+
   // --- upkeep --------------------------------------------------------------------------
-  // Expires idle sessions and forgets ended ones whose final event was read or is stale.
+  // Expires idle sessions and forgets ended ones whose final event was read or is stale;
+  // disconnects channels not polled for channel_timeout and forgets expired ones.
   void sweep();
   // Wakes every waiting poll so it answers with what it has; new waits return at once.
   void shutdown();
@@ -177,6 +236,9 @@ class Engine {
   void fan_out(const Message& m, const EventBody& body);
   void publish(std::string target, EventBody body);
   void on_publication(const Publication& p);
+  // Server events (section 8): user.online / user.offline, channel.(dis)connected.
+  void record_user_presence(Uid uid, const char* type);
+  void record_channel_presence(const std::string& client_id, bool connected, std::int64_t now);
 
   Store& store_;
   Broker& broker_;
@@ -187,6 +249,8 @@ class Engine {
   TopicIndex topics_;
   LoginThrottle throttle_;
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
+  ServerEventStream server_events_;
+  ChannelRegistry channels_;  // its presence hook records into server_events_
 
   mutable std::mutex known_users_mu_;
   std::unordered_set<Uid> known_users_;  // uids seen to exist: saves a store read per send

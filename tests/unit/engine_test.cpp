@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "broker/local/local_broker.hpp"
+#include "core/jwt.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace rtm {
@@ -525,4 +526,160 @@ TEST_F(EngineTest, HistoryIsNewestFirstAndGroupHistoryNeedsMembership) {
 }
 
 }  // namespace
+
+// --- channels and server events (API.md sections 7 and 8) --------------------------------
+
+namespace {
+
+std::vector<std::string> server_event_texts(Engine& engine, std::optional<std::uint64_t> after) {
+  std::vector<std::string> out;
+  for (auto& e : engine.take_server_events(after).events) out.push_back(*e.body);
+  return out;
+}
+
+std::vector<std::string> poll_now(Engine& engine, const std::string& token) {
+  std::uint64_t ticket = 0;
+  auto polled = engine.channel_poll(token, nullptr, ticket);
+  EXPECT_TRUE(polled.ok()) << (polled.ok() ? "" : polled.error().msg);
+  return polled.ok() ? *polled->messages : std::vector<std::string>{};
+}
+
+}  // namespace
+
+TEST_F(EngineTest, ChannelTokenCarriesTheClientIdAndMessagesWaitForThePoll) {
+  auto token = engine_->create_channel("client-1", 120 * 60);
+  ASSERT_TRUE(token.ok());
+  auto checked = engine_->check_channel_token(*token);
+  ASSERT_TRUE(checked.ok());
+  EXPECT_EQ(checked->client_id, "client-1");
+  EXPECT_EQ(checked->expires_ms, now_ + 120 * 60 * 1000);
+  ASSERT_TRUE(engine_->channel_send("client-1", "a").ok());
+  ASSERT_TRUE(engine_->channel_send("client-1", "b").ok());
+  EXPECT_EQ(engine_->channel_info("client-1")->pending, 2u);
+  EXPECT_EQ(poll_now(*engine_, *token), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(engine_->channel_info("client-1")->connected);
+}
+
+TEST_F(EngineTest, ChannelTokenExpiredIsTokenExpiredAndTamperedIsInvalidToken) {
+  auto token = engine_->create_channel("c", 10);
+  ASSERT_TRUE(token.ok());
+  std::string tampered = *token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  std::uint64_t ticket = 0;
+  EXPECT_EQ(engine_->channel_poll(tampered, nullptr, ticket).error().rc, Rc::InvalidToken);
+  EXPECT_EQ(engine_->channel_poll("", nullptr, ticket).error().rc, Rc::InvalidToken);
+  EXPECT_EQ(engine_->channel_poll("not.a.jwt", nullptr, ticket).error().rc, Rc::InvalidToken);
+  now_ += 10'000;
+  EXPECT_EQ(engine_->channel_poll(*token, nullptr, ticket).error().rc, Rc::TokenExpired);
+  EXPECT_EQ(engine_->channel_attach(*token).error().rc, Rc::TokenExpired);
+}
+
+TEST_F(EngineTest, AUserTokenIsNotAChannelTokenNorTheOtherWayRound) {
+  Uid alice = add_user("alice");
+  auto user_token = engine_->user_token(alice, 60);
+  ASSERT_TRUE(user_token.ok());
+  EXPECT_EQ(engine_->check_channel_token(*user_token).error().rc, Rc::InvalidToken);
+  auto channel_token = engine_->create_channel(std::to_string(alice), 60);
+  auto sid = engine_->create_session();
+  EXPECT_EQ(engine_->authorize(sid, {"", "", *channel_token}, LoginMode::Multi).error().rc,
+            Rc::InvalidToken);
+}
+
+TEST_F(EngineTest, AnApplicationCanMintAChannelTokenWithTheSharedSecret) {
+  auto secret = store_->get_or_init_meta("token_secret", "unused");
+  ASSERT_TRUE(secret.ok());
+  boost::json::object claims;
+  claims["typ"] = "channel";
+  claims["sub"] = "self-made";
+  claims["exp"] = now_ / 1000 + 60;
+  auto token = jwt_sign(claims, *secret);
+  EXPECT_TRUE(poll_now(*engine_, token).empty());
+  // The poll opened the channel: the server may now send to it.
+  ASSERT_TRUE(engine_->channel_send("self-made", "hi").ok());
+  EXPECT_EQ(poll_now(*engine_, token), std::vector<std::string>{"hi"});
+  EXPECT_EQ(engine_->check_channel_token(jwt_sign(claims, "another secret")).error().rc,
+            Rc::InvalidToken);
+}
+
+TEST_F(EngineTest, ChannelArgumentsOutOfRangeAreRejected) {
+  EXPECT_EQ(engine_->create_channel("", 60).error().rc, Rc::InvalidParameter);
+  EXPECT_EQ(engine_->create_channel(std::string(257, 'x'), 60).error().rc, Rc::InvalidParameter);
+  EXPECT_EQ(engine_->create_channel("c", 0).error().rc, Rc::InvalidParameter);
+  EXPECT_EQ(engine_->channel_send("unknown", "x").error().rc, Rc::NotFound);
+  ASSERT_TRUE(engine_->create_channel("c", 60).ok());
+  EXPECT_EQ(engine_->channel_send("c", std::string(64 * 1024 + 1, 'x')).error().rc,
+            Rc::PayloadTooLarge);
+}
+
+TEST_F(EngineTest, ChannelConnectsAtTheFirstPollAndDisconnectsAfterTheTimeout) {
+  auto token = engine_->create_channel("c", 3600);
+  poll_now(*engine_, *token);
+  poll_now(*engine_, *token);
+  now_ += 15'000;
+  engine_->sweep();
+  auto events = server_event_texts(*engine_, std::nullopt);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0], "\"type\":\"channel.connected\",\"client_id\":\"c\",\"time\":" +
+                           std::to_string(now_ - 15'000) + "}");
+  EXPECT_EQ(events[1], "\"type\":\"channel.disconnected\",\"client_id\":\"c\",\"time\":" +
+                           std::to_string(now_) + "}");
+  EXPECT_FALSE(engine_->channel_info("c")->connected);
+}
+
+TEST_F(EngineTest, ChannelWaitingPollIsWokenBySendAndShutdown) {
+  auto token = engine_->create_channel("c", 3600);
+  std::promise<void> woke;
+  std::uint64_t ticket = 0;
+  auto polled = engine_->channel_poll(
+      *token, [&] { woke.set_value(); }, ticket);
+  ASSERT_TRUE(polled.ok());
+  EXPECT_FALSE(polled->messages.has_value());
+  EXPECT_EQ(engine_->stats().channels.waiting, 1u);
+  std::thread sender([&] { ASSERT_TRUE(engine_->channel_send("c", "now").ok()); });
+  EXPECT_EQ(woke.get_future().wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  sender.join();
+  engine_->channel_cancel_wait("c", ticket);
+  EXPECT_EQ(engine_->channel_take("c"), std::vector<std::string>{"now"});
+
+  int woken = 0;
+  ASSERT_FALSE(engine_
+                   ->channel_poll(
+                       *token, [&] { ++woken; }, ticket)
+                   ->messages);
+  engine_->shutdown();
+  EXPECT_EQ(woken, 1);
+  EXPECT_TRUE(engine_
+                  ->channel_poll(
+                      *token, [] {}, ticket)
+                  ->messages.has_value());
+}
+
+TEST_F(EngineTest, UserOnlineAndOfflineAreServerEvents) {
+  Uid alice = add_user("alice");
+  auto s1 = login("alice");
+  auto s2 = login("alice");  // a second session: the user is already online
+  ASSERT_TRUE(engine_->destroy_session(s1).ok());
+  ASSERT_TRUE(engine_->destroy_session(s2).ok());
+  std::string u = std::to_string(alice), t = std::to_string(now_);
+  EXPECT_EQ(server_event_texts(*engine_, std::nullopt),
+            (std::vector<std::string>{
+                "\"type\":\"user.online\",\"uid\":" + u + ",\"time\":" + t + "}",
+                "\"type\":\"user.offline\",\"uid\":" + u + ",\"time\":" + t + "}"}));
+  EXPECT_TRUE(server_event_texts(*engine_, std::nullopt).empty());  // the cursor moved
+  EXPECT_EQ(server_event_texts(*engine_, 0).size(), 2u);            // after: again
+}
+
+TEST_F(EngineTest, ServerEventRingIsBoundedByItsLimit) {
+  start([](EngineConfig& c) { c.server_events_limit = 3; });
+  for (int i = 0; i < 5; ++i) {
+    auto token = engine_->create_channel("c" + std::to_string(i), 60);
+    poll_now(*engine_, *token);
+  }
+  EXPECT_EQ(engine_->stats().server_events_kept, 3u);
+  auto batch = engine_->take_server_events(std::nullopt);
+  ASSERT_EQ(batch.events.size(), 4u);  // a gap, then the 3 kept
+  EXPECT_EQ(*batch.events[0].body, "\"type\":\"gap\",\"dropped\":2}");
+  EXPECT_EQ(batch.last, 5u);
+}
+
 }  // namespace rtm
