@@ -16,6 +16,8 @@ const std::vector<MethodSpec>& method_table() {
     add_session_methods(t);
     add_message_methods(t);
     add_admin_methods(t);
+    add_channel_methods(t);
+    add_server_event_methods(t);
     return t;
   }();
   return table;

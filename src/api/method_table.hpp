@@ -47,6 +47,8 @@ const MethodSpec* find_method(Scope scope, std::string_view name);
 void add_session_methods(std::vector<MethodSpec>& table);
 void add_message_methods(std::vector<MethodSpec>& table);
 void add_admin_methods(std::vector<MethodSpec>& table);
+void add_channel_methods(std::vector<MethodSpec>& table);
+void add_server_event_methods(std::vector<MethodSpec>& table);
 
 // Decodes `body` (a JSON object; empty means {}), checks the API key for server methods
 // (`bearer`: the Authorization header's token), runs the method and answers its Reply.

@@ -29,6 +29,20 @@ std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
   metric(out, "rtm_events_queued", "gauge", "Events kept in session queues.", e.events_queued);
   metric(out, "rtm_long_polls_waiting", "gauge", "session.get_events calls waiting for events.",
          e.polls_waiting);
+  metric(out, "rtm_channels", "gauge", "Channels held (until their token expires).",
+         e.channels.channels);
+  metric(out, "rtm_channels_connected", "gauge", "Channels connected (polled or with a socket).",
+         e.channels.connected);
+  metric(out, "rtm_channel_messages_queued", "gauge", "Messages waiting in channel queues.",
+         e.channels.pending);
+  metric(out, "rtm_channel_polls_waiting", "gauge", "channel.poll calls waiting for messages.",
+         e.channels.waiting);
+  metric(out, "rtm_server_events_kept", "gauge", "Events kept in the server event ring.",
+         e.server_events_kept);
+  metric(out, "rtm_server_events_total", "counter", "Server events recorded since start.",
+         e.server_events_last_id);
+  metric(out, "rtm_server_event_polls_waiting", "gauge", "events.poll calls waiting for events.",
+         e.server_event_polls_waiting);
   metric(out, "rtm_messages_sent_total", "counter", "Messages stored and fanned out.",
          e.messages_sent);
   metric(out, "rtm_events_delivered_total", "counter", "Events queued to sessions.",

@@ -61,6 +61,9 @@ constexpr Limit kLimits[] = {
     {"max_subscriptions_per_session", "RTM_MAX_SUBSCRIPTIONS_PER_SESSION", 1, 1'000'000,
      &Config::max_subscriptions_per_session},
     {"blocking_queue", "RTM_BLOCKING_QUEUE", 1, 1'000'000, &Config::blocking_queue},
+    {"channel_queue_limit", "RTM_CHANNEL_QUEUE_LIMIT", 1, 1'000'000, &Config::channel_queue_limit},
+    {"channel_timeout", "RTM_CHANNEL_TIMEOUT", 1, 86'400, &Config::channel_timeout_s},
+    {"server_events_limit", "RTM_SERVER_EVENTS_LIMIT", 1, 10'000'000, &Config::server_events_limit},
 };
 
 const Limit* find_limit(const std::string& toml) {
@@ -182,6 +185,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "live sessions one user may have (mode multi; default 64)",
       "topics one session may subscribe to (default 1024)",
       "argon2 and store jobs queued or running before calls are RateLimited (default 256)",
+      "messages kept per channel while nobody takes them; oldest dropped (default 1000)",
+      "seconds without a poll before a channel is disconnected (default 15)",
+      "events kept in the server event stream (default 10000)",
   };
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)

@@ -29,6 +29,10 @@ struct Config {
   std::size_t max_sessions_per_user = 64;
   std::size_t max_subscriptions_per_session = 1024;
   std::size_t blocking_queue = 256;  // jobs queued or running on the blocking pool
+  // Channels and the server event stream (API.md sections 7, 8; docs/semantics.md).
+  std::size_t channel_queue_limit = 1000;    // messages kept per channel, oldest dropped
+  std::size_t channel_timeout_s = 15;        // no poll for this long: channel.disconnected
+  std::size_t server_events_limit = 10'000;  // events kept in the server event ring
 
   std::string host;  // split from listen
   std::uint16_t port = 0;

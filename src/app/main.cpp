@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   engine_config.max_attrs_bytes = config.max_attrs_bytes;
   engine_config.max_sessions_per_user = config.max_sessions_per_user;
   engine_config.max_subscriptions_per_session = config.max_subscriptions_per_session;
+  engine_config.channel_queue_limit = config.channel_queue_limit;
+  engine_config.channel_timeout_ms = static_cast<std::int64_t>(config.channel_timeout_s) * 1000;
+  engine_config.server_events_limit = config.server_events_limit;
   rtm::Engine engine(**store, **broker, engine_config);
   if (auto started = engine.start(); !started) return fail(started.error().msg);
 
