@@ -386,6 +386,26 @@ class TestPush(WsCase):
         # the first socket stays open for calls
         self.ws_call_ok(w1, "user.online", session=a.session, uids=[a.uid])
 
+    def test_attaching_another_session_on_the_socket_detaches_the_first(self):
+        w, a = self.ws_login()
+        c = self.login()
+        b = self.login()
+        self.ws_call_ok(w, "session.attach", session=c.session)
+        self.http_send(b, a, "for a")
+        self.http_send(b, c, "for c")
+        self.assertEqual([e["message"]["msg"] for e in self.pushed_messages(w, 1)], ["for c"])
+        self.assertNothingPushed(w)
+        self.assertEqual([m["msg"] for m in self.messages(a.session, 1)], ["for a"])
+
+    def test_pushed_events_are_not_returned_again_by_get_events_without_after(self):
+        w, a = self.ws_login()
+        b = self.login()
+        self.http_send(b, a, "pushed")
+        ev = self.pushed_messages(w, 1)[0]
+        w.close()
+        body = self.assertOk(self.get_events(a.session))
+        self.assertEqual((body["events"], body["last"]), ([], ev["id"]))
+
     def test_a_socket_that_does_not_read_loses_no_events(self):
         w, a = self.ws_login()
         n = 400
@@ -437,7 +457,11 @@ class TestResume(WsCase):
         time.sleep(0.2)
         for i in range(5):
             self.http_send(b, a, "while away %d" % i)
-        w2 = self.attach(a.session, after=last)
+        w2 = self.ws()
+        rid = w2.request("session.attach", session=a.session, after=last)
+        first = w2.pump(5)  # the reply comes before the events it causes
+        self.assertEqual((first.get("id"), first.get("rc")), (rid, 0), first)
+        w2.replies.pop(rid)
         evs = self.pushed_messages(w2, 5)
         self.assertEqual([e["id"] for e in evs], list(range(last + 1, last + 6)))
         self.assertEqual([e["message"]["msg"] for e in evs], ["while away %d" % i for i in range(5)])
