@@ -4,11 +4,12 @@ server event stream (events.poll) with channel and user presence events."""
 
 import base64
 import json
+import os
 import threading
 import time
 import unittest
 
-from rtmd_harness import RtmdTestCase, unique
+from rtmd_harness import Client, Rtmd, RtmdTestCase, free_port, http_get, unique
 
 
 def jwt_payload(token):
@@ -350,6 +351,76 @@ class TestServerEventLimit(ChannelCase):
         self.assertEqual([e["type"] for e in events[1:]], ["user.online"] * 3)
         self.assertEqual([e["id"] for e in events], [2, 3, 4, 5])
         self.assertEqual(body["last"], 5)
+
+
+class TestChannelSettings(unittest.TestCase):
+    """channel_queue_limit, channel_timeout and server_events_limit from env and TOML; bad
+    values refuse to start."""
+
+    def run_rtmd(self, args=(), env=None, toml=None):
+        r = Rtmd(args=args, env=env)
+        self.addCleanup(r.cleanup)
+        if toml is not None:
+            conf = os.path.join(r.tmp, "rtm.toml")
+            with open(conf, "w") as f:
+                f.write(toml)
+            r.args = r.args + ["--config", conf]
+        return r
+
+    def queue_bound(self, r):
+        c = Client(r)
+        self.addCleanup(c.close)
+        cid = unique("cfg")
+        status, body = c.server("channel.create", client_id=cid)
+        self.assertEqual(status, 200, body)
+        for i in range(10):
+            c.server("channel.send", client_id=cid, message=str(i))
+        status, body = c.server("channel.info", client_id=cid)
+        return body["pending"]
+
+    def test_queue_limit_from_env_and_the_flag_wins(self):
+        r = self.run_rtmd(env={"RTM_CHANNEL_QUEUE_LIMIT": "3"})
+        r.start()
+        self.assertEqual(self.queue_bound(r), 3)
+        r.stop()
+        r = self.run_rtmd(args=["--channel-queue-limit", "4"], env={"RTM_CHANNEL_QUEUE_LIMIT": "3"})
+        r.start()
+        self.assertEqual(self.queue_bound(r), 4)
+        r.stop()
+
+    def test_settings_from_toml(self):
+        r = self.run_rtmd(toml="channel_queue_limit = 2\nchannel_timeout = 1\n"
+                               "server_events_limit = 50\n")
+        r.start()
+        self.assertEqual(self.queue_bound(r), 2)
+        r.stop()
+
+    def test_bad_values_refuse_to_start(self):
+        for args, env, toml in ((["--channel-queue-limit", "0"], None, None),
+                                (["--channel-timeout", "x"], None, None),
+                                ([], {"RTM_SERVER_EVENTS_LIMIT": "-5"}, None),
+                                ([], None, "channel_timeout = 0\n"),
+                                ([], None, 'server_events_limit = "many"\n')):
+            with self.subTest(args=args, env=env, toml=toml):
+                r = self.run_rtmd(args=args, env=env, toml=toml)
+                r.port = free_port()
+                r.spawn()
+                self.assertEqual(r.wait(5), 2)
+                self.assertEqual(len(r.stderr().strip().splitlines()), 1, r.stderr())
+
+
+class TestChannelMetrics(ChannelCase):
+    def test_metrics_show_channels_and_server_events(self):
+        cid, token = self.create()
+        self.send_to(cid, "x")
+        status, _, body = http_get(self.rtmd.port, "/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        for name in ("rtm_channels", "rtm_channels_connected", "rtm_channel_messages_queued",
+                     "rtm_channel_polls_waiting", "rtm_server_events_kept",
+                     "rtm_server_events_total", "rtm_server_event_polls_waiting"):
+            self.assertRegex(text, r"(?m)^%s \d+$" % name)
+        self.assertRegex(text, r"(?m)^rtm_channel_messages_queued [1-9]")
 
 
 if __name__ == "__main__":
