@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/sse_stream.hpp"
 #include "net/websocket_session.hpp"
 
 namespace rtm::net {
@@ -196,6 +197,10 @@ struct HttpServer::Impl {
       }
       auto req = parser.release();
       stream.expires_never();  // a long poll may legitimately take a minute
+      if (req.method() == http::verb::get && parse_target(req.target()).path == "/v1/events") {
+        co_await serve_sse(stream, req, services, SseLimits{});
+        break;
+      }
       if (websocket::is_upgrade(req)) {
         if (parse_target(req.target()).path == "/v1/ws") {
           co_await serve_websocket(std::move(stream), std::move(req), services, ws_limits);

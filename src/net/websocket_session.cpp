@@ -290,10 +290,13 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
       auto taken = engine.take_or_wait(session, after, std::move(waiter), ticket);
       if (!taken) co_return;  // the session is gone (its final event was pushed before)
       after.reset();          // from now on the session's cursor, which take() moved
-      if (*taken) {
+      if (*taken && !(*taken)->events.empty()) {
         for (const auto& e : (*taken)->events) self->send(event_frame(e));
         continue;
       }
+      // Waits answer at once during shutdown: stop pushing instead of spinning.
+      if (engine.shutting_down()) co_return;
+      if (*taken) co_return;  // an empty answer without a wait: the session has ended
       self->wake_.expires_at(asio::steady_timer::time_point::max());
       co_await self->wake_.async_wait(kUseTuple);
       engine.cancel_wait(session, ticket);

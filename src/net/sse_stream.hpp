@@ -1,0 +1,33 @@
+// Server-Sent Events transport of client sessions (`GET /v1/events?session=S`, API.md
+// section 6): the session's events as an endless text/event-stream response, each event's id
+// as the SSE `id:` so that a browser's EventSource resumes with Last-Event-ID after a drop.
+// Like the WebSocket push it only reads the session's queue, which stays the source of truth.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+
+#include "api/method_table.hpp"
+
+namespace rtm::net {
+
+struct SseLimits {
+  // A comment line goes out after this long without an event, so proxies keep the stream
+  // open and a vanished client is noticed when the write fails.
+  std::chrono::seconds heartbeat{15};
+  // A client that does not take a write within this long is dropped (its session keeps
+  // queueing).
+  std::chrono::seconds write_timeout{30};
+};
+
+// Serves the event stream of `req` (GET /v1/events) on `stream` until the client goes, the
+// session ends or the server shuts down. Never throws.
+boost::asio::awaitable<void> serve_sse(
+    boost::beast::tcp_stream& stream,
+    const boost::beast::http::request<boost::beast::http::string_body>& req,
+    api::Services& services, SseLimits limits);
+
+}  // namespace rtm::net
