@@ -310,6 +310,7 @@ void HttpServer::stop_accepting() {
       a->close(ignored);
     });
   }
+  close_all_websockets();
 }
 
 }  // namespace rtm::net

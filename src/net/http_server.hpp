@@ -33,7 +33,8 @@ class HttpServer {
   // Binds host:port on every context. Unavailable with a one-line reason on failure.
   Status listen(const std::string& host, std::uint16_t port);
   std::uint16_t port() const;
-  // Stops accepting; open connections finish their current request.
+  // Stops accepting; open connections finish their current request, WebSockets are closed
+  // with 1001.
   void stop_accepting();
 
  private:

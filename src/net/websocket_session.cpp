@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "api/reply.hpp"
 
@@ -79,6 +80,35 @@ AttachedSockets& attached_sockets() {
   return sockets;
 }
 
+// Every open socket, so that shutdown can say goodbye (1001) to each.
+class OpenSockets {
+ public:
+  void add(const std::shared_ptr<WsSocket>& socket) {
+    std::lock_guard lock(mu_);
+    sockets_[socket.get()] = socket;
+  }
+  void remove(const WsSocket* socket) {
+    std::lock_guard lock(mu_);
+    sockets_.erase(socket);
+  }
+  std::vector<std::shared_ptr<WsSocket>> all() {
+    std::lock_guard lock(mu_);
+    std::vector<std::shared_ptr<WsSocket>> out;
+    for (auto& [raw, weak] : sockets_)
+      if (auto s = weak.lock()) out.push_back(std::move(s));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;  // guards sockets_; nothing else is locked while it is held
+  std::unordered_map<const WsSocket*, std::weak_ptr<WsSocket>> sockets_;
+};
+
+OpenSockets& open_sockets() {
+  static OpenSockets sockets;
+  return sockets;
+}
+
 // `{"id":<id>,` + the reply object without its opening brace.
 std::string reply_frame(const std::string& id_json, const api::Reply& reply) {
   std::string body = api::encode_json(reply);
@@ -115,13 +145,22 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     ws_.read_message_max(limits_.max_message);
     auto [ec] = co_await ws_.async_accept(req, kUseTuple);
     if (ec) co_return;
+    open_sockets().add(shared_from_this());
     co_await read_loop();
+    open_sockets().remove(this);
     // The socket is gone: the session keeps queueing for the next reader.
     closing_ = true;
     release(attached_);
     wake_.cancel();
     drained_.cancel();
   }
+
+  // Closes with 1001: the server is shutting down. On this socket's thread.
+  void going_away() {
+    close_with(websocket::close_code::going_away, "the server is shutting down");
+  }
+
+  boost::asio::any_io_executor executor() { return ws_.get_executor(); }
 
   // Stops pushing `session` (another socket attached it, or this one closed). On this
   // socket's thread.
@@ -217,12 +256,14 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
       if (auto* s = reply.fields.if_contains("session"); s && s->is_string())
         self->attach(std::string(s->get_string()), std::nullopt);
     } else if (method == "session.authorize") {
-      if (auto* s = params.if_contains("session"); s && s->is_string())
-        self->attach(std::string(s->get_string()), std::nullopt);
+      // The reply names the session that is now logged in: with mode possess it is the
+      // user's existing session, not the one in the request (which is ended).
+      const json::value* s = reply.fields.if_contains("session");
+      if (!s) s = params.if_contains("session");
+      if (s && s->is_string()) self->attach(std::string(s->get_string()), std::nullopt);
     } else if (method == "session.attach") {
-      std::optional<std::uint64_t> after;
-      if (auto* a = params.if_contains("after")) after = a->to_number<std::uint64_t>();
-      self->attach(std::string(params.at("session").get_string()), after);
+      self->attach(std::string(params.at("session").get_string()),
+                   api::Params(params).optional_u64("after"));
     }
   }
 
@@ -230,12 +271,10 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     auto* s = params.if_contains("session");
     if (!s || !s->is_string())
       return api::Reply::error(Rc::InvalidRequest, "session.attach needs session (a string)");
-    if (auto* a = params.if_contains("after")) {
-      boost::system::error_code ec;
-      auto v = a->to_number<std::uint64_t>(ec);
-      if (ec || (a->is_double()))
-        return api::Reply::error(Rc::InvalidParameter, "after must be a non-negative integer");
-      (void)v;
+    try {
+      (void)api::Params(params).optional_u64("after");  // checked as get_events checks it
+    } catch (const api::CallError& e) {
+      return api::Reply::error(e.error);
     }
     auto session = services_.engine.live_session(std::string(s->get_string()));
     if (!session) return api::Reply::error(session.error());
@@ -365,6 +404,11 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
 };
 
 }  // namespace
+
+void close_all_websockets() {
+  for (auto& socket : open_sockets().all())
+    asio::post(socket->executor(), [socket] { socket->going_away(); });
+}
 
 awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> req,
                                 api::Services& services, WebSocketLimits limits) {

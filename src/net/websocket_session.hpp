@@ -29,6 +29,9 @@ struct WebSocketLimits {
   std::size_t max_queued_frames = 1024;
 };
 
+// Closes every open socket with 1001 (going away), for a graceful shutdown.
+void close_all_websockets();
+
 // Completes the WebSocket handshake of `req` (an upgrade request for /v1/ws) on `stream` and
 // serves the socket until it closes. Never throws.
 boost::asio::awaitable<void> serve_websocket(
