@@ -202,7 +202,11 @@ class Engine {
   void channel_cancel_wait(const std::string& client_id, std::uint64_t ticket);
   std::vector<std::string> channel_take(const std::string& client_id);
   // A socket on a channel (GET /v1/channel?token=T): attach checks the token and connects;
-  // the last detach disconnects. Messages are taken with channel_poll / channel_take.
+  // the last detach disconnects. The socket takes messages as a poll does: channel_poll with
+  // its token (so an expired token ends it with TokenExpired) and a waiter, then
+  // channel_cancel_wait + channel_take when woken. A channel has one waiter: a socket's wait
+  // and an HTTP poll's wait replace (and wake) each other. Cancel the wait before detaching:
+  // a waiter still registered counts as a poll in progress and keeps the channel connected.
   Result<ChannelToken> channel_attach(std::string_view token);
   void channel_detach(const std::string& client_id);
 
