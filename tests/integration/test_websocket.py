@@ -417,6 +417,38 @@ class TestPush(WsCase):
         self.assertEqual([e["message"]["msg"].split()[1] for e in evs], [str(i) for i in range(n)])
         self.assertNothingPushed(w)
 
+    def test_a_socket_that_stops_reading_while_10000_events_come_keeps_memory_bounded(self):
+        # The socket takes only a window of events; the rest stays in the session's queue,
+        # bounded by queue_limit (oldest dropped, a gap event says how many). 10,000 events
+        # of 4 KiB (40 MiB) are far more than the kernel's socket buffers hold, so most of
+        # them must wait in (and be dropped from) the session's queue.
+        w, a = self.ws_login()
+        self.ws_call_ok(w, "session.set", session=a.session, settings={"queue_limit": 100})
+        rss_before = self.rtmd.status_field("VmRSS")
+        payload = "x" * 4096
+        for i in range(10000):
+            self.assertOk(self.c.server("message.send", to=a.uid, mtype=30, msg="%d %s" % (i, payload)))
+        rss_after = self.rtmd.status_field("VmRSS")
+        self.assertLess(rss_after - rss_before, 16 * 1024,
+                        "rtmd RSS grew by %d KiB while a socket did not read" % (rss_after - rss_before))
+        # Reading again: the oldest were dropped with a gap, the newest arrive, in order.
+        evs = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            evs += w.events(500, timeout=1)
+            last = evs[-1] if evs else None
+            if last and last.get("type") == "message" and last["message"]["msg"].startswith("9999 "):
+                break
+        kinds = [e["type"] for e in evs]
+        self.assertIn("gap", kinds)
+        msgs = [int(e["message"]["msg"].split()[0]) for e in evs if e["type"] == "message"]
+        self.assertEqual(msgs[-1], 9999)
+        self.assertEqual(msgs, sorted(msgs))
+        self.assertLess(len(msgs), 10000)
+        ids = [e["id"] for e in evs]
+        self.assertEqual(ids, sorted(ids))
+        self.assertStillServing()
+
     def test_group_message_is_pushed_after_subscribe_on_the_socket(self):
         w, a = self.ws_login()
         b = self.login()
