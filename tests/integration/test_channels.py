@@ -3,8 +3,11 @@ queues while nobody is connected, long-poll channel.poll, info/clear, token erro
 server event stream (events.poll) with channel and user presence events."""
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import sqlite3
 import threading
 import time
 import unittest
@@ -137,6 +140,43 @@ class TestChannels(ChannelCase):
         _, channel_token = self.create(str(user.uid))
         s = self.new_session()
         self.assertError(self.c.call("session.authorize", session=s, token=channel_token),
+                         "InvalidToken")
+
+    def token_secret(self):
+        """The server's token secret, as an application sharing it would hold it."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.rtmd.data_dir, "rtm.db"),
+                             uri=True)
+        try:
+            return db.execute("SELECT value FROM meta WHERE key = 'token_secret'").fetchone()[0]
+        finally:
+            db.close()
+
+    def mint(self, secret, claims):
+        """docs/semantics.md "Channels": a channel token made without the server."""
+        signing_input = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." +
+                         b64url(json.dumps(claims).encode()))
+        sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + b64url(sig)
+
+    def test_an_application_can_mint_channel_tokens_with_the_shared_secret(self):
+        secret = self.token_secret()
+        cid = unique("minted")
+        token = self.mint(secret, {"typ": "channel", "sub": cid, "exp": int(time.time()) + 60})
+        self.assertError(self.c.server("channel.send", client_id=cid, message="early"), "NotFound")
+        self.assertEqual(self.messages(token), [])  # the first poll opens the channel
+        self.send_to(cid, "hello")
+        self.assertEqual(self.messages(token), ["hello"])
+        self.assertTrue(self.info(cid)["connected"])
+        expired = self.mint(secret, {"typ": "channel", "sub": cid, "exp": int(time.time()) - 1})
+        self.assertError(self.poll(expired), "TokenExpired")
+        for claims in ({"typ": "user", "sub": cid, "exp": int(time.time()) + 60},
+                       {"sub": cid, "exp": int(time.time()) + 60},
+                       {"typ": "channel", "sub": 5, "exp": int(time.time()) + 60},
+                       {"typ": "channel", "sub": cid}):
+            with self.subTest(claims=claims):
+                self.assertError(self.poll(self.mint(secret, claims)), "InvalidToken")
+        self.assertError(self.poll(self.mint(secret + "x", {"typ": "channel", "sub": cid,
+                                                             "exp": int(time.time()) + 60})),
                          "InvalidToken")
 
     def test_poll_waits_and_answers_the_moment_a_send_arrives(self):
