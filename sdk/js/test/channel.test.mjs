@@ -85,3 +85,69 @@ describe("Channel", {skip: bin.path ? false : bin.why}, () => {
     assert.equal(c.readyState, "closed");
   });
 });
+
+// rtmd has no /v1/channel socket yet (API.md section 7 names it). Until it has, this checks
+// the SDK's side of it against a stand-in that speaks the contract's frames
+// ({"message":"..."} pushed; a token error answered as an error reply, then close).
+describe("Channel over the /v1/channel WebSocket (stand-in server)", () => {
+  let wss;
+  let url;
+  const conns = [];
+
+  before(async () => {
+    const {WebSocketServer} = await import("ws");
+    wss = new WebSocketServer({host: "127.0.0.1", port: 0});
+    await new Promise((r) => wss.once("listening", r));
+    url = `http://127.0.0.1:${wss.address().port}`;
+    wss.on("connection", (ws, req) => {
+      const u = new URL(req.url, "http://x");
+      if (u.pathname !== "/v1/channel") return ws.close(1008);
+      if (u.searchParams.get("token") !== "good") {
+        ws.send(JSON.stringify({rc: 1201, error: "TokenExpired", msg: "the token's time is over"}));
+        return ws.close(1008);
+      }
+      conns.push(ws);
+    });
+  });
+  after(() => new Promise((r) => {
+    for (const c of wss.clients) c.terminate();
+    wss.close(() => r());
+  }));
+
+  test("messages are pushed; a dropped socket is opened again; close() ends it", async () => {
+    const c = new Channel("good", {url, WebSocket, minDelay: 20, maxDelay: 100});
+    const data = [];
+    let opens = 0;
+    let closes = 0;
+    c.onopen = () => opens++;
+    c.onmessage = (m) => data.push(m.data);
+    c.onclose = () => closes++;
+    await waitFor(() => conns.length === 1 && opens === 1, 5000, "the socket");
+    assert.equal(c.transport, "websocket");
+    conns[0].send(JSON.stringify({message: "a"}));
+    conns[0].send(JSON.stringify({message: "b"}));
+    await waitFor(() => data.length === 2, 5000, "two messages");
+    conns[0].terminate();
+    await waitFor(() => conns.length === 2, 5000, "the socket again");
+    conns[1].send(JSON.stringify({message: "c"}));
+    await waitFor(() => data.length === 3, 5000, "the third message");
+    assert.deepEqual(data, ["a", "b", "c"]);
+    assert.equal(opens, 1);
+    assert.equal(closes, 0);
+    c.close();
+    assert.equal(closes, 1);
+    await waitFor(() => conns[1].readyState === 3, 5000, "the socket closed");
+  });
+
+  test("a token error on the socket: onerror 401, onclose, no polling", async () => {
+    const c = new Channel("stale", {url, WebSocket});
+    const errors = [];
+    let closes = 0;
+    c.onerror = (e) => errors.push(e);
+    c.onclose = () => closes++;
+    await waitFor(() => closes === 1, 5000, "onclose");
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].code, 401);
+    assert.equal(errors[0].name, "TokenExpired");
+  });
+});
