@@ -29,14 +29,10 @@ const MethodSpec* find_method(Scope scope, std::string_view name) {
   return nullptr;
 }
 
-namespace {
-
 bool api_key_matches(std::string_view given, const std::string& expected) {
   if (expected.empty() || given.size() != expected.size()) return false;
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
-
-}  // namespace
 
 boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
                                               std::string_view method,

@@ -40,6 +40,10 @@ struct MethodSpec {
   Handler handler;
 };
 
+// Whether `given` is the server API key, compared in constant time. An empty key (none set)
+// matches nothing.
+bool api_key_matches(std::string_view given, const std::string& expected);
+
 const std::vector<MethodSpec>& method_table();
 const MethodSpec* find_method(Scope scope, std::string_view name);
 

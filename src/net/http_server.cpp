@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/push_websockets.hpp"
 #include "net/sse_stream.hpp"
 #include "net/websocket_session.hpp"
 
@@ -202,8 +203,18 @@ struct HttpServer::Impl {
         break;
       }
       if (websocket::is_upgrade(req)) {
-        if (parse_target(req.target()).path == "/v1/ws") {
+        auto path = parse_target(req.target()).path;
+        if (path == "/v1/ws") {
           co_await serve_websocket(std::move(stream), std::move(req), services, ws_limits);
+          co_return;
+        }
+        if (path == "/v1/channel") {
+          co_await serve_channel_socket(std::move(stream), std::move(req), services, ws_limits);
+          co_return;
+        }
+        if (path == "/v1/server/ws") {
+          co_await serve_server_event_socket(std::move(stream), std::move(req), services,
+                                             ws_limits);
           co_return;
         }
         auto res = reply_response(api::Reply::error(Rc::UnknownMethod, "no WebSocket at this path"),

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/reply.hpp"
+#include "net/http_answer.hpp"
 
 namespace rtm::net {
 
@@ -64,16 +65,6 @@ StreamRequest parse_request(const http::request<http::string_body>& req) {
   return r;
 }
 
-std::string error_response(unsigned version, const api::Reply& reply) {
-  std::string body = api::encode_json(reply);
-  std::string out = version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(reply.http_status()) + " " +
-         std::string(http::obsolete_reason(static_cast<http::status>(reply.http_status())));
-  out += "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size());
-  out += "\r\nConnection: close\r\n\r\n" + body;
-  return out;
-}
-
 void append_events(std::string& out, const EventBatch& batch) {
   for (const auto& e : batch.events) {
     out.append("id: ").append(std::to_string(e.id)).append("\ndata: {\"id\":");
@@ -97,7 +88,7 @@ awaitable<void> serve_sse(beast::tcp_stream& stream, const http::request<http::s
                 : Rc::InvalidSession;
     auto reply = api::Reply::error(rc, r.bad);
     services.metrics.record(reply.rc);
-    std::string answer = error_response(req.version(), reply);
+    std::string answer = error_answer(req.version(), reply);
     stream.expires_after(limits.write_timeout);
     co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
     co_return;

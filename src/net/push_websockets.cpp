@@ -1,0 +1,225 @@
+// See push_websockets.hpp. Each socket is one coroutine that takes what is queued for it and
+// writes it (the only writer), waiting on a timer that the source's waiter cancels; a second
+// coroutine reads, so that pings are answered and a close or a dead peer ends the push.
+#include "net/push_websockets.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/reply.hpp"
+#include "net/http_answer.hpp"
+
+namespace rtm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// What a push socket needs besides its stream: the wake-up timer and whether the peer left.
+struct PushSocket {
+  explicit PushSocket(beast::tcp_stream stream) : ws(std::move(stream)), wake(ws.get_executor()) {}
+  websocket::stream<beast::tcp_stream> ws;
+  asio::steady_timer wake;
+  bool gone = false;
+
+  // A waiter for the source: posts the wake-up onto this socket's thread.
+  std::function<void()> waiter(const std::shared_ptr<PushSocket>& self) {
+    std::weak_ptr<PushSocket> weak = self;
+    auto ex = ws.get_executor();
+    return [weak, ex] {
+      asio::post(ex, [weak] {
+        if (auto s = weak.lock()) s->wake.cancel();
+      });
+    };
+  }
+  awaitable<void> sleep() {
+    wake.expires_at(asio::steady_timer::time_point::max());
+    co_await wake.async_wait(kUseTuple);
+  }
+};
+
+std::optional<std::string> query_param(std::string_view target, std::string_view key) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  for (auto param : url->params())
+    if (param.key == key) return std::string(param.value);
+  return std::nullopt;
+}
+
+awaitable<void> refuse(beast::tcp_stream& stream, unsigned version, const api::Reply& reply,
+                       api::Services& services) {
+  services.metrics.record(reply.rc);
+  std::string answer = error_answer(version, reply);
+  stream.expires_after(std::chrono::seconds(5));
+  co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
+}
+
+// The handshake with the limits every rtm socket has; false if it failed.
+awaitable<bool> accept(PushSocket& s, const http::request<http::string_body>& req,
+                       const WebSocketLimits& limits) {
+  beast::get_lowest_layer(s.ws).expires_never();  // the websocket timeouts take over
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(30);
+  timeouts.idle_timeout = limits.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  s.ws.set_option(timeouts);
+  s.ws.read_message_max(64 * 1024);  // nothing is expected from the client
+  auto [ec] = co_await s.ws.async_accept(req, kUseTuple);
+  co_return !ec;
+}
+
+// Reads (and drops) whatever the client sends until it closes or goes silent.
+awaitable<void> read_until_gone(std::shared_ptr<PushSocket> s) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await s->ws.async_read(buffer, kUseTuple);
+    if (ec) break;
+    buffer.consume(buffer.size());
+  }
+  s->gone = true;
+  s->wake.cancel();
+}
+
+awaitable<bool> write_text(PushSocket& s, const std::string& frame) {
+  s.ws.text(true);
+  auto [ec, n] = co_await s.ws.async_write(asio::buffer(frame), kUseTuple);
+  co_return !ec;
+}
+
+awaitable<void> close(PushSocket& s, websocket::close_code code, const char* reason) {
+  if (s.gone) co_return;
+  auto [ec] = co_await s.ws.async_close(websocket::close_reason(code, reason), kUseTuple);
+  (void)ec;
+}
+
+std::string message_frame(const std::string& message) {
+  return "{\"message\":" + boost::json::serialize(boost::json::string(message)) + "}";
+}
+
+}  // namespace
+
+awaitable<void> serve_channel_socket(beast::tcp_stream stream, http::request<http::string_body> req,
+                                     api::Services& services, WebSocketLimits limits) {
+  Engine& engine = services.engine;
+  std::string token = query_param(req.target(), "token").value_or("");
+  if (token.empty()) {
+    co_await refuse(stream, req.version(),
+                    api::Reply::error(Rc::InvalidToken, "token is missing (?token=T)"), services);
+    co_return;
+  }
+  auto attached = engine.channel_attach(token);
+  if (!attached) {
+    co_await refuse(stream, req.version(), api::Reply::error(attached.error()), services);
+    co_return;
+  }
+  const std::string client_id = attached->client_id;
+  auto s = std::make_shared<PushSocket>(std::move(stream));
+  if (co_await accept(*s, req, limits)) {
+    asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
+    while (!s->gone) {
+      std::uint64_t ticket = 0;
+      auto polled = engine.channel_poll(token, s->waiter(s), ticket);
+      if (!polled) {  // the token expired (or the channel was forgotten with it)
+        co_await close(*s, websocket::close_code::policy_error, "the channel token expired");
+        break;
+      }
+      std::vector<std::string> messages;
+      if (polled->messages) {
+        messages = std::move(*polled->messages);
+      } else {
+        co_await s->sleep();
+        engine.channel_cancel_wait(client_id, ticket);
+        if (s->gone) break;
+        messages = engine.channel_take(client_id);
+      }
+      bool written = true;
+      for (const auto& m : messages) {
+        written = co_await write_text(*s, message_frame(m));
+        if (!written) break;
+      }
+      if (!written) break;
+      if (engine.shutting_down()) {
+        co_await close(*s, websocket::close_code::going_away, "the server is shutting down");
+        break;
+      }
+    }
+  }
+  engine.channel_detach(client_id);
+}
+
+awaitable<void> serve_server_event_socket(beast::tcp_stream stream,
+                                          http::request<http::string_body> req,
+                                          api::Services& services, WebSocketLimits limits) {
+  Engine& engine = services.engine;
+  std::string_view bearer;
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view v = it->value();
+    if (v.substr(0, 7) == "Bearer ") bearer = v.substr(7);
+  }
+  if (!api::api_key_matches(bearer, services.api_key)) {
+    co_await refuse(
+        stream, req.version(),
+        api::Reply::error(Rc::Unauthorized,
+                          "the server event stream needs Authorization: Bearer <api key>"),
+        services);
+    co_return;
+  }
+  std::optional<std::uint64_t> after;
+  if (auto text = query_param(req.target(), "after")) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc() || end != text->data() + text->size() || text->empty()) {
+      co_await refuse(stream, req.version(),
+                      api::Reply::error(Rc::InvalidRequest, "after must be a non-negative integer"),
+                      services);
+      co_return;
+    }
+    after = v;
+  }
+  auto s = std::make_shared<PushSocket>(std::move(stream));
+  if (!co_await accept(*s, req, limits)) co_return;
+  asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
+  while (!s->gone) {
+    std::uint64_t ticket = 0;
+    auto batch = engine.take_or_wait_server_events(after, s->waiter(s), ticket);
+    after.reset();  // from now on the stream's cursor
+    if (!batch) {
+      co_await s->sleep();
+      engine.cancel_server_events_wait(ticket);
+      continue;
+    }
+    if (batch->events.empty()) {  // answered without a wait: shutting down
+      co_await close(*s, websocket::close_code::going_away, "the server is shutting down");
+      break;
+    }
+    bool written = true;
+    for (const auto& e : batch->events) {
+      std::string frame = "{\"event\":{\"id\":" + std::to_string(e.id) + "," + *e.body + "}";
+      written = co_await write_text(*s, frame);
+      if (!written) break;
+    }
+    if (!written) break;
+  }
+}
+
+}  // namespace rtm::net
