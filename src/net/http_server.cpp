@@ -20,6 +20,7 @@
 #include "api/reply.hpp"
 #include "net/push_websockets.hpp"
 #include "net/sse_stream.hpp"
+#include "net/web_assets.hpp"
 #include "net/websocket_session.hpp"
 
 namespace rtm::net {
@@ -162,6 +163,14 @@ struct HttpServer::Impl {
                                        target.path.substr(kClient.size()), req.body(), {});
       }
       co_return reply_response(reply, xml, v, ka);
+    }
+    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+      if (const WebAsset* asset = find_web_asset(target.path)) {
+        Answer a =
+            make_response(v, ka, http::status::ok, std::string(asset->bytes), asset->content_type);
+        if (req.method() == http::verb::head) a.body.clear();  // the head keeps the length
+        co_return a;
+      }
     }
     auto reply = api::Reply::error(Rc::UnknownMethod, "no such path");
     co_return reply_response(reply, xml, v, ka);
