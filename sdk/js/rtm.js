@@ -314,6 +314,7 @@ export class Session {
     this._wsConnecting = false;
     this._nextId = 1;
     this._pending = new Map(); // request id -> {method, params, resolve, reject, timer}
+    this._authorizing = null;  // the session.authorize call in flight, if any
 
     this._pollGen = 0;         // a poll loop runs while _pollGen is its generation
     this._pollAbort = null;
@@ -402,7 +403,16 @@ export class Session {
       params.password = credentials.password;
     }
     if (mode !== undefined) params.mode = mode;
-    const r = await this._call("session.authorize", params);
+    // possess destroys this session on the server before its reply is read here: a poll or
+    // an attach that meets InvalidSession meanwhile waits for the reply (see _sessionGone).
+    const pending = this._call("session.authorize", params);
+    this._authorizing = pending;
+    let r;
+    try {
+      r = await pending;
+    } finally {
+      if (this._authorizing === pending) this._authorizing = null;
+    }
     if (mode !== "auth") this._uid = r.uid;
     if (r.session && r.session !== this._id && mode !== "auth") {
       // possess over HTTP (over the socket, the reply already switched): continue the
@@ -803,10 +813,7 @@ export class Session {
           await this._attachSocket(ws);
           ok = true;
         } catch (e) {
-          if (e.name === "InvalidSession") {
-            this._end({state: "invalid", error: e});
-            return;
-          }
+          if (e.name === "InvalidSession" && (await this._sessionGone(e))) return;
           if (ws === this._ws) {
             this._ws = null;
             try { ws.close(1000, "attach failed"); } catch (_) { /* ignore */ }
@@ -833,6 +840,19 @@ export class Session {
     if (this._last !== null) params.after = this._last;
     this._wsAttached = false;
     await this._wsCall("session.attach", params, ws);
+  }
+
+  // The server answered InvalidSession for this._id. Unless an authorize (possess) is about
+  // to switch the id, the session is over. Resolves true when it ended.
+  async _sessionGone(err) {
+    const id = this._id;
+    if (this._authorizing) {
+      await this._authorizing.catch(() => {});
+      if (this._id !== id) return false;
+    }
+    if (this._state !== "live") return true;
+    this._end({state: "invalid", error: err});
+    return true;
   }
 
   _stopPolling() {
@@ -868,8 +888,8 @@ export class Session {
       } catch (e) {
         if (this._pollGen !== gen || this._state !== "live") return;
         if (e.name === "InvalidSession") {
-          this._end({state: "invalid", error: e});
-          return;
+          if (await this._sessionGone(e)) return;
+          continue; // the session changed (possess): the loop checks its generation
         }
         failures++;
         safeCall(this, this.onerror, e);

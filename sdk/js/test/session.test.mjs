@@ -284,28 +284,29 @@ describe("Session", {skip}, () => {
     await assert.rejects(session({}).attach("no-such-session"), {name: "InvalidSession"});
   });
 
-  test("authorize mode possess continues the existing session with its queued events", async () => {
-    const alice = await rtmd.addUser("alice");
-    const bob = await rtmd.addUser("bob");
-    const a = await login(alice, {WebSocket});
-    const b = await login(bob, {});
-    const oldId = a.s.id;
-    a.s.close();
-    await b.s.send(alice.uid, "queued");
-    for (const opts of [{WebSocket}, {}]) {
+  for (const [name, opts] of [["WebSocket", {WebSocket}], ["polling", {}]]) {
+    test(`authorize mode possess continues the existing session with its queued events (${name})`, async () => {
+      const alice = await rtmd.addUser("alice");
+      const bob = await rtmd.addUser("bob");
+      // alice's first session reads nothing (plain HTTP calls), so "queued" waits in it.
+      const call = async (method, params) => (await fetch(`${rtmd.url}/v1/${method}`, {
+        method: "POST", body: JSON.stringify(params)})).json();
+      const oldId = (await call("session.create", {})).session;
+      assert.equal((await call("session.authorize", {session: oldId, login: alice.login,
+                                                     password: alice.password})).rc, 0);
+      const b = await login(bob, {});
+      await b.s.send(alice.uid, "queued");
       const s = session(opts);
       const rec = recorder(s);
       await s.create();
       const r = await s.authorize({login: alice.login, password: alice.password}, "possess");
       assert.equal(r.session, oldId);
       assert.equal(s.id, oldId);
-      if (opts.WebSocket) {
-        await waitFor(() => rec.messages.length === 1, 5000, "queued message");
-        assert.equal(rec.messages[0].msg, "queued");
-      }
+      assert.equal(s.uid, alice.uid);
       await b.s.send(alice.uid, "live");
-      await waitFor(() => rec.messages.some((m) => m.msg === "live"), 5000, "live message");
-      s.close();
-    }
-  });
+      await waitFor(() => rec.messages.length === 2, 5000, "queued and live messages");
+      assert.deepEqual(rec.messages.map((m) => m.msg), ["queued", "live"]);
+      assert.equal(s.transport, name === "WebSocket" ? "websocket" : "polling");
+    });
+  }
 });
