@@ -270,6 +270,10 @@ const NOT_RETRIED = new Set(["session.create", "session.authorize"]);
  * @property {number} [connectTimeout] ms to wait for a WebSocket to open (default 10000)
  * @property {number} [minDelay] first reconnect delay in ms (default 250); doubles per failure
  * @property {number} [maxDelay] longest reconnect delay in ms (default 10000)
+ * @property {number} [heartbeat] ms of silence on the socket after which the SDK makes a
+ *   cheap call (session.set with no settings) to check it (default 30000; 0: never)
+ * @property {number} [heartbeatTimeout] ms to wait for that answer before the socket counts
+ *   as dead and is replaced (default 10000)
  */
 
 /**
@@ -300,6 +304,11 @@ export class Session {
     this._connectTimeout = options.connectTimeout ?? 10000;
     this._minDelay = options.minDelay ?? 250;
     this._maxDelay = options.maxDelay ?? 10000;
+    this._heartbeat = options.heartbeat ?? 30000;
+    this._heartbeatTimeout = options.heartbeatTimeout ?? 10000;
+    this._hbTimer = null;
+    this._hbBusy = false;
+    this._lastFrame = 0;
 
     this._id = null;          // session id
     this._uid = null;
@@ -596,14 +605,14 @@ export class Session {
                     Object.assign({timeout: this._callTimeout}, opts));
   }
 
-  _wsCall(method, params, ws = this._ws) {
+  _wsCall(method, params, ws = this._ws, timeout = this._callTimeout) {
     return new Promise((resolve, reject) => {
       const id = this._nextId++;
       const entry = {method, params, resolve, reject, ws, timer: null};
       entry.timer = setTimeout(() => {
         this._pending.delete(id);
-        reject(networkError(`${method}: no answer within ${this._callTimeout} ms`));
-      }, this._callTimeout);
+        reject(networkError(`${method}: no answer within ${timeout} ms`));
+      }, timeout);
       this._pending.set(id, entry);
       try {
         ws.send(stringifyJSON({id, method, params}));
@@ -675,6 +684,7 @@ export class Session {
     }
     this._state = state;
     this._stopPolling();
+    this._stopHeartbeat();
     clearTimeout(this._wsTimer);
     this._wsTimer = null;
     const ws = this._ws;
@@ -722,6 +732,7 @@ export class Session {
         opened = true;
         this._ws = ws;
         this._wsAttached = false;
+        this._startHeartbeat(ws);
         resolve(true);
       };
       ws.onmessage = (e) => this._onSocketMessage(ws, e);
@@ -738,6 +749,7 @@ export class Session {
   }
 
   _onSocketMessage(ws, e) {
+    if (ws === this._ws) this._lastFrame = Date.now();
     let frame;
     try {
       frame = parseJSON(textOf(e.data));
@@ -785,11 +797,47 @@ export class Session {
   _onSocketClose(ws) {
     this._failPending(ws);
     if (ws !== this._ws) return;
+    this._stopHeartbeat();
     this._ws = null;
     this._wsAttached = false;
     if (this._state !== "live") return;
     // Dropped: try again at once (with a little jitter); poll meanwhile if that fails.
     this._scheduleSocket(delayFor(0, this._minDelay, this._maxDelay));
+  }
+
+  // A socket can die without a close (a laptop that slept, a NAT that forgot it): when it has
+  // been silent for `heartbeat` ms, a call checks it; no answer in time drops it.
+  _startHeartbeat(ws) {
+    this._stopHeartbeat();
+    this._lastFrame = Date.now();
+    if (!this._heartbeat) return;
+    this._hbTimer = setInterval(() => {
+      if (ws !== this._ws || this._state !== "live") return;
+      if (this._hbBusy || !this._id || Date.now() - this._lastFrame < this._heartbeat) return;
+      this._hbBusy = true;
+      this._wsCall("session.set", {session: this._id, settings: {}}, ws, this._heartbeatTimeout)
+        .catch((e) => {
+          if (e.rc === RC_NETWORK && ws === this._ws && this._state === "live") this._dropSocket(ws);
+        })
+        .finally(() => { this._hbBusy = false; });
+    }, Math.max(20, Math.floor(this._heartbeat / 2)));
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this._hbTimer);
+    this._hbTimer = null;
+    this._hbBusy = false;
+  }
+
+  // Gives up on a socket that does not answer: no close handshake to wait for.
+  _dropSocket(ws) {
+    ws.onclose = null;
+    ws.onmessage = null;
+    try { ws.close(4000, "no answer"); } catch (_) { /* ignore */ }
+    if (typeof ws.terminate === "function") {
+      try { ws.terminate(); } catch (_) { /* ignore */ }
+    }
+    this._onSocketClose(ws);
   }
 
   _scheduleSocket(ms) {

@@ -140,6 +140,7 @@ export class Rtmd {
 
 /**
  * A TCP proxy in front of rtmd. dropAll() cuts every connection (like a network drop);
+ * freeze() makes the open ones silent without closing them (a peer that died);
  * refuse = true closes new connections at once; refuseUpgrades = true answers WebSocket
  * upgrades with 404 (as a proxy that does not pass WebSockets) and passes plain HTTP.
  */
@@ -147,6 +148,7 @@ export class Proxy {
   constructor(targetPort) {
     this.targetPort = targetPort;
     this.sockets = new Set();
+    this.pairs = new Set();
     this.refuse = false;
     this.refuseUpgrades = false;
     this.upgrades = 0; // WebSocket upgrade requests seen
@@ -190,7 +192,21 @@ export class Proxy {
       upstream.write(first);
       client.pipe(upstream);
       upstream.pipe(client);
+      const pair = {client, upstream};
+      this.pairs.add(pair);
+      upstream.on("close", () => this.pairs.delete(pair));
     });
+  }
+
+  /** Open connections stop passing bytes either way, without closing (a dead peer). */
+  freeze() {
+    for (const {client, upstream} of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    this.pairs.clear();
   }
 
   /** Cuts every open connection. */

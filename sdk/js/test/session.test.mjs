@@ -177,6 +177,25 @@ describe("Session", {skip}, () => {
     await waitFor(() => a.s.transport === "websocket", 10000, "the socket back");
   });
 
+  test("a socket that goes silent without closing is found by the heartbeat and replaced", async () => {
+    const alice = await rtmd.addUser("alice");
+    const bob = await rtmd.addUser("bob");
+    const p = await proxy();
+    const a = await login(alice, {url: p.url, WebSocket, heartbeat: 200, heartbeatTimeout: 300});
+    const b = await login(bob, {});
+    await b.s.send(alice.uid, "before");
+    await waitFor(() => a.rec.messages.length === 1, 5000, "the first message");
+    const upgrades = p.upgrades;
+    p.freeze(); // the socket stays open but nothing passes any more
+    for (const text of ["lost 1", "lost 2", "lost 3"]) await b.s.send(alice.uid, text);
+    await waitFor(() => a.rec.messages.length === 4, 10000, "the messages sent meanwhile");
+    assert.deepEqual(a.rec.messages.map((m) => m.msg), ["before", "lost 1", "lost 2", "lost 3"]);
+    assert.ok(p.upgrades > upgrades, "a new socket was opened");
+    await waitFor(() => a.s.transport === "websocket", 5000, "the socket back");
+    const ids = a.rec.events.map((e) => e.id);
+    assert.deepEqual(ids, [1, 2, 3, 4]);
+  });
+
   test("errors reject with rc, name and message over both transports", async () => {
     const alice = await rtmd.addUser("alice");
     for (const opts of [{WebSocket}, {}]) {
