@@ -66,10 +66,11 @@ export class Rtmd {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start() {
+  /** Starts rtmd (on `port`, else a free one) and waits for /healthz. */
+  async start(port) {
     const bin = rtmdBinary();
     for (let attempt = 0; attempt < 3; attempt++) {
-      this.port = await freePort();
+      this.port = port || await freePort();
       this.stderr = "";
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RTM_")));
       this.proc = spawn(bin.path, [
@@ -91,7 +92,7 @@ export class Rtmd {
         await sleep(50);
       }
       if (healthy) return this;
-      if (dead && /in use/i.test(this.stderr)) continue;
+      if (dead && !port && /in use/i.test(this.stderr)) continue;
       this.proc.kill("SIGKILL");
       throw new Error(`rtmd did not start: ${this.stderr}`);
     }
@@ -106,6 +107,13 @@ export class Rtmd {
     const code = await this.exited;
     clearTimeout(t);
     return code;
+  }
+
+  /** SIGTERM (asserting exit code 0), then the same binary on the same port and data dir. */
+  async restart() {
+    const code = await this.stop();
+    if (code !== 0) throw new Error(`rtmd exited with ${code} on SIGTERM: ${this.stderr}`);
+    return this.start(this.port);
   }
 
   async cleanup() {
