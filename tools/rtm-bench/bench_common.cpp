@@ -391,6 +391,7 @@ void print_summary(const Summary& s, bool as_json) {
     json::array errs;
     for (const auto& e : s.errors) errs.emplace_back(e);
     o["first_errors"] = std::move(errs);
+    for (const auto& [name, value] : s.extra) o[name] = json_number(value);
     std::printf("%s\n", json::serialize(o).c_str());
     return;
   }
@@ -408,6 +409,7 @@ void print_summary(const Summary& s, bool as_json) {
   std::printf("  %-22s %10s %10s %10s %10s\n", "latency, ms", "p50", "p99", "max", "mean");
   print_latency_row("send round-trip", s.send_rtt);
   print_latency_row("send -> delivery", s.delivery);
+  for (const auto& [name, value] : s.extra) std::printf("  %-34s %12.2f\n", name.c_str(), value);
   for (const auto& e : s.errors) std::printf("  first error: %s\n", e.c_str());
 }
 

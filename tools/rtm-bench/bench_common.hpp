@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "async_connection.hpp"
@@ -174,6 +175,9 @@ struct Summary {
   LatencyHistogram send_rtt;
   LatencyHistogram delivery;
   std::vector<std::string> errors;  // first error text of each thread that had one
+  // Scenario-specific figures (e.g. server CPU per million deliveries): a row each in the
+  // table, a field each in the JSON.
+  std::vector<std::pair<std::string, double>> extra;
 };
 // Call after Workers::stop(): merges every thread's histograms and first errors.
 Summary collect(Workers& w, std::string mode, boost::json::object settings, double duration_s);

@@ -2,6 +2,7 @@
 // dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, ...).
 #include <CLI/CLI.hpp>
 
+#include "fanout.hpp"
 #include "p2p.hpp"
 #include "polls.hpp"
 
@@ -76,6 +77,40 @@ int main(int argc, char** argv) {
                         "rtmd's pid, for its RSS (default: the local process listening on the "
                         "--url port)");
 
+  FanoutOptions fanout;
+  CLI::App* fanout_cmd = app.add_subcommand(
+      "fanout", "N WebSocket subscribers of one group, a publisher at a rate; rtmd CPU and RSS");
+  add_common(fanout_cmd, fanout);
+  fanout_cmd->add_option("--subscribers,-n", fanout.subscribers, "WebSocket subscribers")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  fanout_cmd
+      ->add_option("--users", fanout.users,
+                   "users the sessions belong to (default: one per 50 sessions; rtmd allows 64 "
+                   "sessions per user)")
+      ->check(CLI::Range(0, 1000000));
+  fanout_cmd->add_option("--rate", fanout.rate, "publishes/s in all (0: as fast as answered)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  fanout_cmd->add_option("--publishers", fanout.publishers, "publishing connections")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  fanout_cmd->add_option("--duration", fanout.duration, "seconds of publishing")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  fanout_cmd->add_option("--msg-size", fanout.msg_size, "bytes of msg per publish")
+      ->check(CLI::Range(0, 65536))
+      ->capture_default_str();
+  fanout_cmd
+      ->add_option("--connect-parallel", fanout.connect_parallel, "subscribers connecting at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  fanout_cmd->add_option("--uid-base", fanout.uid_base, "users uid-base.. (created on first use)")
+      ->capture_default_str();
+  fanout_cmd->add_option("--rtmd-pid", fanout.rtmd_pid,
+                         "rtmd's pid, for its CPU and RSS (default: the local process listening "
+                         "on the --url port)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,5 +119,6 @@ int main(int argc, char** argv) {
   }
   if (p2p_cmd->parsed()) return run_p2p(p2p);
   if (polls_cmd->parsed()) return run_polls(polls);
+  if (fanout_cmd->parsed()) return run_fanout(fanout);
   return 2;
 }
