@@ -13,6 +13,12 @@ packages=(
   clang-14 libclang-rt-14-dev
 )
 
+# ---- browser tests (tests/browser, the demo page in web/) --------------------------------
+# Headless Chromium from Debian, driven by npm playwright-core (which downloads no browser).
+browser_packages=(chromium)
+packages+=("${browser_packages[@]}")
+# ---- end of browser tests ----------------------------------------------------------------
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
