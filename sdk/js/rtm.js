@@ -324,6 +324,7 @@ export class Session {
     this._nextId = 1;
     this._pending = new Map(); // request id -> {method, params, resolve, reject, timer}
     this._authorizing = null;  // the session.authorize call in flight, if any
+    this._destroying = false;  // destroy() was called
 
     this._pollGen = 0;         // a poll loop runs while _pollGen is its generation
     this._pollAbort = null;
@@ -551,10 +552,12 @@ export class Session {
    */
   async destroy() {
     if (this._id && this._state === "live") {
+      this._destroying = true; // a poll or push that sees the end first leaves it to us
       try {
         await this._call("session.destroy", {});
       } catch (e) {
-        if (e.name !== "InvalidSession") {
+        // InvalidSession: it had ended already; Closed: its final event came first.
+        if (e.name !== "InvalidSession" && this._state !== "ended") {
           this._shutdown("closed");
           throw e;
         }
@@ -672,6 +675,7 @@ export class Session {
 
   _end(info) {
     if (this._state === "ended") return;
+    if (this._destroying) info = Object.assign({}, info, {state: "destroyed"});
     const wasLive = this._state === "live" || this._state === "new";
     this._shutdown("ended");
     if (wasLive) safeCall(this, this.onend, info);
@@ -894,6 +898,7 @@ export class Session {
   // to switch the id, the session is over. Resolves true when it ended.
   async _sessionGone(err) {
     const id = this._id;
+    if (this._destroying) return true; // destroy() ends it, as "destroyed"
     if (this._authorizing) {
       await this._authorizing.catch(() => {});
       if (this._id !== id) return false;

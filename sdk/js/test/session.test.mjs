@@ -200,6 +200,7 @@ describe("Session", {skip}, () => {
     const alice = await rtmd.addUser("alice");
     for (const opts of [{WebSocket}, {}]) {
       const s = session(opts);
+      const rec = recorder(s);
       await s.create();
       await assert.rejects(s.send(alice.uid, "too early"), (e) => {
         assert.ok(e instanceof RtmError);
@@ -217,6 +218,8 @@ describe("Session", {skip}, () => {
       await assert.rejects(s.call("no.such_method"), {rc: 1003, name: "UnknownMethod"});
       await s.destroy();
       assert.equal(s.state, "ended");
+      assert.deepEqual(rec.ends.map((e) => e.state), ["destroyed"]);
+      await s.destroy(); // again: nothing to do
       await assert.rejects(s.send(alice.uid, "after"), {rc: RC_CLOSED, name: "Closed"});
     }
   });
@@ -264,6 +267,31 @@ describe("Session", {skip}, () => {
     await waitFor(() => b.rec.messages.length === 3, 5000, "marker");
     assert.equal(b.rec.messages[2].msg, "marker");
     assert.deepEqual(await a.s.online([alice.uid, bob.uid]), [alice.uid, bob.uid]);
+  });
+
+  test("rooms and presence: onroom, onpresence, sendRoom", async () => {
+    const alice = await rtmd.addUser("alice");
+    const bob = await rtmd.addUser("bob");
+    const rid = 100 + Math.floor(Math.random() * 1e6);
+    const a = await login(alice, {WebSocket});
+    const rooms = [];
+    const presence = [];
+    a.s.onroom = (ev) => rooms.push(ev);
+    a.s.onpresence = (ev) => presence.push(ev);
+    await a.s.subscribe(`presence:${bob.uid}`);
+    await a.s.subscribe(`room:${rid}`);
+    const b = await login(bob, {});
+    await waitFor(() => presence.some((e) => e.uid === bob.uid && e.state === "online"), 5000, "bob online");
+    await b.s.subscribe(`room:${rid}`);
+    await waitFor(() => rooms.some((e) => e.uid === bob.uid && e.state === "entered"), 5000, "bob entered");
+    await b.s.sendRoom(rid, "hello room");
+    await waitFor(() => a.rec.messages.length === 1, 5000, "room message");
+    assert.equal(a.rec.messages[0].kind, "room");
+    assert.equal(a.rec.messages[0].rid, rid);
+    await b.s.destroy();
+    await waitFor(() => presence.some((e) => e.uid === bob.uid && e.state === "offline"), 5000, "bob offline");
+    assert.equal(b.s.state, "ended");
+    assert.deepEqual(b.rec.ends.map((e) => e.state), ["destroyed"]);
   });
 
   for (const [name, opts] of [["WebSocket", {WebSocket}], ["polling", {}]]) {
