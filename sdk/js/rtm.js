@@ -415,6 +415,7 @@ export class Session {
     if (mode !== undefined) params.mode = mode;
     // possess destroys this session on the server before its reply is read here: a poll or
     // an attach that meets InvalidSession meanwhile waits for the reply (see _sessionGone).
+    const before = this._id;
     const pending = this._call("session.authorize", params);
     this._authorizing = pending;
     let r;
@@ -424,11 +425,15 @@ export class Session {
       if (this._authorizing === pending) this._authorizing = null;
     }
     if (mode !== "auth") this._uid = r.uid;
-    if (r.session && r.session !== this._id && mode !== "auth") {
-      // possess over HTTP (over the socket, the reply already switched): continue the
-      // user's existing session from its cursor.
-      this._id = r.session;
-      this._last = null;
+    const switched = before !== this._id;
+    if (r.session && mode !== "auth" && (r.session !== this._id || switched)) {
+      // possess: continue the user's existing session from its cursor. Over the socket the
+      // reply already switched _id, and the server attached that session (servers before
+      // 24f29e0 did not: attaching again is harmless, it goes on from what was pushed).
+      if (r.session !== this._id) {
+        this._id = r.session;
+        this._last = null;
+      }
       if (this._ws) this._attachSocket(this._ws).catch(() => {});
     }
     if (this._pollGen && this._pollId !== this._id) this._startPolling(); // restart on the new id
@@ -890,7 +895,6 @@ export class Session {
   async _attachSocket(ws) {
     const params = {session: this._id};
     if (this._last !== null) params.after = this._last;
-    this._wsAttached = false;
     await this._wsCall("session.attach", params, ws);
   }
 
