@@ -357,6 +357,31 @@ export class Session {
   async create() {
     this._checkNew();
     this._state = "live";
+    try {
+      return await this._create();
+    } catch (e) {
+      if (this._id === null && this._state === "live") this._unstart(); // create() may be tried again
+      throw e;
+    }
+  }
+
+  _unstart() {
+    this._stopHeartbeat();
+    clearTimeout(this._wsTimer);
+    this._wsTimer = null;
+    const ws = this._ws;
+    this._ws = null;
+    this._wsAttached = false;
+    if (ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      try { ws.close(1000, "bye"); } catch (_) { /* ignore */ }
+    }
+    this._state = "new";
+    this._setTransport(null);
+  }
+
+  async _create() {
     if (this._WS) {
       if (await this._openSocket()) {
         try {

@@ -224,6 +224,25 @@ describe("Session", {skip}, () => {
     }
   });
 
+  test("create() without a server rejects with NetworkError and can be tried again", async () => {
+    const p = await proxy();
+    p.refuse = true;
+    for (const opts of [{WebSocket}, {}]) {
+      const s = session({url: p.url, ...opts});
+      const rec = recorder(s);
+      await assert.rejects(s.create(), {rc: -1, name: "NetworkError"});
+      assert.equal(s.state, "new");
+      assert.equal(s.transport, null);
+      p.refuse = false;
+      await s.create();
+      assert.equal(s.transport, opts.WebSocket ? "websocket" : "polling");
+      assert.equal(typeof s.id, "string");
+      p.refuse = true;
+      assert.deepEqual(rec.ends, []);
+      s.close();
+    }
+  });
+
   test("history: BigInt mids, newest first, before_mid pages; a send retried with its mid is stored once", async () => {
     const alice = await rtmd.addUser("alice");
     const bob = await rtmd.addUser("bob");
