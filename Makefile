@@ -15,10 +15,14 @@ FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: deps configure build run test unit integration asan fuzz fuzz-build fuzz-replay clean format bench
+.PHONY: deps test-deps configure build run test unit integration asan fuzz fuzz-build fuzz-replay clean format bench
 
 deps:
 	@bash scripts/install-deps.sh
+
+# What only the tests need besides: clang (fuzz targets) and Chromium (browser tests).
+test-deps:
+	@bash scripts/install-deps.sh --test
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
@@ -29,7 +33,7 @@ build: configure
 run: build
 	$(BUILD_DIR)/bin/rtmd
 
-test: build
+test: test-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz-replay
@@ -48,7 +52,7 @@ asan: deps
 
 # The libFuzzer targets of tests/fuzz (clang, ASan+UBSan), their seed corpora replayed, then
 # each target fuzzed for FUZZ_SECONDS; a crash input is saved under tests/fuzz/crashes/.
-fuzz-build: deps
+fuzz-build: test-deps
 	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTM_FUZZ=ON \
 	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) >/dev/null
 	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)

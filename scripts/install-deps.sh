@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rtm builds and tests with (DESIGN.md "Dependencies").
 # Idempotent: installs only what is missing, so `make run` / `make test` can call it each time.
+#   scripts/install-deps.sh          what building and running rtmd needs (`make run`)
+#   scripts/install-deps.sh --test   also what only the tests need (`make test`): clang and its
+#                                    libFuzzer runtime, Chromium for the browser tests
 set -euo pipefail
 
 packages=(
@@ -10,14 +13,19 @@ packages=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
-  clang-14 libclang-rt-14-dev
 )
+
+# Fuzz targets (tests/fuzz): clang with its libFuzzer runtime.
+fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 # ---- browser tests (tests/browser, the demo page in web/) --------------------------------
 # Headless Chromium from Debian, driven by npm playwright-core (which downloads no browser).
 browser_packages=(chromium)
-packages+=("${browser_packages[@]}")
 # ---- end of browser tests ----------------------------------------------------------------
+
+if [ "${1:-}" = "--test" ]; then
+  packages+=("${fuzz_packages[@]}" "${browser_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
