@@ -67,28 +67,8 @@ std::size_t ServerEventStream::waiting() const {
   return waiters_.size();
 }
 
-// The same reading rules as Session::take_locked (docs/semantics.md "Events").
 EventBatch ServerEventStream::take_locked(std::optional<std::uint64_t> after) {
-  EventBatch batch;
-  // An `after` beyond the newest event must not move the cursor past events still to come.
-  std::uint64_t from = std::min(after ? *after : cursor_, next_id_ - 1);
-  batch.last = from;
-  std::uint64_t first_kept = events_.empty() ? next_id_ : events_.front().id;
-  if (from < first_kept && first_kept - from > 1) {
-    std::uint64_t dropped = first_kept - from - 1;
-    auto body = std::make_shared<const std::string>(
-        "\"type\":\"gap\",\"dropped\":" + std::to_string(dropped) + "}");
-    batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
-    batch.last = first_kept - 1;
-  }
-  auto it = std::upper_bound(events_.begin(), events_.end(), from,
-                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
-  for (; it != events_.end() && batch.events.size() < kMaxPerTake; ++it) {
-    batch.events.push_back(*it);
-    batch.last = it->id;
-  }
-  cursor_ = std::max(cursor_, batch.last);
-  return batch;
+  return read_events(events_, next_id_, cursor_, after, kMaxPerTake);
 }
 
 }  // namespace rtm

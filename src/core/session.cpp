@@ -20,6 +20,31 @@ std::string EventBatch::to_json_array() const {
   return out;
 }
 
+EventBatch read_events(const std::deque<QueuedEvent>& events, std::uint64_t next_id,
+                       std::uint64_t& cursor, std::optional<std::uint64_t> after, std::size_t max) {
+  EventBatch batch;
+  // An `after` beyond the newest event must not move the cursor past events still to come.
+  std::uint64_t from = std::min(after ? *after : cursor, next_id - 1);
+  batch.last = from;
+  std::uint64_t first_kept = events.empty() ? next_id : events.front().id;
+  // Events with ids in (from, first_kept) existed and were dropped by the queue's bound.
+  if (from < first_kept && first_kept - from > 1) {
+    std::uint64_t dropped = first_kept - from - 1;
+    auto body = std::make_shared<const std::string>(
+        "\"type\":\"gap\",\"dropped\":" + std::to_string(dropped) + "}");
+    batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
+    batch.last = first_kept - 1;
+  }
+  auto it = std::upper_bound(events.begin(), events.end(), from,
+                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
+  for (; it != events.end() && batch.events.size() < max; ++it) {
+    batch.events.push_back(*it);
+    batch.last = it->id;
+  }
+  cursor = std::max(cursor, batch.last);
+  return batch;
+}
+
 Session::Session(std::string id, std::int64_t now_ms)
     : id_(std::move(id)), last_active_ms_(now_ms) {}
 
@@ -240,28 +265,8 @@ std::vector<std::string> Session::topics() const {
 }
 
 EventBatch Session::take_locked(std::optional<std::uint64_t> after) {
-  EventBatch batch;
-  // An `after` beyond the newest event must not move the cursor past events still to come.
-  std::uint64_t from = std::min(after ? *after : cursor_, next_id_ - 1);
-  batch.last = from;
-  std::uint64_t first_kept = events_.empty() ? next_id_ : events_.front().id;
-  // Events with ids in (from, first_kept) existed and were dropped by queue_limit.
-  if (from < first_kept && first_kept - from > 1) {
-    std::uint64_t dropped = first_kept - from - 1;
-    auto body = std::make_shared<const std::string>(
-        "\"type\":\"gap\",\"dropped\":" + std::to_string(dropped) + "}");
-    batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
-    batch.last = first_kept - 1;
-  }
-  auto max = static_cast<std::size_t>(settings_.max_events);
-  auto it = std::upper_bound(events_.begin(), events_.end(), from,
-                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
-  for (; it != events_.end() && batch.events.size() < max; ++it) {
-    batch.events.push_back(*it);
-    batch.last = it->id;
-  }
-  cursor_ = std::max(cursor_, batch.last);
-  return batch;
+  return read_events(events_, next_id_, cursor_, after,
+                     static_cast<std::size_t>(settings_.max_events));
 }
 
 Session::Waiter Session::take_waiter_locked() {

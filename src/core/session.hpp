@@ -52,6 +52,14 @@ struct EventBatch {
   std::string to_json_array() const;
 };
 
+// Reads a queue of events the way every event reader of rtm does (docs/semantics.md
+// "Events"): the events after `after` (or after `cursor`), at most `max`, led by a computed
+// gap event when ids in between were dropped; moves `cursor` forward to the last id answered.
+// `next_id` is the id the next queued event will get. Shared by Session and the server event
+// stream; the caller holds the lock that guards the queue and the cursor.
+EventBatch read_events(const std::deque<QueuedEvent>& events, std::uint64_t next_id,
+                       std::uint64_t& cursor, std::optional<std::uint64_t> after, std::size_t max);
+
 enum class SessionState { Live, Ended };
 
 class Session {
