@@ -23,6 +23,20 @@ Reply messages_reply(const std::vector<std::string>& messages) {
   return r;
 }
 
+// The messages a poll took, with the hook that gives them back to the channel if the answer
+// cannot be written.
+Reply returnable_reply(Engine& engine, const std::string& client_id,
+                       std::vector<std::string> messages) {
+  Reply r = messages_reply(messages);
+  if (!messages.empty()) {
+    r.undelivered = [&engine, client_id,
+                     taken = std::make_shared<std::vector<std::string>>(std::move(messages))] {
+      engine.channel_give_back(client_id, std::move(*taken));
+    };
+  }
+  return r;
+}
+
 // duration_minutes (1-1440, default 120) or duration_seconds (1-86400), not both.
 std::int64_t channel_duration_s(const Params& p) {
   if (p.has("duration_minutes") && p.has("duration_seconds"))
@@ -69,8 +83,10 @@ awaitable<Reply> channel_poll(Call& c) {
   auto timeout = c.params.integer("timeout", 30, 0, 60);
   Engine& engine = c.engine();
   std::uint64_t ticket = 0;
-  if (timeout == 0)
-    co_return messages_reply(*unwrap(engine.channel_poll(token, nullptr, ticket)).messages);
+  if (timeout == 0) {
+    auto polled = unwrap(engine.channel_poll(token, nullptr, ticket));
+    co_return returnable_reply(engine, polled.client_id, std::move(*polled.messages));
+  }
 
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
@@ -81,10 +97,11 @@ awaitable<Reply> channel_poll(Call& c) {
     });
   };
   auto polled = unwrap(engine.channel_poll(token, std::move(waiter), ticket));
-  if (polled.messages) co_return messages_reply(*polled.messages);
+  if (polled.messages)
+    co_return returnable_reply(engine, polled.client_id, std::move(*polled.messages));
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   engine.channel_cancel_wait(polled.client_id, ticket);
-  co_return messages_reply(engine.channel_take(polled.client_id));
+  co_return returnable_reply(engine, polled.client_id, engine.channel_take(polled.client_id));
 }
 
 }  // namespace

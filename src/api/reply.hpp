@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,10 @@ struct Reply {
   // Result fields already serialized as JSON text (e.g. `events`, built without a DOM from
   // shared event bodies); spliced into the JSON answer as they are.
   std::vector<std::pair<std::string, std::string>> raw_fields;
+  // Set by a method that took something out of a queue to answer (channel.poll): the
+  // transport calls it when the answer cannot be delivered (the client has gone), so what
+  // was taken goes back instead of being lost.
+  std::function<void()> undelivered;
 
   static Reply error(Rc rc, std::string msg) {
     Reply r;

@@ -85,6 +85,11 @@ class ChannelRegistry {
   void cancel_wait(const std::string& client_id, std::uint64_t ticket, std::int64_t now_ms);
   // Takes every queued message (empty if the channel is gone).
   std::vector<std::string> take(const std::string& client_id);
+  // Puts messages that were taken but could not be delivered (the socket failed while
+  // writing them) back at the front of the queue, in their order, ahead of anything queued
+  // since. The queue bound still holds: past queue_limit the oldest are dropped, as send()
+  // drops them. Nothing happens if the channel is gone.
+  void give_back(const std::string& client_id, std::vector<std::string> messages);
 
   // A socket (WebSocket /v1/channel) holds the channel connected while attached; the last
   // detach disconnects it. attach opens the channel as poll does.

@@ -201,6 +201,8 @@ class Engine {
   // After a waiting poll ends: drop its waiter, then take what arrived.
   void channel_cancel_wait(const std::string& client_id, std::uint64_t ticket);
   std::vector<std::string> channel_take(const std::string& client_id);
+  // Messages taken but not delivered go back to the front of the channel's queue.
+  void channel_give_back(const std::string& client_id, std::vector<std::string> messages);
   // A socket on a channel (GET /v1/channel?token=T): attach checks the token and connects;
   // the last detach disconnects. The socket takes messages as a poll does: channel_poll with
   // its token (so an expired token ends it with TokenExpired) and a waiter, then

@@ -100,6 +100,10 @@ std::vector<std::string> Engine::channel_take(const std::string& client_id) {
   return channels_.take(client_id);
 }
 
+void Engine::channel_give_back(const std::string& client_id, std::vector<std::string> messages) {
+  channels_.give_back(client_id, std::move(messages));
+}
+
 Result<ChannelToken> Engine::channel_attach(std::string_view token) {
   auto checked = check_channel_token(token);
   if (!checked) return checked.error();

@@ -3,6 +3,8 @@
 // must arrive within request_timeout, and the body limit is enforced while reading.
 #include "net/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +70,16 @@ std::string_view bearer_token(const http::request<http::string_body>& req) {
 // An answer ready to write: the head is formatted here rather than by Beast's serializer,
 // since every answer has the same three headers and the serializer's field list and buffer
 // sequences cost a tenth of a request's CPU. Written as two buffers in one writev.
+// True when the client has closed its side (or reset) the connection: an answer written now
+// would land in a socket nobody reads. A client that sent more (a pipelined request) is there.
+bool peer_has_closed(tcp::socket& socket) {
+  char byte;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;
+  if (n == 0) return true;
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
 struct Answer {
   unsigned status = 200;
   std::string_view content_type;  // always a literal
@@ -74,6 +87,7 @@ struct Answer {
   unsigned version = 11;
   bool keep_alive = true;
   std::string head;
+  std::function<void()> undelivered;  // the reply's hook (api::Reply::undelivered)
 
   void format_head() {
     auto reason = http::obsolete_reason(static_cast<http::status>(status));
@@ -162,7 +176,9 @@ struct HttpServer::Impl {
         reply = co_await api::dispatch(services, api::Scope::Client,
                                        target.path.substr(kClient.size()), req.body(), {});
       }
-      co_return reply_response(reply, xml, v, ka);
+      Answer a = reply_response(reply, xml, v, ka);
+      a.undelivered = std::move(reply.undelivered);
+      co_return a;
     }
     if (req.method() == http::verb::get || req.method() == http::verb::head) {
       if (const WebAsset* asset = find_web_asset(target.path)) {
@@ -214,7 +230,7 @@ struct HttpServer::Impl {
       if (websocket::is_upgrade(req)) {
         auto path = parse_target(req.target()).path;
         if (path == "/v1/ws") {
-          co_await serve_websocket(std::move(stream), std::move(req), services, ws_limits);
+          start_websocket(stream.release_socket(), std::move(req), services, ws_limits);
           co_return;
         }
         if (path == "/v1/channel") {
@@ -232,8 +248,13 @@ struct HttpServer::Impl {
         break;
       }
       auto res = co_await handle(req);
+      if (res.undelivered && peer_has_closed(stream.socket())) {
+        res.undelivered();  // a long poll whose client left while it waited
+        break;
+      }
       stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
       auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
+      if (wec && res.undelivered) res.undelivered();
       if (wec || !res.keep_alive) break;
     }
     beast::error_code ignored;

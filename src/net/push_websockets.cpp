@@ -152,12 +152,17 @@ awaitable<void> serve_channel_socket(beast::tcp_stream stream, http::request<htt
         if (s->gone) break;
         messages = engine.channel_take(client_id);
       }
-      bool written = true;
-      for (const auto& m : messages) {
-        written = co_await write_text(*s, message_frame(m));
-        if (!written) break;
+      std::size_t written = 0;
+      for (; written < messages.size(); ++written) {
+        std::string frame = message_frame(messages[written]);  // named: g++ 12, see async_bridge
+        if (!co_await write_text(*s, frame)) break;
       }
-      if (!written) break;
+      if (written < messages.size()) {
+        // The socket failed: what it did not take goes back for the next poll or socket.
+        messages.erase(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(written));
+        engine.channel_give_back(client_id, std::move(messages));
+        break;
+      }
       if (engine.shutting_down()) {
         co_await close(*s, websocket::close_code::going_away, "the server is shutting down");
         break;

@@ -1,22 +1,23 @@
 // See websocket_session.hpp. One WsSocket per connection, living on the io_context thread of
-// its TCP connection: the read loop, the call coroutines, the push loop and the write loop
-// all run there, so its members need no lock. Only the session's waiter is called from other
-// threads, and it just posts a wake-up here (Beast's chat-multi model: one write in flight,
-// a queue behind it, nothing sent while holding a lock).
+// its TCP connection: reading, the call coroutines, pushing and writing all run there, so
+// its members need no lock. Only the session's waiter is called from other threads, and it
+// just posts a wake-up here (Beast's chat-multi model: one write in flight, a queue behind
+// it, nothing sent while holding a lock).
+//
+// Reading, pushing and writing are completion handlers, not coroutines: an idle socket is
+// then one pending read and the session's waiter, with no coroutine frame or timer of its
+// own (docs/benchmarks.md, "memory per socket"). Calls run as coroutines while they last.
 #include "net/websocket_session.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,11 +34,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
+using tcp = asio::ip::tcp;
 using asio::awaitable;
 
 namespace {
-
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // Events are taken from the session only while fewer frames than this wait to be written:
 // a slow reader leaves its events in the session's own bounded queue (where queue_limit and
@@ -128,31 +128,24 @@ std::string event_frame(const QueuedEvent& e) {
 
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
  public:
-  WsSocket(beast::tcp_stream stream, api::Services& services, WebSocketLimits limits)
-      : ws_(std::move(stream)),
-        services_(services),
-        limits_(limits),
-        wake_(ws_.get_executor()),
-        drained_(ws_.get_executor()) {}
+  WsSocket(tcp::socket socket, api::Services& services, WebSocketLimits limits)
+      : ws_(std::move(socket)), services_(services), limits_(limits) {}
 
-  awaitable<void> run(http::request<http::string_body> req) {
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+  void start(http::request<http::string_body> req) {
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);
     timeouts.idle_timeout = limits_.idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.read_message_max(limits_.max_message);
-    auto [ec] = co_await ws_.async_accept(req, kUseTuple);
-    if (ec) co_return;
-    open_sockets().add(shared_from_this());
-    co_await read_loop();
-    open_sockets().remove(this);
-    // The socket is gone: the session keeps queueing for the next reader.
-    closing_ = true;
-    release(attached_);
-    wake_.cancel();
-    drained_.cancel();
+    // The request must outlive the handshake; it is freed as soon as that is done.
+    upgrade_ = std::make_unique<http::request<http::string_body>>(std::move(req));
+    ws_.async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) {
+      self->upgrade_.reset();
+      if (ec) return;
+      open_sockets().add(self);
+      self->read_next();
+    });
   }
 
   // Closes with 1001: the server is shutting down. On this socket's thread.
@@ -167,32 +160,45 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   void release(const std::string& session) {
     if (session.empty() || attached_ != session) return;
     attached_sockets().detach(session, this);
+    stop_waiting();
     if (auto s = services_.engine.live_session(session)) (*s)->detach_socket(now_ms());
     attached_.clear();
     ++generation_;
-    wake_.cancel();
-    drained_.cancel();
   }
 
  private:
   std::int64_t now_ms() const { return services_.engine.now_ms(); }
 
-  awaitable<void> read_loop() {
-    beast::flat_buffer buffer;
-    for (;;) {
-      auto [ec, n] = co_await ws_.async_read(buffer, kUseTuple);
-      // Closed, timed out, or a protocol error Beast already answered with its close code
-      // (1009 message too big, 1007 invalid UTF-8 in a text message, 1002 bad framing).
-      if (ec) co_return;
-      if (!ws_.got_text()) {
-        close_with(websocket::close_code::unknown_data, "calls are JSON text messages");
-        buffer.consume(buffer.size());
-        continue;  // Beast ends the read loop once the close handshake is done
-      }
-      std::string text = beast::buffers_to_string(buffer.data());
-      buffer.consume(buffer.size());
-      start_call(std::move(text));
+  void read_next() {
+    ws_.async_read(
+        in_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    // Closed, timed out, or a protocol error Beast already answered with its close code
+    // (1009 message too big, 1007 invalid UTF-8 in a text message, 1002 bad framing).
+    if (ec) {
+      on_closed();
+      return;
     }
+    if (!ws_.got_text()) {
+      close_with(websocket::close_code::unknown_data, "calls are JSON text messages");
+    } else {
+      start_call(beast::buffers_to_string(in_.data()));
+    }
+    // An idle socket keeps no read buffer: the next message allocates its own.
+    in_.consume(in_.size());
+    in_.shrink_to_fit();
+    read_next();  // Beast ends the read with an error once a close handshake is done
+  }
+
+  void on_closed() {
+    open_sockets().remove(this);
+    // The socket is gone: the session keeps queueing for the next reader.
+    closing_ = true;
+    out_.clear();
+    out_head_ = 0;
+    release(attached_);
   }
 
   void start_call(std::string text) {
@@ -249,6 +255,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
           co_await api::dispatch_params(self->services_, api::Scope::Client, method, params, {});
     }
     --self->calls_in_flight_;
+    if (self->closing_ && reply.undelivered) reply.undelivered();  // nobody reads it now
     self->send(reply_frame(id, reply));
     if (reply.rc != Rc::Ok) co_return;
     // A session made or logged in on this socket is pushed on it (API.md section 6).
@@ -286,10 +293,8 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   void attach(std::string session, std::optional<std::uint64_t> after) {
     if (closing_) return;
     if (attached_ == session) {
-      // Attaching again moves the start: the running push loop stops, a new one begins.
-      ++generation_;
-      wake_.cancel();
-      drained_.cancel();
+      // Attaching again moves the start: the current wait ends, pushing restarts at `after`.
+      stop_waiting();
     } else {
       release(attached_);
       auto live = services_.engine.live_session(session);
@@ -300,59 +305,60 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
                    [previous, session] { previous->release(session); });
       }
       attached_ = session;
-      ++generation_;
     }
-    asio::co_spawn(ws_.get_executor(), push_loop(shared_from_this(), session, after, generation_),
-                   asio::detached);
+    ++generation_;
+    after_ = after;
+    push();
   }
 
-  // Moves the session's events onto the socket as they come, until the socket closes, the
-  // session ends, or another attach (here or on another socket) supersedes this one.
-  static awaitable<void> push_loop(std::shared_ptr<WsSocket> self, std::string session,
-                                   std::optional<std::uint64_t> after, std::uint64_t generation) {
-    Engine& engine = self->services_.engine;
-    auto current = [&] { return !self->closing_ && self->generation_ == generation; };
-    while (current()) {
-      if (self->out_.size() >= kPushWindow) {
-        self->drained_.expires_at(asio::steady_timer::time_point::max());
-        co_await self->drained_.async_wait(kUseTuple);
-        continue;
+  // Moves the attached session's events onto the socket until none is left (then the
+  // session's waiter calls push() again when one comes) or kPushWindow frames wait (then the
+  // writer calls it again once they are written).
+  void push() {
+    Engine& engine = services_.engine;
+    while (!closing_ && !attached_.empty() && !waiting_) {
+      if (pending_frames() >= kPushWindow) {
+        push_blocked_ = true;
+        return;
       }
-      std::uint64_t ticket = 0;
-      std::weak_ptr<WsSocket> weak = self;
-      auto ex = self->ws_.get_executor();
-      auto waiter = [weak, ex] {
-        asio::post(ex, [weak] {
-          if (auto s = weak.lock()) s->wake_.cancel();
+      std::weak_ptr<WsSocket> weak = shared_from_this();
+      auto waiter = [weak, ex = ws_.get_executor(), generation = generation_] {
+        asio::post(ex, [weak, generation] {
+          auto self = weak.lock();
+          if (!self || self->generation_ != generation) return;  // released or re-attached
+          self->waiting_ = false;
+          self->push();
         });
       };
-      auto taken = engine.take_or_wait(session, after, std::move(waiter), ticket);
-      if (!taken) co_return;  // the session is gone (its final event was pushed before)
-      after.reset();          // from now on the session's cursor, which take() moved
-      if (*taken && !(*taken)->events.empty()) {
-        for (const auto& e : (*taken)->events) self->send(event_frame(e));
-        continue;
+      auto taken = engine.take_or_wait(attached_, after_, std::move(waiter), ticket_);
+      if (!taken) return;  // the session is gone (its final event was pushed before)
+      after_.reset();      // from now on the session's cursor, which take() moved
+      if (!*taken) {
+        waiting_ = true;  // the waiter is registered
+        return;
       }
-      // Waits answer at once during shutdown: stop pushing instead of spinning.
-      if (engine.shutting_down()) co_return;
-      if (*taken) co_return;  // an empty answer without a wait: the session has ended
-      self->wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await self->wake_.async_wait(kUseTuple);
-      engine.cancel_wait(session, ticket);
+      if ((*taken)->events.empty()) return;  // ended, or shutting down: nothing more comes
+      for (const auto& e : (*taken)->events) send(event_frame(e));
     }
   }
+
+  // Drops the session's waiter registered by push(), if one is.
+  void stop_waiting() {
+    if (!waiting_) return;
+    waiting_ = false;
+    services_.engine.cancel_wait(attached_, ticket_);
+  }
+
+  std::size_t pending_frames() const { return out_.size() - out_head_ + (writing_ ? 1 : 0); }
 
   void send(std::string frame) {
     if (closing_) return;
-    if (out_.size() >= limits_.max_queued_frames) {
+    if (pending_frames() >= limits_.max_queued_frames) {
       close_with(websocket::close_code::policy_error, "replies are not being read");
       return;
     }
     out_.push_back(std::move(frame));
-    if (!writing_) {
-      writing_ = true;
-      asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
-    }
+    if (!writing_) write_next();
   }
 
   void close_with(websocket::close_code code, const char* reason) {
@@ -360,47 +366,73 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     closing_ = true;
     close_reason_ = websocket::close_reason(code, reason);
     out_.clear();
-    if (!writing_) {
-      writing_ = true;
-      asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
-    }
+    out_head_ = 0;
+    if (!writing_) write_next();
   }
 
   // The one writer of the socket: frames in order, then the close frame if one is due.
-  static awaitable<void> write_loop(std::shared_ptr<WsSocket> self) {
-    while (!self->out_.empty()) {
-      std::string frame = std::move(self->out_.front());
-      self->out_.pop_front();
-      self->ws_.text(true);
-      auto [ec, n] = co_await self->ws_.async_write(asio::buffer(frame), kUseTuple);
-      if (self->out_.size() < kPushWindow) self->drained_.cancel();
-      if (ec) {
-        self->out_.clear();
-        self->closing_ = true;
-        break;
+  void write_next() {
+    if (out_head_ < out_.size()) {
+      writing_ = true;
+      in_flight_ = std::move(out_[out_head_++]);
+      if (out_head_ == out_.size()) {
+        out_.clear();
+        out_head_ = 0;
       }
+      ws_.text(true);
+      ws_.async_write(
+          asio::buffer(in_flight_),
+          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_written(ec); });
+      return;
     }
-    if (self->close_reason_) {
-      auto reason = *self->close_reason_;
-      self->close_reason_.reset();
-      auto [ec] = co_await self->ws_.async_close(reason, kUseTuple);
-      (void)ec;
+    if (out_.capacity() > kPushWindow) out_ = {};  // a burst's queue is not kept while idle
+    if (close_reason_) {
+      writing_ = true;
+      auto reason = *close_reason_;
+      close_reason_.reset();
+      ws_.async_close(reason,
+                      [self = shared_from_this()](beast::error_code) { self->writing_ = false; });
+      return;
     }
-    self->writing_ = false;
+    writing_ = false;
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  void on_written(beast::error_code ec) {
+    writing_ = false;
+    in_flight_.clear();
+    if (ec) {
+      closing_ = true;
+      out_.clear();
+      out_head_ = 0;
+      return;  // the read fails too and ends the socket
+    }
+    if (push_blocked_ && pending_frames() < kPushWindow) {
+      push_blocked_ = false;
+      writing_ = true;  // push() only queues; the write continues below
+      push();
+      writing_ = false;
+    }
+    write_next();
+  }
+
+  websocket::stream<tcp::socket> ws_;
   api::Services& services_;
   WebSocketLimits limits_;
-  std::deque<std::string> out_;
+  std::unique_ptr<http::request<http::string_body>> upgrade_;  // until the handshake is done
+  beast::flat_buffer in_;
+  std::vector<std::string> out_;  // frames to write after in_flight_, from out_head_ on
+  std::size_t out_head_ = 0;
+  std::string in_flight_;  // the frame being written
   bool writing_ = false;
   bool closing_ = false;
   std::optional<websocket::close_reason> close_reason_;
   int calls_in_flight_ = 0;
-  std::string attached_;          // the session pushed on this socket; empty: none
-  std::uint64_t generation_ = 0;  // bumped by every attach and release; old push loops stop
-  asio::steady_timer wake_;       // the push loop waits here; the session's waiter cancels it
-  asio::steady_timer drained_;    // the push loop waits here while kPushWindow frames wait
+  std::string attached_;                // the session pushed on this socket; empty: none
+  std::optional<std::uint64_t> after_;  // where the next push starts, until it has run once
+  std::uint64_t generation_ = 0;  // bumped by every attach and release; stale wake-ups are dropped
+  std::uint64_t ticket_ = 0;      // of the waiter registered in the session
+  bool waiting_ = false;          // a waiter is registered in the session
+  bool push_blocked_ = false;     // push() stopped at kPushWindow frames
 };
 
 }  // namespace
@@ -410,10 +442,9 @@ void close_all_websockets() {
     asio::post(socket->executor(), [socket] { socket->going_away(); });
 }
 
-awaitable<void> serve_websocket(beast::tcp_stream stream, http::request<http::string_body> req,
-                                api::Services& services, WebSocketLimits limits) {
-  auto socket = std::make_shared<WsSocket>(std::move(stream), services, limits);
-  co_await socket->run(std::move(req));
+void start_websocket(tcp::socket socket, http::request<http::string_body> req,
+                     api::Services& services, WebSocketLimits limits) {
+  std::make_shared<WsSocket>(std::move(socket), services, limits)->start(std::move(req));
 }
 
 }  // namespace rtm::net

@@ -6,8 +6,7 @@
 // `after`. docs/websocket.md describes the protocol.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -32,11 +31,12 @@ struct WebSocketLimits {
 // Closes every open socket with 1001 (going away), for a graceful shutdown.
 void close_all_websockets();
 
-// Completes the WebSocket handshake of `req` (an upgrade request for /v1/ws) on `stream` and
-// serves the socket until it closes. Never throws.
-boost::asio::awaitable<void> serve_websocket(
-    boost::beast::tcp_stream stream,
-    boost::beast::http::request<boost::beast::http::string_body> req, api::Services& services,
-    WebSocketLimits limits);
+// Completes the WebSocket handshake of `req` (an upgrade request for /v1/ws) on `socket` and
+// serves the socket until it closes; returns at once (the socket lives on its own, on the
+// socket's executor). The HTTP connection that read `req` ends here, so nothing of it (its
+// parser, read buffer, coroutine frame) stays alive under the WebSocket. Never throws.
+void start_websocket(boost::asio::ip::tcp::socket socket,
+                     boost::beast::http::request<boost::beast::http::string_body> req,
+                     api::Services& services, WebSocketLimits limits);
 
 }  // namespace rtm::net

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -193,6 +194,22 @@ class TestChannels(ChannelCase):
         self.assertLess(result["elapsed"], 0.5 + (time.monotonic() - sent) + 1.0)
         self.assertLess(result["elapsed"], 3.0)
         self.assertTrue(self.info(cid)["connected"])
+
+    def test_messages_taken_by_a_poll_whose_client_left_go_back_to_the_queue(self):
+        cid, token = self.create()
+        # A raw HTTP long poll, then the client goes away (FIN) while it waits.
+        s = socket.create_connection(("127.0.0.1", self.rtmd.port))
+        body = json.dumps({"token": token, "timeout": 10}).encode()
+        s.sendall(b"POST /v1/channel.poll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                  b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(0.5)
+        s.close()
+        time.sleep(0.2)
+        self.send_to(cid, "kept one")
+        self.send_to(cid, "kept two")
+        time.sleep(0.3)
+        # The poll woke with the first message and found nobody to answer: it gave it back.
+        self.assertEqual(self.messages(token), ["kept one", "kept two"])
 
     def test_poll_with_nothing_waits_out_its_timeout_and_answers_empty(self):
         _, token = self.create()

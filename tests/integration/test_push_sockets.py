@@ -65,6 +65,18 @@ class TestChannelSocket(PushSocketCase):
         self.assertLess(time.monotonic() - t0, 1.0)
         self.assertEqual(self.assertOk(self.c.server("channel.info", client_id=cid))["pending"], 0)
 
+    def test_messages_sent_after_the_socket_vanished_wait_for_the_next_poll(self):
+        cid, token = self.channel()
+        w = self.socket("/v1/channel?token=" + token)
+        self.channel_send(cid, "first")
+        self.assertEqual(self.messages(w, 1), [{"message": "first"}])
+        w.abort()  # gone without a close handshake
+        for i in range(20):
+            self.channel_send(cid, "after %d" % i)
+        time.sleep(0.3)
+        body = self.assertOk(self.c.call("channel.poll", token=token, timeout=0))
+        self.assertEqual(body["messages"], ["after %d" % i for i in range(20)])
+
     def test_socket_connects_the_channel_and_its_close_disconnects_it(self):
         cid, token = self.channel()
         w = self.socket("/v1/channel?token=" + token)

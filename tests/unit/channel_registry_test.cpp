@@ -52,6 +52,29 @@ TEST_F(ChannelRegistryTest, QueuePastItsLimitDropsTheOldest) {
   EXPECT_EQ(*poll("c"), (std::vector<std::string>{"4", "5", "6", "7", "8"}));
 }
 
+TEST_F(ChannelRegistryTest, GivenBackMessagesComeFirstInTheirOrderAheadOfNewerOnes) {
+  reg_.open("c", now_ + kHour, now_);
+  ASSERT_TRUE(reg_.send("c", "one", now_).ok());
+  ASSERT_TRUE(reg_.send("c", "two", now_).ok());
+  auto taken = reg_.take("c");
+  ASSERT_EQ(taken, (std::vector<std::string>{"one", "two"}));
+  ASSERT_TRUE(reg_.send("c", "three", now_).ok());  // arrives while the write fails
+  reg_.give_back("c", taken);
+  EXPECT_EQ(*poll("c"), (std::vector<std::string>{"one", "two", "three"}));
+}
+
+TEST_F(ChannelRegistryTest, GivingBackPastTheLimitDropsTheOldest) {
+  reg_.open("c", now_ + kHour, now_);
+  for (auto m : {"n1", "n2", "n3", "n4"}) ASSERT_TRUE(reg_.send("c", m, now_).ok());
+  reg_.give_back("c", {"o1", "o2", "o3"});  // limit 5: o1 and o2 go
+  EXPECT_EQ(*poll("c"), (std::vector<std::string>{"o3", "n1", "n2", "n3", "n4"}));
+}
+
+TEST_F(ChannelRegistryTest, GivingBackToAForgottenChannelDoesNothing) {
+  reg_.give_back("never", {"x"});
+  EXPECT_FALSE(reg_.info("never", now_).ok());
+}
+
 TEST_F(ChannelRegistryTest, UnknownClientIdIsNotFound) {
   EXPECT_EQ(reg_.send("nobody", "x", now_).error().rc, Rc::NotFound);
   EXPECT_EQ(reg_.info("nobody", now_).error().rc, Rc::NotFound);
