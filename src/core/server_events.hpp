@@ -14,7 +14,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -61,7 +60,7 @@ class ServerEventStream {
 
   const std::size_t limit_;
   mutable std::mutex mu_;
-  std::deque<QueuedEvent> events_;
+  EventQueue events_;
   std::uint64_t next_id_ = 1;
   std::uint64_t cursor_ = 0;
   std::map<std::uint64_t, Waiter> waiters_;

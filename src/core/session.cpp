@@ -20,8 +20,8 @@ std::string EventBatch::to_json_array() const {
   return out;
 }
 
-EventBatch read_events(const std::deque<QueuedEvent>& events, std::uint64_t next_id,
-                       std::uint64_t& cursor, std::optional<std::uint64_t> after, std::size_t max) {
+EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uint64_t& cursor,
+                       std::optional<std::uint64_t> after, std::size_t max) {
   EventBatch batch;
   // An `after` beyond the newest event must not move the cursor past events still to come.
   std::uint64_t from = std::min(after ? *after : cursor, next_id - 1);

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/deque.hpp>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +44,10 @@ struct QueuedEvent {
   EventBody body;
 };
 
+// Boost's deque rather than std's: libstdc++'s allocates ~600 bytes as soon as it is made,
+// Boost's only at the first event, which matters for the many sessions that sit idle.
+using EventQueue = boost::container::deque<QueuedEvent>;
+
 // What get_events hands back: events (maybe led by a computed gap event) and `last`.
 struct EventBatch {
   std::vector<QueuedEvent> events;
@@ -57,8 +61,8 @@ struct EventBatch {
 // gap event when ids in between were dropped; moves `cursor` forward to the last id answered.
 // `next_id` is the id the next queued event will get. Shared by Session and the server event
 // stream; the caller holds the lock that guards the queue and the cursor.
-EventBatch read_events(const std::deque<QueuedEvent>& events, std::uint64_t next_id,
-                       std::uint64_t& cursor, std::optional<std::uint64_t> after, std::size_t max);
+EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uint64_t& cursor,
+                       std::optional<std::uint64_t> after, std::size_t max);
 
 enum class SessionState { Live, Ended };
 
@@ -148,7 +152,7 @@ class Session {
   SessionState state_ = SessionState::Live;
   std::int64_t ended_at_ms_ = 0;
   SessionSettings settings_;
-  std::deque<QueuedEvent> events_;
+  EventQueue events_;
   std::uint64_t next_id_ = 1;
   std::uint64_t cursor_ = 0;
   Waiter waiter_;

@@ -9,12 +9,11 @@
 // own (docs/benchmarks.md, "memory per socket"). Calls run as coroutines while they last.
 #include "net/websocket_session.hpp"
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -169,26 +168,31 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
  private:
   std::int64_t now_ms() const { return services_.engine.now_ms(); }
 
+  // Reads in chunks into a small fixed buffer rather than with async_read into a dynamic
+  // one: a pending async_read reserves a read-size hint (1.5 KiB) in its buffer for as long
+  // as the socket is idle. Beast still enforces the message limit and UTF-8 per message.
   void read_next() {
-    ws_.async_read(
-        in_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    ws_.async_read_some(
+        asio::buffer(chunk_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(beast::error_code ec) {
+  void on_read(beast::error_code ec, std::size_t n) {
     // Closed, timed out, or a protocol error Beast already answered with its close code
     // (1009 message too big, 1007 invalid UTF-8 in a text message, 1002 bad framing).
     if (ec) {
       on_closed();
       return;
     }
-    if (!ws_.got_text()) {
-      close_with(websocket::close_code::unknown_data, "calls are JSON text messages");
-    } else {
-      start_call(beast::buffers_to_string(in_.data()));
+    message_.append(chunk_.data(), n);
+    if (ws_.is_message_done()) {
+      if (!ws_.got_text()) {
+        close_with(websocket::close_code::unknown_data, "calls are JSON text messages");
+      } else {
+        start_call(std::move(message_));
+      }
+      message_ = std::string();  // an idle socket keeps no message buffer
     }
-    // An idle socket keeps no read buffer: the next message allocates its own.
-    in_.consume(in_.size());
-    in_.shrink_to_fit();
     read_next();  // Beast ends the read with an error once a close handshake is done
   }
 
@@ -364,7 +368,8 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   void close_with(websocket::close_code code, const char* reason) {
     if (closing_) return;
     closing_ = true;
-    close_reason_ = websocket::close_reason(code, reason);
+    close_code_ = code;
+    close_text_ = reason;
     out_.clear();
     out_head_ = 0;
     if (!writing_) write_next();
@@ -386,10 +391,10 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
       return;
     }
     if (out_.capacity() > kPushWindow) out_ = {};  // a burst's queue is not kept while idle
-    if (close_reason_) {
+    if (close_text_) {
       writing_ = true;
-      auto reason = *close_reason_;
-      close_reason_.reset();
+      websocket::close_reason reason(close_code_, close_text_);
+      close_text_ = nullptr;
       ws_.async_close(reason,
                       [self = shared_from_this()](beast::error_code) { self->writing_ = false; });
       return;
@@ -419,13 +424,15 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   api::Services& services_;
   WebSocketLimits limits_;
   std::unique_ptr<http::request<http::string_body>> upgrade_;  // until the handshake is done
-  beast::flat_buffer in_;
+  std::array<char, 256> chunk_;                                // what one read_some takes
+  std::string message_;                                        // the message read so far
   std::vector<std::string> out_;  // frames to write after in_flight_, from out_head_ on
   std::size_t out_head_ = 0;
   std::string in_flight_;  // the frame being written
   bool writing_ = false;
   bool closing_ = false;
-  std::optional<websocket::close_reason> close_reason_;
+  websocket::close_code close_code_ = websocket::close_code::none;  // of the close frame due
+  const char* close_text_ = nullptr;  // its reason (a literal); null: no close frame due
   int calls_in_flight_ = 0;
   std::string attached_;                // the session pushed on this socket; empty: none
   std::optional<std::uint64_t> after_;  // where the next push starts, until it has run once
