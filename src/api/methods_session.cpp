@@ -29,6 +29,18 @@ Reply events_reply(const EventBatch& batch) {
   return r;
 }
 
+// An answer of get_events that, if it cannot be delivered, moves the session's cursor back:
+// a client that left mid-poll and comes back without `after` still gets those events.
+Reply events_reply(Engine& engine, const std::string& session, const EventBatch& batch) {
+  Reply r = events_reply(batch);
+  if (!batch.events.empty()) {
+    r.undelivered = [&engine, session, from = batch.from, last = batch.last] {
+      engine.rewind_events(session, from, last);
+    };
+  }
+  return r;
+}
+
 awaitable<Reply> session_create(Call& c) {
   Reply r;
   r.fields["session"] = c.engine().create_session();
@@ -105,7 +117,8 @@ awaitable<Reply> session_get_events(Call& c) {
   Engine& engine = c.engine();
   // timeout 0 is a plain read: no waiter (which would wake and answer another poll waiting
   // on this session) and no timer.
-  if (timeout == 0) co_return events_reply(unwrap(engine.take_events(session, after)));
+  if (timeout == 0)
+    co_return events_reply(engine, session, unwrap(engine.take_events(session, after)));
 
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
@@ -119,10 +132,10 @@ awaitable<Reply> session_get_events(Call& c) {
         });
       },
       ticket));
-  if (ready) co_return events_reply(*ready);
+  if (ready) co_return events_reply(engine, session, *ready);
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   engine.cancel_wait(session, ticket);
-  co_return events_reply(unwrap(engine.take_events(session, after)));
+  co_return events_reply(engine, session, unwrap(engine.take_events(session, after)));
 }
 
 // group: and room: topics read (membership) and write (entering a room) the store, so they

@@ -281,6 +281,10 @@ void Engine::cancel_wait(const std::string& id, std::uint64_t ticket) {
   }
 }
 
+void Engine::rewind_events(const std::string& id, std::uint64_t from, std::uint64_t last) {
+  if (auto session = sessions_.find(id)) session->rewind(from, last);
+}
+
 // --- subscriptions ----------------------------------------------------------------------
 
 Result<std::string> Engine::subscribe(const std::string& id, const std::string& topic) {

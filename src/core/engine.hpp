@@ -153,6 +153,8 @@ class Engine {
                                                  std::optional<std::uint64_t> after,
                                                  Session::Waiter waiter, std::uint64_t& ticket);
   void cancel_wait(const std::string& id, std::uint64_t ticket);
+  // A batch (from, last] taken for an answer that could not be delivered: Session::rewind.
+  void rewind_events(const std::string& id, std::uint64_t from, std::uint64_t last);
 
   Result<std::string> subscribe(const std::string& id, const std::string& topic);
   // Never an error for an unknown key (qik unsubscribe); InvalidSession for a bad session.

@@ -25,6 +25,7 @@ EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uin
   EventBatch batch;
   // An `after` beyond the newest event must not move the cursor past events still to come.
   std::uint64_t from = std::min(after ? *after : cursor, next_id - 1);
+  batch.from = from;
   batch.last = from;
   std::uint64_t first_kept = events.empty() ? next_id : events.front().id;
   // Events with ids in (from, first_kept) existed and were dropped by the queue's bound.
@@ -161,6 +162,11 @@ std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> aft
 void Session::cancel_wait(std::uint64_t ticket) {
   std::lock_guard lock(mu_);
   if (waiter_ && waiter_ticket_ == ticket) waiter_ = nullptr;
+}
+
+void Session::rewind(std::uint64_t from, std::uint64_t last) {
+  std::lock_guard lock(mu_);
+  if (cursor_ == last && from < cursor_) cursor_ = from;
 }
 
 void Session::wake() {

@@ -52,6 +52,7 @@ using EventQueue = boost::container::deque<QueuedEvent>;
 struct EventBatch {
   std::vector<QueuedEvent> events;
   std::uint64_t last = 0;
+  std::uint64_t from = 0;  // the position read after (the cursor, or `after`)
   // Renders the events as a JSON array text: [{"id":1,...},...].
   std::string to_json_array() const;
 };
@@ -114,6 +115,10 @@ class Session {
                                          const std::atomic<bool>* no_wait = nullptr);
   // Drops the waiter registered under `ticket` if it is still the current one.
   void cancel_wait(std::uint64_t ticket);
+  // Undoes a take whose answer could not be delivered (the long-polling client left): moves
+  // the cursor back to `from` if it is still at `last`, where that take left it (a later
+  // take wins).
+  void rewind(std::uint64_t from, std::uint64_t last);
   bool has_waiter() const;
   // Wakes a waiting poll (if any) without queuing anything: it answers with what it has.
   void wake();

@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import re
+import socket
 import threading
 import time
 import unittest
@@ -438,6 +439,23 @@ class TestGetEvents(SessionCase):
             evs = self.assertOk(res["resp"])["events"]
             self.assertEqual([(e["type"], e["message"]["mid"]) for e in evs], [("message", mid)])
             self.assertLess(res["t_answer"] - t_send, 2.0)
+
+    def test_events_taken_by_a_poll_whose_client_left_come_again_without_after(self):
+        a, b = self.login(), self.login()
+        self.quiet(b.session)
+        s = socket.create_connection(("127.0.0.1", self.rtmd.port))
+        body = json.dumps({"session": b.session, "timeout": 10}).encode()
+        s.sendall(b"POST /v1/session.get_events HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                  % (len(body), body))
+        time.sleep(0.5)
+        s.close()  # the client leaves while its poll waits
+        time.sleep(0.2)
+        self.send(a, b, msg="not lost")
+        time.sleep(0.3)
+        # The poll woke, found nobody to answer and moved the cursor back.
+        self.assertEqual([m["msg"] for m in self.messages(b.session, 1)], ["not lost"])
+        self.quiet(b.session)
 
     def test_get_events_waits_until_timeout_then_returns_empty(self):
         u = self.login()

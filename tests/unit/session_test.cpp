@@ -30,6 +30,30 @@ TEST(Session, TakeWithoutAfterReturnsEachEventOnce) {
   EXPECT_EQ(again.last, 1u);
 }
 
+TEST(Session, RewindGivesAnUndeliveredTakeAgain) {
+  Session s("sid", 0);
+  s.push(body("a"), false);
+  s.push(body("b"), false);
+  auto lost = s.take(std::nullopt);
+  ASSERT_EQ(lost.from, 0u);
+  ASSERT_EQ(lost.last, 2u);
+  s.rewind(lost.from, lost.last);
+  auto again = s.take(std::nullopt);
+  ASSERT_EQ(again.events.size(), 2u);
+  EXPECT_EQ(again.events.front().id, 1u);
+}
+
+TEST(Session, RewindDoesNotUndoALaterTake) {
+  Session s("sid", 0);
+  s.push(body("a"), false);
+  auto lost = s.take(std::nullopt);
+  s.push(body("b"), false);
+  auto later = s.take(std::nullopt);  // delivered: the cursor is now past the lost take
+  ASSERT_EQ(later.last, 2u);
+  s.rewind(lost.from, lost.last);
+  EXPECT_TRUE(s.take(std::nullopt).events.empty());
+}
+
 TEST(Session, TakeWithAfterRedeliversKeptEvents) {
   Session s("sid", 0);
   for (int i = 0; i < 5; ++i) s.push(body(std::to_string(i)), false);
