@@ -11,6 +11,8 @@
 #include <iostream>
 #include <optional>
 
+#include "net/cors_policy.hpp"
+
 namespace rtm::app {
 
 namespace {
@@ -136,6 +138,8 @@ Status apply_file(const std::string& path, Config& c) {
       s = str(c.broker);
     else if (k == "log_level")
       s = str(c.log_level);
+    else if (k == "cors_origins")
+      s = str(c.cors_origins);
     else if (k == "threads")
       s = num(c.threads, 0, 256);
     else if (k == "node_id")
@@ -165,7 +169,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   CLI::App cli{"rtmd: the rtm real-time messaging server"};
   cli.set_version_flag("--version", "rtmd 0.1.0");
   std::optional<std::string> listen, data_dir, api_key, public_url, config_file, store, broker,
-      log_level;
+      log_level, cors_origins;
   std::optional<int> threads;
   cli.add_option("--listen", listen,
                  "HOST:PORT of the HTTP + WebSocket listener (default 127.0.0.1:8080)");
@@ -180,6 +184,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   cli.add_option("--broker", broker, "local (one node)");
   cli.add_option("--log-level", log_level, "debug, info, warn or error");
   cli.add_option("--threads", threads, "event-loop threads (default: one per core)");
+  cli.add_option("--cors-origins", cors_origins,
+                 "browser origins (scheme://host[:port], comma-separated, or *) whose pages may "
+                 "call the client API; default none");
   std::optional<std::string> limit_flags[std::size(kLimits)];
   const char* limit_help[] = {
       "live sessions one user may have (mode multi; default 64)",
@@ -223,6 +230,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   pick(c.store, "RTM_STORE", store);
   pick(c.broker, "RTM_BROKER", broker);
   pick(c.log_level, "RTM_LOG_LEVEL", log_level);
+  pick(c.cors_origins, "RTM_CORS_ORIGINS", cors_origins);
   for (std::size_t i = 0; i < std::size(kLimits); ++i) {
     const Limit& l = kLimits[i];
     if (auto v = env(l.env)) {
@@ -244,6 +252,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
     return make_error(Rc::InvalidParameter,
                       "--log-level must be debug, info, warn or error, got '" + c.log_level + "'");
   if (c.data_dir.empty()) return make_error(Rc::InvalidParameter, "--data-dir must not be empty");
+  if (auto cors = net::CorsPolicy::parse(c.cors_origins); !cors) return cors.error();
   if (auto s = split_listen(c); !s) return s.error();
   if (c.store.empty()) c.store = "sqlite:" + c.data_dir + "/rtm.db";
   if (c.public_url.empty()) c.public_url = "http://" + c.listen;

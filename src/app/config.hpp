@@ -33,6 +33,9 @@ struct Config {
   std::size_t channel_queue_limit = 1000;    // messages kept per channel, oldest dropped
   std::size_t channel_timeout_s = 15;        // no poll for this long: channel.disconnected
   std::size_t server_events_limit = 10'000;  // events kept in the server event ring
+  // Browser origins allowed to call the client side from pages served elsewhere:
+  // comma-separated scheme://host[:port], or * (net/cors_policy.hpp). Empty: none.
+  std::string cors_origins;
 
   std::string host;  // split from listen
   std::uint16_t port = 0;

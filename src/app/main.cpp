@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   rtm::net::HttpLimits limits;
   limits.max_body = config.max_body;
   limits.request_timeout = std::chrono::seconds(config.request_timeout_s);
+  auto cors = rtm::net::CorsPolicy::parse(config.cors_origins);
+  if (!cors) return fail(cors.error().msg);
+  limits.cors = std::move(*cors);
   rtm::net::HttpServer server(context_ptrs, services, limits,
                               [&] { return rtm::api::render_metrics(engine.stats(), metrics); });
   if (auto listening = server.listen(config.host, config.port); !listening)

@@ -102,10 +102,16 @@ struct Answer {
     if (version != 10 && !keep_alive) head.append("\r\nConnection: close");
     head.append("\r\n\r\n");
   }
+  // Adds header lines (each ending in \r\n) to a formatted head.
+  void add_headers(std::string_view lines) {
+    if (!lines.empty()) head.insert(head.size() - 2, lines);
+  }
   std::array<asio::const_buffer, 2> buffers() const {
     return {asio::buffer(head), asio::buffer(body)};
   }
 };
+
+bool is_server_path(std::string_view path) { return path.substr(0, 11) == "/v1/server/"; }
 
 // Bytes that are not HTTP (as opposed to a closed, reset or timed-out connection).
 bool is_malformed_request(const beast::error_code& ec) {
@@ -151,6 +157,17 @@ struct HttpServer::Impl {
     unsigned v = req.version();
     bool ka = req.keep_alive();
 
+    if (req.method() == http::verb::options) {
+      // A browser's preflight before a cross-origin POST (CorsPolicy).
+      std::string_view origin = req[http::field::origin];
+      std::string allowed;
+      if (!is_server_path(target.path)) allowed = limits.cors.preflight_headers(origin);
+      Answer a =
+          make_response(v, ka, allowed.empty() ? http::status::forbidden : http::status::no_content,
+                        "", "text/plain");
+      a.add_headers(allowed);
+      co_return a;
+    }
     if (target.path == "/healthz" && req.method() == http::verb::get) {
       co_return make_response(v, ka, http::status::ok, R"({"rc":0,"status":"ok"})",
                               "application/json");
@@ -224,7 +241,8 @@ struct HttpServer::Impl {
       auto req = parser.release();
       stream.expires_never();  // a long poll may legitimately take a minute
       if (req.method() == http::verb::get && parse_target(req.target()).path == "/v1/events") {
-        co_await serve_sse(stream, req, services, SseLimits{});
+        co_await serve_sse(stream, req, services, SseLimits{},
+                           limits.cors.answer_headers(req[http::field::origin]));
         break;
       }
       if (websocket::is_upgrade(req)) {
@@ -248,6 +266,8 @@ struct HttpServer::Impl {
         break;
       }
       auto res = co_await handle(req);
+      if (req.method() != http::verb::options && !is_server_path(parse_target(req.target()).path))
+        res.add_headers(limits.cors.answer_headers(req[http::field::origin]));
       if (res.undelivered && peer_has_closed(stream.socket())) {
         res.undelivered();  // a long poll whose client left while it waited
         break;

@@ -14,6 +14,7 @@
 
 #include "api/method_table.hpp"
 #include "core/result.hpp"
+#include "net/cors_policy.hpp"
 
 namespace rtm::net {
 
@@ -21,6 +22,7 @@ struct HttpLimits {
   std::size_t max_body = 1024 * 1024;  // larger bodies: 413 PayloadTooLarge
   std::size_t max_header = 16 * 1024;
   std::chrono::seconds request_timeout{30};  // headers and body must arrive within this
+  CorsPolicy cors;  // browser origins allowed besides rtmd's own (the client side only)
 };
 
 class HttpServer {

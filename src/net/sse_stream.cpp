@@ -75,7 +75,7 @@ void append_events(std::string& out, const EventBatch& batch) {
 }  // namespace
 
 awaitable<void> serve_sse(beast::tcp_stream& stream, const http::request<http::string_body>& req,
-                          api::Services& services, SseLimits limits) {
+                          api::Services& services, SseLimits limits, std::string cors_headers) {
   Engine& engine = services.engine;
   StreamRequest r = parse_request(req);
   if (r.bad.empty()) {
@@ -89,6 +89,7 @@ awaitable<void> serve_sse(beast::tcp_stream& stream, const http::request<http::s
     auto reply = api::Reply::error(rc, r.bad);
     services.metrics.record(reply.rc);
     std::string answer = error_answer(req.version(), reply);
+    answer.insert(answer.find("\r\n\r\n") + 2, cors_headers);
     stream.expires_after(limits.write_timeout);
     co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
     co_return;
@@ -97,7 +98,8 @@ awaitable<void> serve_sse(beast::tcp_stream& stream, const http::request<http::s
   // No Content-Length and no chunking: the stream is the rest of the connection.
   std::string out =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-      "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n: rtm event stream\n\n";
+      "X-Accel-Buffering: no\r\nConnection: close\r\n" +
+      cors_headers + "\r\n: rtm event stream\n\n";
   auto ex = co_await asio::this_coro::executor;
   auto wake = std::make_shared<asio::steady_timer>(ex);
   std::weak_ptr<asio::steady_timer> weak = wake;

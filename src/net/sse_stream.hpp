@@ -9,6 +9,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <string>
 
 #include "api/method_table.hpp"
 
@@ -28,6 +29,6 @@ struct SseLimits {
 boost::asio::awaitable<void> serve_sse(
     boost::beast::tcp_stream& stream,
     const boost::beast::http::request<boost::beast::http::string_body>& req,
-    api::Services& services, SseLimits limits);
+    api::Services& services, SseLimits limits, std::string cors_headers = {});
 
 }  // namespace rtm::net
