@@ -17,6 +17,7 @@ const std::vector<MethodSpec>& method_table() {
     add_message_methods(t);
     add_admin_methods(t);
     add_channel_methods(t);
+    add_moderation_methods(t);
     add_server_event_methods(t);
     return t;
   }();

@@ -52,6 +52,7 @@ void add_session_methods(std::vector<MethodSpec>& table);
 void add_message_methods(std::vector<MethodSpec>& table);
 void add_admin_methods(std::vector<MethodSpec>& table);
 void add_channel_methods(std::vector<MethodSpec>& table);
+void add_moderation_methods(std::vector<MethodSpec>& table);
 void add_server_event_methods(std::vector<MethodSpec>& table);
 
 // Decodes `body` (a JSON object; empty means {}), checks the API key for server methods

@@ -63,6 +63,9 @@ Status Engine::start() {
   auto secret = store_.get_or_init_meta("token_secret", random_token(32));
   if (!secret) return secret.error();
   token_secret_ = std::move(*secret);
+  auto bans = store_.bans();
+  if (!bans) return bans.error();
+  bans_.load(*bans);
   broker_.set_handler([this](const Publication& p) { on_publication(p); });
   return ok_status();
 }
@@ -139,9 +142,14 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
     std::lock_guard lock(known_users_mu_);
     known_users_.insert(*uid);
   }
+  if (auto blocked = must_not_be_banned(BanScope::Project, 0, *uid); !blocked)
+    return blocked.error();
   if (mode == LoginMode::Auth) return AuthorizeResult{*uid, session_id};
 
   std::lock_guard lock(login_mu_);
+  // Again under the lock: a block made since the check above ended its sessions under it.
+  if (auto blocked = must_not_be_banned(BanScope::Project, 0, *uid); !blocked)
+    return blocked.error();
   if (!(*session)->live()) return make_error(Rc::InvalidSession, "the session ended during login");
   if ((*session)->authorized())
     return make_error(Rc::SessionAlreadyAuthorized, "the session is already authorized");
@@ -311,6 +319,11 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
       auto member = store_.is_group_member(*num, session->uid());
       if (!member) return member.error();
       if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
+      if (auto banned = must_not_be_banned(BanScope::Group, *num, session->uid()); !banned)
+        return banned.error();
+    } else if (kind == "room") {
+      if (auto banned = must_not_be_banned(BanScope::Room, *num, session->uid()); !banned)
+        return banned.error();
     }
   } else {
     return make_error(Rc::InvalidParameter, "unknown topic kind '" + quote_input(kind) + "'");

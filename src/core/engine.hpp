@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/ban_list.hpp"
 #include "core/broker.hpp"
 #include "core/channel_registry.hpp"
 #include "core/login_throttle.hpp"
@@ -70,6 +71,11 @@ struct Credentials {
 struct AuthorizeResult {
   Uid uid = 0;
   std::string session;  // the session now bound (possess: the existing one)
+};
+
+struct BanOutcome {
+  std::int64_t until_ms = Ban::kForever;
+  int sessions_ended = 0;  // a project-wide block ends the user's sessions
 };
 
 struct SendRequest {
@@ -185,6 +191,19 @@ class Engine {
   Status del_room_member(Rid rid, Uid uid);
   Result<std::vector<Uid>> room_members(Rid rid);
 
+  // --- moderation (docs/semantics.md "Moderation") ---------------------------------------
+  // Bans uid from a group or a room (scope Group / Room, target gid / rid), or blocks it
+  // from the whole project (Project, target 0), for duration_s seconds (nullopt: until
+  // lifted). The ban is stored first, then applied: a group ban drops the user's sessions'
+  // subscriptions to the group; a room ban takes the user out of the room (`left`); a block
+  // ends every session of the user ("kicked"). Banning again replaces the end.
+  Result<BanOutcome> ban(BanScope scope, std::uint64_t target, Uid uid,
+                         std::optional<std::int64_t> duration_s);
+  // Lifts a ban; answers whether one was in force.
+  Result<bool> unban(BanScope scope, std::uint64_t target, Uid uid);
+  // The bans in force for (scope, target), by uid.
+  std::vector<Ban> bans(BanScope scope, std::uint64_t target);
+
   // --- channels (section 7) -------------------------------------------------------------
   // A channel token (HS256 JWT: typ "channel", sub = client_id, iat, exp) valid for
   // duration_s seconds; opens the channel, or extends it to the new token's expiry.
@@ -234,6 +253,8 @@ class Engine {
 
  private:
   Status user_must_exist(Uid uid);
+  // PermissionDenied (with the ban's end) when uid is banned from (scope, target) now.
+  Status must_not_be_banned(BanScope scope, std::uint64_t target, Uid uid);
   Result<Uid> check_credentials(const Credentials& credentials);
   void bind(const std::shared_ptr<Session>& session, Uid uid);
   void end_session(const std::shared_ptr<Session>& session, const char* state);
@@ -259,6 +280,7 @@ class Engine {
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
   ServerEventStream server_events_;
   ChannelRegistry channels_;  // its presence hook records into server_events_
+  BanList bans_;              // the stored bans, for the checks on the send path
 
   mutable std::mutex known_users_mu_;
   std::unordered_set<Uid> known_users_;  // uids seen to exist: saves a store read per send

@@ -59,7 +59,7 @@ Status Engine::validate_send(const SendRequest& r) {
       auto member = store_.is_group_member(r.gid, r.from);
       if (!member) return member.error();
       if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
-      return ok_status();
+      return must_not_be_banned(BanScope::Group, r.gid, r.from);
     }
     case MessageKind::Room: {
       if (r.rid == 0) return make_error(Rc::InvalidParameter, "rid must be positive");
@@ -67,7 +67,7 @@ Status Engine::validate_send(const SendRequest& r) {
       auto member = store_.is_room_member(r.rid, r.from);
       if (!member) return member.error();
       if (!*member) return make_error(Rc::PermissionDenied, "not in this room");
-      return ok_status();
+      return must_not_be_banned(BanScope::Room, r.rid, r.from);
     }
     case MessageKind::Broadcast:
       if (!r.as_server)
@@ -151,6 +151,8 @@ Result<std::vector<Message>> Engine::history(const HistoryQuery& q, std::optiona
       auto member = store_.is_group_member(q.gid, *viewer);
       if (!member) return member.error();
       if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
+      if (auto banned = must_not_be_banned(BanScope::Group, q.gid, *viewer); !banned)
+        return banned.error();
     } else if (q.scope == HistoryQuery::Scope::Room) {
       auto member = store_.is_room_member(q.rid, *viewer);
       if (!member) return member.error();

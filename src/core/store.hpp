@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ban_list.hpp"
 #include "core/message.hpp"
 #include "core/result.hpp"
 
@@ -84,6 +85,14 @@ class Store {
   virtual void append_message(Message message, AppendCallback done) = 0;
   // Newest first.
   virtual Result<std::vector<Message>> history(const HistoryQuery& query) = 0;
+
+  // --- moderation (core/ban_list.hpp) ---------------------------------------------------
+  // Adds or replaces the ban of (scope, target, uid).
+  virtual Status put_ban(const Ban& ban) = 0;
+  // Not an error when there is none.
+  virtual Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) = 0;
+  // Every stored ban; expired ones may be among them (the engine skips them).
+  virtual Result<std::vector<Ban>> bans() = 0;
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

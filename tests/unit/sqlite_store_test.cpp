@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -980,6 +981,37 @@ TEST_F(SqliteStoreTest, IdsAboveInt64MaxAreRefusedNotWrapped) {
   auto h = store->history(q);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(mids_of(*h), (std::vector<Mid>{3}));
+}
+
+}  // namespace
+}  // namespace rtm
+
+namespace rtm {
+namespace {
+
+TEST_F(SqliteStoreTest, BansAreKeptReplacedAndDeletedAcrossReopen) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store->put_ban(Ban{BanScope::Group, 7, 42, 1'000}).ok());
+    ASSERT_TRUE(store->put_ban(Ban{BanScope::Group, 7, 42, 9'000}).ok());  // replaces
+    ASSERT_TRUE(store->put_ban(Ban{BanScope::Project, 0, 5, Ban::kForever}).ok());
+    ASSERT_TRUE(store->put_ban(Ban{BanScope::Room, 3, 6, 2'000}).ok());
+    ASSERT_TRUE(store->delete_ban(BanScope::Room, 3, 6).ok());
+    ASSERT_TRUE(store->delete_ban(BanScope::Room, 3, 6).ok());  // none: not an error
+    store->close();
+  }
+  auto store = open();
+  auto bans = store->bans();
+  ASSERT_TRUE(bans.ok());
+  ASSERT_EQ(bans->size(), 2u);
+  std::sort(bans->begin(), bans->end(), [](const Ban& a, const Ban& b) { return a.uid > b.uid; });
+  EXPECT_EQ((*bans)[0].scope, BanScope::Group);
+  EXPECT_EQ((*bans)[0].target, 7u);
+  EXPECT_EQ((*bans)[0].uid, 42u);
+  EXPECT_EQ((*bans)[0].until_ms, 9'000);
+  EXPECT_EQ((*bans)[1].scope, BanScope::Project);
+  EXPECT_EQ((*bans)[1].until_ms, Ban::kForever);
+  store->close();
 }
 
 }  // namespace

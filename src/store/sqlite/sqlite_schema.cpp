@@ -112,6 +112,13 @@ std::string schema_sql() {
       PRIMARY KEY (rid, uid)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS room_members_by_uid ON room_members (uid, rid);
+    CREATE TABLE IF NOT EXISTS bans (
+      scope INTEGER NOT NULL,
+      target INTEGER NOT NULL,
+      uid INTEGER NOT NULL,
+      until_ms INTEGER NOT NULL,
+      PRIMARY KEY (scope, target, uid)
+    ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS messages (
       rowid INTEGER PRIMARY KEY,
       mid INTEGER NOT NULL,

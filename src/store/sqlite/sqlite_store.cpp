@@ -72,6 +72,9 @@ class SqliteStore final : public Store {
   Status del_room_member(Rid rid, Uid uid) override;
   Result<std::vector<Uid>> room_members(Rid rid) override;
   Result<bool> is_room_member(Rid rid, Uid uid) override;
+  Status put_ban(const Ban& ban) override;
+  Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) override;
+  Result<std::vector<Ban>> bans() override;
 
   void append_message(Message message, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
@@ -379,6 +382,51 @@ Result<bool> SqliteStore::is_room_member(Rid rid, Uid uid) {
     if (!q) return q.error();
     q->bind(1, to_db(rid)).bind(2, to_db(uid));
     return exists(*q);
+  });
+}
+
+// --- moderation ------------------------------------------------------------------------------
+
+Status SqliteStore::put_ban(const Ban& ban) {
+  if (!storable(ban.target) || !storable(ban.uid)) return id_too_large();
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare(
+        "INSERT OR REPLACE INTO bans (scope, target, uid, until_ms) VALUES (?, ?, ?, ?)");
+    if (!q) return q.error();
+    q->bind(1, static_cast<std::int64_t>(ban.scope))
+        .bind(2, to_db(ban.target))
+        .bind(3, to_db(ban.uid))
+        .bind(4, ban.until_ms);
+    return q->run();
+  });
+}
+
+Status SqliteStore::delete_ban(BanScope scope, std::uint64_t target, Uid uid) {
+  if (!storable(target) || !storable(uid)) return ok_status();
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare("DELETE FROM bans WHERE scope = ? AND target = ? AND uid = ?");
+    if (!q) return q.error();
+    q->bind(1, static_cast<std::int64_t>(scope)).bind(2, to_db(target)).bind(3, to_db(uid));
+    return q->run();
+  });
+}
+
+Result<std::vector<Ban>> SqliteStore::bans() {
+  return with_connection([&](Db& db) -> Result<std::vector<Ban>> {
+    auto q = db.prepare("SELECT scope, target, uid, until_ms FROM bans");
+    if (!q) return q.error();
+    std::vector<Ban> out;
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto scope = q->column_int64(0);
+      if (scope < 1 || scope > 3) continue;  // written by a newer rtmd: not ours to read
+      out.push_back(Ban{static_cast<BanScope>(scope),
+                        static_cast<std::uint64_t>(q->column_int64(1)),
+                        static_cast<Uid>(q->column_int64(2)), q->column_int64(3)});
+    }
+    return out;
   });
 }
 
