@@ -1,10 +1,14 @@
 // Server events.poll (API.md section 8): the server event stream by long poll, read like
-// session.get_events (cursor without `after`, re-delivery with it).
+// session.get_events (cursor without `after`, re-delivery with it); and server/listen, which
+// chooses what the stream copies.
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <set>
 
 #include "api/method_table.hpp"
+#include "core/quote_input.hpp"
 
 namespace rtm::api {
 
@@ -51,10 +55,66 @@ awaitable<Reply> events_poll(Call& c) {
   }
 }
 
+// `true` (every one), `false` (none) or a list of ids: one part of a listen selection.
+void read_ids_or_all(const Params& p, const char* key, bool& all, std::set<std::uint64_t>& ids) {
+  const boost::json::value* v = p.find(key);
+  if (!v) return;  // not given: that part stays as it was
+  if (v->is_bool()) {
+    all = v->get_bool();
+    ids.clear();
+    return;
+  }
+  auto list = p.id_list(key, 10'000);
+  all = false;
+  ids = std::set<std::uint64_t>(list.begin(), list.end());
+}
+
+boost::json::value ids_or_all_json(bool all, const std::set<std::uint64_t>& ids) {
+  if (all) return true;
+  if (ids.empty()) return false;
+  boost::json::array a;
+  for (auto id : ids) a.push_back(id);
+  return a;
+}
+
+// server/listen: which messages and events the server event stream copies. Each part given
+// replaces that part; the answer is the whole selection.
+awaitable<Reply> listen(Call& c) {
+  Engine& engine = c.engine();
+  ListenSelection sel = engine.listen_selection();
+  read_ids_or_all(c.params, "p2p", sel.all_p2p, sel.uids);
+  read_ids_or_all(c.params, "groups", sel.all_groups, sel.gids);
+  read_ids_or_all(c.params, "rooms", sel.all_rooms, sel.rids);
+  if (const boost::json::value* v = c.params.find("events")) {
+    if (!v->is_array()) fail(Rc::InvalidRequest, "events must be a list of event types");
+    sel.events.clear();
+    for (const auto& e : v->get_array()) {
+      if (!e.is_string()) fail(Rc::InvalidRequest, "events must be a list of event types");
+      std::string_view type = e.get_string();
+      if (std::find(std::begin(kListenableEvents), std::end(kListenableEvents), type) ==
+          std::end(kListenableEvents))
+        fail(Rc::InvalidParameter, "unknown event type '" + quote_input(type) +
+                                       "': user.online, user.offline, channel.connected, "
+                                       "channel.disconnected or file.uploaded");
+      sel.events.emplace(type);
+    }
+  }
+  sel = engine.set_listen(std::move(sel));
+  Reply r;
+  r.fields["p2p"] = ids_or_all_json(sel.all_p2p, sel.uids);
+  r.fields["groups"] = ids_or_all_json(sel.all_groups, sel.gids);
+  r.fields["rooms"] = ids_or_all_json(sel.all_rooms, sel.rids);
+  boost::json::array events;
+  for (const auto& e : sel.events) events.emplace_back(e);
+  r.fields["events"] = std::move(events);
+  co_return r;
+}
+
 }  // namespace
 
 void add_server_event_methods(std::vector<MethodSpec>& t) {
   t.push_back({"events.poll", Scope::Server, events_poll});
+  t.push_back({"listen", Scope::Server, listen});
 }
 
 }  // namespace rtm::api

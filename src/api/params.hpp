@@ -53,9 +53,10 @@ class Params {
   // A non-empty array of positive ids, at most max_items.
   std::vector<std::uint64_t> id_list(const char* key, std::size_t max_items) const;
   const boost::json::object& object(const char* key) const;
+  // The raw value, or null when absent: for a parameter that takes more than one type.
+  const boost::json::value* find(const char* key) const;
 
  private:
-  const boost::json::value* find(const char* key) const;
   const boost::json::object& o_;
 };
 

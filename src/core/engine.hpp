@@ -23,6 +23,7 @@
 #include "core/ban_list.hpp"
 #include "core/broker.hpp"
 #include "core/channel_registry.hpp"
+#include "core/listen_selection.hpp"
 #include "core/login_throttle.hpp"
 #include "core/message.hpp"
 #include "core/mid_generator.hpp"
@@ -242,6 +243,11 @@ class Engine {
                                                        std::uint64_t& ticket);
   void cancel_server_events_wait(std::uint64_t ticket);
 
+  // What the server event stream copies (server/listen). set_listen replaces the selection
+  // and answers it.
+  ListenSelection listen_selection() const;
+  ListenSelection set_listen(ListenSelection selection);
+
   // --- upkeep --------------------------------------------------------------------------
   // Expires idle sessions and forgets ended ones whose final event was read or is stale;
   // disconnects channels not polled for channel_timeout and forgets expired ones.
@@ -268,6 +274,9 @@ class Engine {
   // Server events (section 8): user.online / user.offline, channel.(dis)connected.
   void record_user_presence(Uid uid, const char* type);
   void record_channel_presence(const std::string& client_id, bool connected, std::int64_t now);
+  // A copy of a stored message in the server event stream, when listen_ selects it.
+  void record_message_copy(const Message& targets, const EventBody& body, std::int64_t mtime);
+  bool records(std::string_view event_type) const;
 
   Store& store_;
   Broker& broker_;
@@ -279,8 +288,10 @@ class Engine {
   LoginThrottle throttle_;
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
   ServerEventStream server_events_;
-  ChannelRegistry channels_;  // its presence hook records into server_events_
-  BanList bans_;              // the stored bans, for the checks on the send path
+  ChannelRegistry channels_;      // its presence hook records into server_events_
+  BanList bans_;                  // the stored bans, for the checks on the send path
+  mutable std::mutex listen_mu_;  // guards listen_; a leaf lock (docs/lock-order.md)
+  ListenSelection listen_;
 
   mutable std::mutex known_users_mu_;
   std::unordered_set<Uid> known_users_;  // uids seen to exist: saves a store read per send

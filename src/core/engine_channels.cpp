@@ -115,13 +115,43 @@ void Engine::channel_detach(const std::string& client_id) { channels_.detach(cli
 
 // --- server event stream ----------------------------------------------------------------
 
+bool Engine::records(std::string_view event_type) const {
+  std::lock_guard lock(listen_mu_);
+  return listen_.records(event_type);
+}
+
+ListenSelection Engine::listen_selection() const {
+  std::lock_guard lock(listen_mu_);
+  return listen_;
+}
+
+ListenSelection Engine::set_listen(ListenSelection selection) {
+  std::lock_guard lock(listen_mu_);
+  listen_ = std::move(selection);
+  return listen_;
+}
+
+void Engine::record_message_copy(const Message& targets, const EventBody& body,
+                                 std::int64_t mtime) {
+  {
+    std::lock_guard lock(listen_mu_);
+    if (!listen_.copies(targets)) return;
+  }
+  // The session event body `"type":"message","message":{...}}` with the time added.
+  std::string event(*body, 0, body->size() - 1);
+  event.append(",\"time\":").append(std::to_string(mtime)).append("}");
+  server_events_.publish(std::move(event));
+}
+
 void Engine::record_user_presence(Uid uid, const char* type) {
+  if (!records(type)) return;
   server_events_.publish(std::string("\"type\":\"") + type + "\",\"uid\":" + std::to_string(uid) +
                          ",\"time\":" + std::to_string(now_ms()) + "}");
 }
 
 void Engine::record_channel_presence(const std::string& client_id, bool connected,
                                      std::int64_t now) {
+  if (!records(connected ? "channel.connected" : "channel.disconnected")) return;
   server_events_.publish(
       std::string("\"type\":\"") + (connected ? "channel.connected" : "channel.disconnected") +
       "\",\"client_id\":" + json_string(client_id) + ",\"time\":" + std::to_string(now) + "}");

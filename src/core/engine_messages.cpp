@@ -103,6 +103,7 @@ void Engine::send(SendRequest r, SendCallback done) {
   // Serialized once, before the store takes the message: every recipient shares this body.
   EventBody body = message_event(m);
   auto targets = std::make_shared<Message>();
+  targets->from = m.from;
   targets->kind = m.kind;
   targets->to = m.to;
   targets->to_uids = m.to_uids;
@@ -125,6 +126,7 @@ void Engine::send(SendRequest r, SendCallback done) {
     if (!out->duplicate) {
       messages_sent_.fetch_add(1, std::memory_order_relaxed);
       fan_out(*targets, body);
+      record_message_copy(*targets, body, out->mtime);
     }
     done(SendAck{out->mid, out->mtime});
   });
