@@ -18,6 +18,7 @@ const std::vector<MethodSpec>& method_table() {
     add_admin_methods(t);
     add_channel_methods(t);
     add_moderation_methods(t);
+    add_file_methods(t);
     add_server_event_methods(t);
     return t;
   }();

@@ -14,6 +14,10 @@
 #include "api/reply.hpp"
 #include "core/engine.hpp"
 
+namespace rtm::files {
+class BlobStore;
+}
+
 namespace rtm::api {
 
 enum class Scope { Client, Server };
@@ -24,6 +28,7 @@ struct Services {
   BlockingPool& blocking;  // argon2id and SQLite writes, off the event loops (bounded)
   CallMetrics& metrics;
   std::string api_key;
+  files::BlobStore* blobs = nullptr;  // uploaded files' bytes (net/file_transfer.hpp)
 };
 
 struct Call {
@@ -53,6 +58,7 @@ void add_message_methods(std::vector<MethodSpec>& table);
 void add_admin_methods(std::vector<MethodSpec>& table);
 void add_channel_methods(std::vector<MethodSpec>& table);
 void add_moderation_methods(std::vector<MethodSpec>& table);
+void add_file_methods(std::vector<MethodSpec>& table);
 void add_server_event_methods(std::vector<MethodSpec>& table);
 
 // Decodes `body` (a JSON object; empty means {}), checks the API key for server methods

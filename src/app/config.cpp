@@ -66,6 +66,8 @@ constexpr Limit kLimits[] = {
     {"channel_queue_limit", "RTM_CHANNEL_QUEUE_LIMIT", 1, 1'000'000, &Config::channel_queue_limit},
     {"channel_timeout", "RTM_CHANNEL_TIMEOUT", 1, 86'400, &Config::channel_timeout_s},
     {"server_events_limit", "RTM_SERVER_EVENTS_LIMIT", 1, 10'000'000, &Config::server_events_limit},
+    {"max_file_size", "RTM_MAX_FILE_SIZE", 1, 1LL << 40, &Config::max_file_size},
+    {"file_link_ttl", "RTM_FILE_LINK_TTL", 60, 31'536'000, &Config::file_link_ttl_s},
 };
 
 const Limit* find_limit(const std::string& toml) {
@@ -195,6 +197,8 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "messages kept per channel while nobody takes them; oldest dropped (default 1000)",
       "seconds without a poll before a channel is disconnected (default 15)",
       "events kept in the server event stream (default 10000)",
+      "largest file an upload may carry, in bytes (default 67108864: 64 MiB)",
+      "seconds a file's download link stays valid (default 604800: 7 days)",
   };
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)

@@ -33,6 +33,9 @@ struct Config {
   std::size_t channel_queue_limit = 1000;    // messages kept per channel, oldest dropped
   std::size_t channel_timeout_s = 15;        // no poll for this long: channel.disconnected
   std::size_t server_events_limit = 10'000;  // events kept in the server event ring
+  // Files (API.md section 5; docs/semantics.md "Files"): stored under DATA_DIR/files.
+  std::size_t max_file_size = 64 * 1024 * 1024;  // bytes; larger uploads are 413
+  std::size_t file_link_ttl_s = 7 * 24 * 3600;   // how long a download link is valid
   // Browser origins allowed to call the client side from pages served elsewhere:
   // comma-separated scheme://host[:port], or * (net/cors_policy.hpp). Empty: none.
   std::string cors_origins;

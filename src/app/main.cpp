@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "files/blob_store.hpp"
 #include "api/async_bridge.hpp"
 #include "api/metrics_text.hpp"
 #include "app/config.hpp"
@@ -104,6 +105,8 @@ int main(int argc, char** argv) {
   engine_config.channel_queue_limit = config.channel_queue_limit;
   engine_config.channel_timeout_ms = static_cast<std::int64_t>(config.channel_timeout_s) * 1000;
   engine_config.server_events_limit = config.server_events_limit;
+  engine_config.public_url = config.public_url;
+  engine_config.file_link_ttl_s = static_cast<std::int64_t>(config.file_link_ttl_s);
   rtm::Engine engine(**store, **broker, engine_config);
   if (auto started = engine.start(); !started) return fail(started.error().msg);
 
@@ -119,7 +122,9 @@ int main(int argc, char** argv) {
   // instead of queuing without end.
   rtm::api::BlockingPool blocking(2, config.blocking_queue);
   rtm::api::CallMetrics metrics;
-  rtm::api::Services services{engine, blocking, metrics, *api_key};
+  auto blobs = rtm::files::BlobStore::open(config.data_dir + "/files", config.max_file_size);
+  if (!blobs) return fail(blobs.error().msg);
+  rtm::api::Services services{engine, blocking, metrics, *api_key, blobs->get()};
 
   rtm::net::HttpLimits limits;
   limits.max_body = config.max_body;

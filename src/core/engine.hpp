@@ -17,12 +17,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "core/ban_list.hpp"
 #include "core/broker.hpp"
 #include "core/channel_registry.hpp"
+#include "core/file_record.hpp"
 #include "core/listen_selection.hpp"
 #include "core/login_throttle.hpp"
 #include "core/message.hpp"
@@ -56,6 +58,11 @@ struct EngineConfig {
   std::int64_t channel_timeout_ms = 15'000;
   // Events kept in the server event stream (API.md section 8).
   std::size_t server_events_limit = 10'000;
+  // Files (API.md section 5): where clients reach rtmd (the upload endpoint and download
+  // links are absolute URLs under it), how long an upload token and a download link last.
+  std::string public_url = "http://127.0.0.1:8080";
+  std::int64_t upload_token_ttl_ms = 10 * 60'000;
+  std::int64_t file_link_ttl_s = 7 * 24 * 3600;
   PasswordPolicy password_policy;
   // Unix time in ms; tests replace it to drive expiry without sleeping.
   std::function<std::int64_t()> now_ms;
@@ -243,6 +250,31 @@ class Engine {
                                                        std::uint64_t& ticket);
   void cancel_server_events_wait(std::uint64_t ticket);
 
+  // --- files (API.md section 5; docs/semantics.md "Files") -------------------------------
+  // An upload token for one file sent the way `request` describes (kind, targets, from,
+  // as_server), checked now as the send itself would be (a non-member cannot get a group
+  // file token). Valid for one upload within upload_token_ttl_ms.
+  Result<std::string> file_token(SendRequest request);
+  std::string upload_endpoint() const { return config_.public_url + "/v1/files/upload"; }
+  // Takes the grant of an upload token; a token works once. InvalidToken / TokenExpired.
+  Result<UploadGrant> take_upload(std::string_view token);
+  // After the bytes are stored (blocking: writes the file's record): sends the file's
+  // message with msg = the file's JSON description. `done` gets the ack and that JSON.
+  struct FileSendAck {
+    Mid mid = 0;
+    std::int64_t mtime = 0;
+    std::string file_json;
+  };
+  using FileSendCallback = std::function<void(Result<FileSendAck>)>;
+  void send_file(const UploadGrant& grant, FileRecord file, int mtype, std::string attrs,
+                 FileSendCallback done);
+  // A fresh download link for a file the viewer sent or received (PermissionDenied
+  // otherwise, NotFound for an unknown id). Blocking (store reads).
+  Result<std::string> file_url(std::optional<Uid> viewer, const std::string& id);
+  // A download request: the link's signature and expiry, then the file's record.
+  Result<FileRecord> file_for_download(const std::string& id, std::string_view exp,
+                                       std::string_view sig);
+
   // What the server event stream copies (server/listen). set_listen replaces the selection
   // and answers it.
   ListenSelection listen_selection() const;
@@ -277,6 +309,8 @@ class Engine {
   // A copy of a stored message in the server event stream, when listen_ selects it.
   void record_message_copy(const Message& targets, const EventBody& body, std::int64_t mtime);
   bool records(std::string_view event_type) const;
+  std::string signed_file_url(const std::string& id) const;
+  std::string file_json(const FileRecord& f) const;
 
   Store& store_;
   Broker& broker_;
@@ -290,6 +324,8 @@ class Engine {
   ServerEventStream server_events_;
   ChannelRegistry channels_;      // its presence hook records into server_events_
   BanList bans_;                  // the stored bans, for the checks on the send path
+  std::mutex uploads_mu_;  // guards uploads_; a leaf lock
+  std::unordered_map<std::string, UploadGrant> uploads_;  // upload token -> what it allows
   mutable std::mutex listen_mu_;  // guards listen_; a leaf lock (docs/lock-order.md)
   ListenSelection listen_;
 

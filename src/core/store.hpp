@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/ban_list.hpp"
+#include "core/file_record.hpp"
 #include "core/message.hpp"
 #include "core/result.hpp"
 
@@ -93,6 +94,11 @@ class Store {
   virtual Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) = 0;
   // Every stored ban; expired ones may be among them (the engine skips them).
   virtual Result<std::vector<Ban>> bans() = 0;
+
+  // --- files (core/file_record.hpp) ----------------------------------------------------
+  // AlreadyExists if the id is taken.
+  virtual Status put_file(const FileRecord& file) = 0;
+  virtual Result<FileRecord> find_file(const std::string& id) = 0;  // NotFound
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

@@ -17,10 +17,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/file_transfer.hpp"
 #include "net/push_websockets.hpp"
 #include "net/sse_stream.hpp"
 #include "net/web_assets.hpp"
@@ -213,11 +215,52 @@ struct HttpServer::Impl {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(limits.max_header));
-      parser.body_limit(limits.max_body);
+      // The header first: file uploads stream their body (net/file_transfer.hpp), every
+      // other request reads its body whole, within max_body.
+      http::request_parser<http::empty_body> head;
+      head.header_limit(static_cast<std::uint32_t>(limits.max_header));
+      head.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(limits.request_timeout);
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, head, kUseTuple);
+      if (!hec) {
+        std::string_view path = parse_target(head.get().target()).path;
+        if (path.substr(0, kFilesPath.size()) == kFilesPath) {
+          auto method = head.get().method();
+          std::string cors = limits.cors.answer_headers(head.get()[http::field::origin]);
+          bool keep = false;
+          if (method == http::verb::post && path == "/v1/files/upload") {
+            keep = co_await serve_upload(stream, buffer, head, services, limits.request_timeout,
+                                         cors);
+          } else if (method == http::verb::get || method == http::verb::head) {
+            keep = co_await serve_download(stream, head.get(), services, cors);
+          } else if (method != http::verb::options) {
+            auto res = reply_response(
+                api::Reply::error(Rc::InvalidRequest,
+                                  "files are POST /v1/files/upload and GET /v1/files/<id>"),
+                false, head.get().version(), false);
+            res.add_headers(cors);
+            co_await write_and_close(stream, res);
+            co_return;
+          }
+          if (method != http::verb::options) {
+            if (!keep) break;
+            continue;
+          }
+        }
+      }
+      http::request_parser<http::string_body> parser(std::move(head));
+      // Beast checks a Content-Length against the limit only while it parses the header
+      // (read above with no limit, for uploads), and chunks as they come.
+      parser.body_limit(limits.max_body);
+      beast::error_code ec = hec;
+      if (!ec) {
+        if (auto length = parser.content_length(); length && *length > limits.max_body) {
+          ec = http::error::body_limit;
+        } else {
+          auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+          ec = rec;
+        }
+      }
       if (ec) {
         if (ec == http::error::body_limit) {
           // The headers were read: answer in the format they asked for.

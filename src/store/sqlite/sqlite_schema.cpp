@@ -112,6 +112,21 @@ std::string schema_sql() {
       PRIMARY KEY (rid, uid)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS room_members_by_uid ON room_members (uid, rid);
+    CREATE TABLE IF NOT EXISTS files (
+      id TEXT PRIMARY KEY NOT NULL,
+      sha256 TEXT NOT NULL,
+      name TEXT NOT NULL,
+      type TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      from_uid INTEGER NOT NULL,
+      kind INTEGER NOT NULL,
+      to_uid INTEGER NOT NULL,
+      to_uids TEXT NOT NULL,
+      gid INTEGER NOT NULL,
+      rid INTEGER NOT NULL,
+      created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);
     CREATE TABLE IF NOT EXISTS bans (
       scope INTEGER NOT NULL,
       target INTEGER NOT NULL,

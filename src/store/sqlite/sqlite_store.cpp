@@ -75,6 +75,8 @@ class SqliteStore final : public Store {
   Status put_ban(const Ban& ban) override;
   Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) override;
   Result<std::vector<Ban>> bans() override;
+  Status put_file(const FileRecord& file) override;
+  Result<FileRecord> find_file(const std::string& id) override;
 
   void append_message(Message message, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
@@ -427,6 +429,68 @@ Result<std::vector<Ban>> SqliteStore::bans() {
                         static_cast<Uid>(q->column_int64(2)), q->column_int64(3)});
     }
     return out;
+  });
+}
+
+// --- files -----------------------------------------------------------------------------------
+
+Status SqliteStore::put_file(const FileRecord& f) {
+  if (!storable(f.from) || !storable(f.to) || !storable(f.gid) || !storable(f.rid) ||
+      !all_storable(f.to_uids))
+    return id_too_large();
+  std::string to_uids;
+  for (Uid u : f.to_uids) to_uids += (to_uids.empty() ? "" : ",") + std::to_string(u);
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare(
+        "INSERT INTO files (id, sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, "
+        "rid, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!q) return q.error();
+    q->bind(1, f.id)
+        .bind(2, f.sha256)
+        .bind(3, f.name)
+        .bind(4, f.type)
+        .bind(5, static_cast<std::int64_t>(f.size))
+        .bind(6, to_db(f.from))
+        .bind(7, static_cast<std::int64_t>(f.kind))
+        .bind(8, to_db(f.to))
+        .bind(9, to_uids)
+        .bind(10, to_db(f.gid))
+        .bind(11, to_db(f.rid))
+        .bind(12, f.created_ms);
+    return q->run();
+  });
+}
+
+Result<FileRecord> SqliteStore::find_file(const std::string& id) {
+  return with_connection([&](Db& db) -> Result<FileRecord> {
+    auto q = db.prepare(
+        "SELECT sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, rid, created_ms "
+        "FROM files WHERE id = ?");
+    if (!q) return q.error();
+    q->bind(1, id);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Rc::NotFound, "no such file");
+    FileRecord f;
+    f.id = id;
+    f.sha256 = q->column_text(0);
+    f.name = q->column_text(1);
+    f.type = q->column_text(2);
+    f.size = static_cast<std::uint64_t>(q->column_int64(3));
+    f.from = static_cast<Uid>(q->column_int64(4));
+    f.kind = static_cast<MessageKind>(q->column_int64(5));
+    f.to = static_cast<Uid>(q->column_int64(6));
+    std::string list = q->column_text(7);
+    for (std::size_t pos = 0; pos < list.size();) {
+      auto comma = list.find(',', pos);
+      if (comma == std::string::npos) comma = list.size();
+      f.to_uids.push_back(std::stoull(list.substr(pos, comma - pos)));
+      pos = comma + 1;
+    }
+    f.gid = static_cast<Gid>(q->column_int64(8));
+    f.rid = static_cast<Rid>(q->column_int64(9));
+    f.created_ms = q->column_int64(10);
+    return f;
   });
 }
 

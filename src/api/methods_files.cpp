@@ -1,0 +1,79 @@
+// file.token and file.url, for clients (the session's user) and the server API (API.md
+// section 5). The upload and download themselves are HTTP transfers in net/file_transfer.
+#include <limits>
+
+#include "api/async_bridge.hpp"
+#include "api/method_table.hpp"
+#include "core/quote_input.hpp"
+
+namespace rtm::api {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
+template <Scope scope>
+awaitable<Reply> file_token(Call& c) {
+  SendRequest r;
+  if constexpr (scope == Scope::Client) {
+    r.from = unwrap(c.engine().authorized_uid(c.params.string("session")));
+  } else {
+    r.as_server = true;
+    r.from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
+  }
+  std::string cmd = c.params.string("cmd");
+  if (cmd == "sendfile") {
+    r.kind = MessageKind::P2p;
+    r.to = c.params.id("to");
+  } else if (cmd == "sendfiles") {
+    r.kind = MessageKind::Multi;
+    r.to_uids = c.params.id_list("to_uids", 1000);
+  } else if (cmd == "sendgroupfile") {
+    r.kind = MessageKind::Group;
+    r.gid = c.params.id("gid");
+  } else if (cmd == "sendroomfile") {
+    r.kind = MessageKind::Room;
+    r.rid = c.params.id("rid");
+  } else if (cmd == "broadcastfile") {
+    r.kind = MessageKind::Broadcast;
+  } else {
+    fail(Rc::InvalidParameter, "cmd must be sendfile, sendfiles, sendgroupfile, sendroomfile or "
+                               "broadcastfile, got '" + quote_input(cmd) + "'");
+  }
+  Engine& engine = c.engine();
+  // A membership check may read the store.
+  auto work = [&engine, r = std::move(r)]() mutable { return engine.file_token(std::move(r)); };
+  auto token = co_await run_blocking(c.services.blocking, std::move(work));
+  Reply reply;
+  reply.fields["token"] = unwrap(std::move(*token));
+  reply.fields["endpoint"] = engine.upload_endpoint();
+  co_return reply;
+}
+
+template <Scope scope>
+awaitable<Reply> file_url(Call& c) {
+  std::optional<Uid> viewer;
+  if constexpr (scope == Scope::Client)
+    viewer = unwrap(c.engine().authorized_uid(c.params.string("session")));
+  std::string id = c.params.string("id");
+  Engine& engine = c.engine();
+  auto work = [&engine, viewer, id] { return engine.file_url(viewer, id); };
+  auto url = co_await run_blocking(c.services.blocking, std::move(work));
+  Reply reply;
+  reply.fields["url"] = unwrap(std::move(*url));
+  co_return reply;
+}
+
+}  // namespace
+
+void add_file_methods(std::vector<MethodSpec>& t) {
+  t.push_back({"file.token", Scope::Client, file_token<Scope::Client>});
+  t.push_back({"file.token", Scope::Server, file_token<Scope::Server>});
+  t.push_back({"file.url", Scope::Client, file_url<Scope::Client>});
+  t.push_back({"file.url", Scope::Server, file_url<Scope::Server>});
+}
+
+}  // namespace rtm::api

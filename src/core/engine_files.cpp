@@ -1,0 +1,136 @@
+// Engine: files (API.md section 5). The bytes are the business of files/ (a blob store on
+// disk) and net/ (streaming them); the engine decides who may send a file where (an upload
+// token carries a checked send), records the file and sends its message, and signs links.
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "core/engine.hpp"
+#include "core/file_link.hpp"
+#include "core/random.hpp"
+
+namespace rtm {
+
+Result<std::string> Engine::file_token(SendRequest request) {
+  request.file_message = true;
+  request.mtype = 40;
+  request.msg.clear();
+  request.attrs.clear();
+  request.mid.reset();
+  if (auto valid = validate_send(request); !valid) return valid.error();
+  UploadGrant grant{request.from, request.as_server, request.kind, request.to,
+                    request.to_uids, request.gid, request.rid,
+                    now_ms() + config_.upload_token_ttl_ms};
+  std::string token = random_token(32);
+  std::lock_guard lock(uploads_mu_);
+  // Expired grants go as new ones come, so the map holds at most the last 10 minutes'.
+  for (auto it = uploads_.begin(); it != uploads_.end();)
+    it = it->second.expires_ms <= now_ms() ? uploads_.erase(it) : std::next(it);
+  uploads_.emplace(token, std::move(grant));
+  return token;
+}
+
+Result<UploadGrant> Engine::take_upload(std::string_view token) {
+  std::lock_guard lock(uploads_mu_);
+  auto it = uploads_.find(std::string(token));
+  if (it == uploads_.end())
+    return make_error(Rc::InvalidToken, "no such upload token (each token works once)");
+  UploadGrant grant = std::move(it->second);
+  uploads_.erase(it);
+  if (grant.expires_ms <= now_ms())
+    return make_error(Rc::TokenExpired, "the upload token has expired (10 minutes)");
+  return grant;
+}
+
+std::string Engine::signed_file_url(const std::string& id) const {
+  std::int64_t exp = now_ms() / 1000 + config_.file_link_ttl_s;
+  return config_.public_url + "/v1/files/" + id + "?exp=" + std::to_string(exp) +
+         "&sig=" + file_link_signature(token_secret_, id, exp);
+}
+
+std::string Engine::file_json(const FileRecord& f) const {
+  boost::json::object o{{"id", f.id},         {"name", f.name}, {"size", f.size},
+                        {"sha256", f.sha256}, {"type", f.type}, {"url", signed_file_url(f.id)}};
+  return boost::json::serialize(o);
+}
+
+void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std::string attrs,
+                       FileSendCallback done) {
+  file.from = grant.from;
+  file.kind = grant.kind;
+  file.to = grant.to;
+  file.to_uids = grant.to_uids;
+  file.gid = grant.gid;
+  file.rid = grant.rid;
+  file.created_ms = now_ms();
+  SendRequest r;
+  r.from = grant.from;
+  r.as_server = grant.as_server;
+  r.kind = grant.kind;
+  r.to = grant.to;
+  r.to_uids = grant.to_uids;
+  r.gid = grant.gid;
+  r.rid = grant.rid;
+  r.mtype = mtype;
+  r.attrs = std::move(attrs);
+  r.file_message = true;
+  r.msg = file_json(file);
+  // Checked again: a member may have left the group, or been banned, since the token.
+  if (auto valid = validate_send(r); !valid) return done(valid.error());
+  // The record first: once the message is out, recipients may ask for the file.
+  if (auto stored = store_.put_file(file); !stored) return done(stored.error());
+  std::string json = r.msg;
+  send(std::move(r), [this, done = std::move(done), json = std::move(json),
+                      file = std::move(file)](Result<SendAck> ack) {
+    if (ack && records("file.uploaded")) {
+      server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json +
+                             ",\"mid\":" + std::to_string(ack->mid) +
+                             ",\"from\":" + std::to_string(file.from) +
+                             ",\"time\":" + std::to_string(ack->mtime) + "}");
+    }
+    if (!ack) return done(ack.error());
+    done(FileSendAck{ack->mid, ack->mtime, json});
+  });
+}
+
+Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::string& id) {
+  auto file = store_.find_file(id);
+  if (!file) return file.error();
+  if (viewer && *viewer != file->from) {
+    bool allowed = false;
+    switch (file->kind) {
+      case MessageKind::P2p: allowed = file->to == *viewer; break;
+      case MessageKind::Multi:
+        allowed = std::find(file->to_uids.begin(), file->to_uids.end(), *viewer) !=
+                  file->to_uids.end();
+        break;
+      case MessageKind::Group: {
+        auto member = store_.is_group_member(file->gid, *viewer);
+        if (!member) return member.error();
+        allowed = *member && bans_.until(BanScope::Group, file->gid, *viewer, now_ms()) ==
+                                 std::nullopt;
+        break;
+      }
+      case MessageKind::Room: {
+        auto member = store_.is_room_member(file->rid, *viewer);
+        if (!member) return member.error();
+        allowed = *member;
+        break;
+      }
+      case MessageKind::Broadcast: allowed = true; break;
+      case MessageKind::Channel: break;
+    }
+    if (!allowed) return make_error(Rc::PermissionDenied, "not a recipient of this file");
+  }
+  return signed_file_url(file->id);
+}
+
+Result<FileRecord> Engine::file_for_download(const std::string& id, std::string_view exp,
+                                             std::string_view sig) {
+  if (auto ok = check_file_link(token_secret_, id, exp, sig, now_ms() / 1000); !ok)
+    return ok.error();
+  return store_.find_file(id);
+}
+
+}  // namespace rtm

@@ -1,0 +1,377 @@
+// See file_transfer.hpp.
+#include "net/file_transfer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "api/async_bridge.hpp"
+#include "api/reply.hpp"
+#include "core/random.hpp"
+#include "files/blob_store.hpp"
+#include "net/http_answer.hpp"
+
+namespace rtm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kChunk = 64 * 1024;
+
+std::optional<std::string> query_param(std::string_view target, std::string_view key) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  for (auto param : url->params())
+    if (param.key == key) return std::string(param.value);
+  return std::nullopt;
+}
+
+std::string with_headers(std::string answer, const std::string& extra) {
+  answer.insert(answer.find("\r\n\r\n") + 2, extra);
+  return answer;
+}
+
+awaitable<void> write_text(beast::tcp_stream& stream, const std::string& text) {
+  stream.expires_after(std::chrono::seconds(30));
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), kUseTuple);
+  (void)ec;
+}
+
+// An error answer after which the connection closes (what the client still sends is not
+// read: it may be a body we refused).
+awaitable<bool> refuse(beast::tcp_stream& stream, unsigned version, Rc rc, std::string msg,
+                       api::Services& services, const std::string& cors) {
+  auto reply = api::Reply::error(rc, std::move(msg));
+  services.metrics.record(reply.rc);
+  std::string answer = with_headers(error_answer(version, reply), cors);
+  co_await write_text(stream, answer);
+  co_return false;
+}
+
+bool safe_content_type(std::string_view t) {
+  if (t.empty() || t.size() > 128) return false;
+  for (char c : t)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '+' ||
+          c == '.' || c == ';' || c == '=' || c == ' ' || c == '_'))
+      return false;
+  return t.find('/') != std::string_view::npos;
+}
+
+std::string percent_encode_utf8(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// attachment; filename="ascii fallback"; filename*=UTF-8''exact (RFC 6266 / 5987).
+std::string content_disposition(const std::string& name) {
+  std::string ascii;
+  for (unsigned char c : name) ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '_';
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + percent_encode_utf8(name);
+}
+
+// A single `bytes=` range of a file of `size` bytes: [first, last], or nullopt for none
+// asked. Sets `bad` for a range that cannot be satisfied (416).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view h,
+                                                                    std::uint64_t size, bool& bad) {
+  bad = false;
+  if (h.empty()) return std::nullopt;
+  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) {
+    return std::nullopt;  // other units or several ranges: the whole file (allowed by RFC 9110)
+  }
+  h.remove_prefix(6);
+  auto dash = h.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, std::uint64_t& v) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  std::uint64_t a = 0, b = 0;
+  std::string_view first = h.substr(0, dash), last = h.substr(dash + 1);
+  if (first.empty()) {  // the last N bytes
+    if (!num(last, b) || b == 0) {
+      bad = true;
+      return std::nullopt;
+    }
+    if (size == 0) {
+      bad = true;
+      return std::nullopt;
+    }
+    return std::pair{size - std::min(b, size), size - 1};
+  }
+  if (!num(first, a) || a >= size) {
+    bad = true;
+    return std::nullopt;
+  }
+  if (last.empty()) return std::pair{a, size - 1};
+  if (!num(last, b) || b < a) {
+    bad = true;
+    return std::nullopt;
+  }
+  return std::pair{a, std::min(b, size - 1)};
+}
+
+std::size_t utf8_char_length(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c >> 5) == 6) return 2;
+  if ((c >> 4) == 14) return 3;
+  if ((c >> 3) == 30) return 4;
+  return 0;
+}
+
+}  // namespace
+
+std::string clean_file_name(std::string_view raw) {
+  // Percent-decoding lets a client send any UTF-8 name through a header.
+  std::string decoded;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    unsigned v = 0;
+    if (raw[i] == '%' && i + 2 < raw.size() &&
+        std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16).ptr == raw.data() + i + 3) {
+      decoded += static_cast<char>(v);
+      i += 2;
+    } else {
+      decoded += raw[i];
+    }
+  }
+  auto slash = decoded.find_last_of("/\\");
+  if (slash != std::string::npos) decoded.erase(0, slash + 1);
+  std::string out;
+  for (std::size_t i = 0; i < decoded.size();) {
+    auto c = static_cast<unsigned char>(decoded[i]);
+    std::size_t n = utf8_char_length(c);
+    bool valid = n > 0 && i + n <= decoded.size();
+    for (std::size_t k = 1; valid && k < n; ++k)
+      valid = (static_cast<unsigned char>(decoded[i + k]) & 0xC0) == 0x80;
+    if (!valid) {  // not UTF-8: dropped
+      ++i;
+      continue;
+    }
+    std::string_view ch(decoded.data() + i, n);
+    i += n;
+    if (n == 1 && (c < 0x20 || c == 0x7f)) continue;  // control characters, NUL
+    // Bidirectional controls (U+200E/F, U+202A-E, U+2066-9) can make "gpj.exe" look like
+    // "exe.jpg"; zero-width ones hide characters.
+    if (n == 3 && c == 0xE2) {
+      auto c1 = static_cast<unsigned char>(ch[1]), c2 = static_cast<unsigned char>(ch[2]);
+      if (c1 == 0x80 && (c2 == 0x8E || c2 == 0x8F || (c2 >= 0xAA && c2 <= 0xAE) || c2 == 0x8B ||
+                         c2 == 0x8C || c2 == 0x8D))
+        continue;
+      if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) continue;
+    }
+    if (out.size() + n > 255) break;
+    out.append(ch);
+  }
+  if (out.empty() || out == "." || out == "..") out = "file";
+  return out;
+}
+
+awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                             http::request_parser<http::empty_body>& head,
+                             api::Services& services, std::chrono::seconds read_timeout,
+                             std::string cors) {
+  Engine& engine = services.engine;
+  const auto& h = head.get();
+  unsigned version = h.version();
+  if (!services.blobs)
+    co_return co_await refuse(stream, version, Rc::Unavailable, "files are not enabled",
+                              services, cors);
+  std::string token = query_param(h.target(), "token").value_or("");
+  if (token.empty())
+    co_return co_await refuse(stream, version, Rc::InvalidToken, "token is missing (?token=T)",
+                              services, cors);
+  int mtype = 40;
+  if (auto it = h.find("X-Rtm-Mtype"); it != h.end()) {
+    std::string_view v = it->value();
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), mtype);
+    if (ec != std::errc() || end != v.data() + v.size() || mtype < 40 || mtype > 50)
+      co_return co_await refuse(stream, version, Rc::InvalidParameter,
+                                "X-Rtm-Mtype must be 40 to 50", services, cors);
+  }
+  std::string attrs(h["X-Rtm-Attrs"]);
+  std::string name = clean_file_name(h["X-Rtm-File-Name"]);
+  std::string type(h[http::field::content_type]);
+  if (!safe_content_type(type)) type = "application/octet-stream";
+  if (auto length = head.content_length(); length && *length > services.blobs->max_size())
+    co_return co_await refuse(stream, version, Rc::PayloadTooLarge,
+                              "the file is over " + std::to_string(services.blobs->max_size()) +
+                                  " bytes",
+                              services, cors);
+  auto grant = engine.take_upload(token);
+  if (!grant)
+    co_return co_await refuse(stream, version, grant.error().rc, grant.error().msg, services,
+                              cors);
+  const bool keep = h.keep_alive();  // `head` and `h` are moved into the body parser below
+  if (beast::iequals(h[http::field::expect], "100-continue")) {
+    std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    co_await write_text(stream, go_on);
+  }
+
+  auto upload = services.blobs->begin();
+  if (!upload)
+    co_return co_await refuse(stream, version, upload.error().rc, upload.error().msg, services,
+                              cors);
+  http::request_parser<http::buffer_body> body(std::move(head));
+  body.body_limit(services.blobs->max_size());
+  std::vector<char> chunk(kChunk);
+  while (!body.is_done()) {
+    body.get().body().data = chunk.data();
+    body.get().body().size = chunk.size();
+    stream.expires_after(read_timeout);  // a client that stops sending is dropped
+    auto [ec, n] = co_await http::async_read(stream, buffer, body, kUseTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::body_limit)
+      co_return co_await refuse(stream, version, Rc::PayloadTooLarge,
+                                "the file is over " +
+                                    std::to_string(services.blobs->max_size()) + " bytes",
+                                services, cors);
+    if (ec) co_return false;  // cut off: the Upload's destructor removes what arrived
+    std::size_t got = chunk.size() - body.get().body().size;
+    if (auto appended = (*upload)->append(chunk.data(), got); !appended)
+      co_return co_await refuse(stream, version, appended.error().rc, appended.error().msg,
+                                services, cors);
+  }
+  stream.expires_never();
+
+  // fsync, then the record and the message: on the blocking pool, off this event loop.
+  files::Upload* raw = upload->get();
+  std::optional<std::optional<Result<Engine::FileSendAck>>> sent;
+  try {
+    auto start = [&services, raw, grant = *grant, name, type, mtype,
+                  attrs](auto done) mutable {
+      services.blocking.post([&services, raw, grant = std::move(grant), name = std::move(name),
+                              type = std::move(type), mtype, attrs = std::move(attrs),
+                              done = std::move(done)]() mutable {
+        auto blob = raw->commit();
+        if (!blob) return done(Result<Engine::FileSendAck>(blob.error()));
+        FileRecord file;
+        file.id = random_token(16);
+        file.sha256 = blob->sha256;
+        file.size = blob->size;
+        file.name = std::move(name);
+        file.type = std::move(type);
+        services.engine.send_file(
+            grant, std::move(file), mtype, std::move(attrs),
+            [done](Result<Engine::FileSendAck> ack) mutable { done(std::move(ack)); });
+      });
+    };
+    sent = co_await api::await_callback<Result<Engine::FileSendAck>>(std::move(start));
+  } catch (const api::CallError& e) {
+    sent.emplace(Result<Engine::FileSendAck>(e.error));
+  }
+  auto& ack = **sent;
+  if (!ack) co_return co_await refuse(stream, version, ack.error().rc, ack.error().msg, services,
+                                      cors);
+  services.metrics.record(Rc::Ok);
+  std::string answer_body = "{\"rc\":0,\"mid\":" + std::to_string(ack->mid) +
+                            ",\"mtime\":" + std::to_string(ack->mtime) +
+                            ",\"file\":" + ack->file_json + "}";
+  std::string answer = std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+                       " 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(answer_body.size()) + "\r\n" + cors +
+                       (keep ? "" : "Connection: close\r\n") + "\r\n" + answer_body;
+  co_await write_text(stream, answer);
+  co_return keep;
+}
+
+awaitable<bool> serve_download(beast::tcp_stream& stream,
+                               const http::request<http::empty_body>& req,
+                               api::Services& services, std::string cors) {
+  unsigned version = req.version();
+  auto url = boost::urls::parse_origin_form(req.target());
+  std::string id = url ? std::string(url->path()).substr(kFilesPath.size()) : "";
+  if (!services.blobs || id.empty() || id.find('/') != std::string::npos)
+    co_return co_await refuse(stream, version, Rc::NotFound, "no such file", services, cors);
+  std::string exp = query_param(req.target(), "exp").value_or("");
+  std::string sig = query_param(req.target(), "sig").value_or("");
+  Engine& engine = services.engine;
+  std::optional<std::optional<Result<FileRecord>>> found;
+  try {
+    auto work = [&engine, id, exp, sig] { return engine.file_for_download(id, exp, sig); };
+    found = co_await api::run_blocking(services.blocking, std::move(work));
+  } catch (const api::CallError& e) {  // RateLimited: the blocking pool is full
+    found.emplace(Result<FileRecord>(e.error));
+  }
+  auto& file = **found;
+  if (!file) co_return co_await refuse(stream, version, file.error().rc, file.error().msg,
+                                       services, cors);
+  auto path = services.blobs->path_of(file->sha256);
+  int fd = path ? ::open(path->c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0)
+    co_return co_await refuse(stream, version, Rc::NotFound, "the file's bytes are gone",
+                              services, cors);
+  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
+  struct stat st {};
+  ::fstat(fd, &st);
+  auto size = static_cast<std::uint64_t>(st.st_size);
+
+  bool bad = false;
+  auto range = parse_range(req[http::field::range], size, bad);
+  std::string etag = "\"" + file->sha256 + "\"";
+  if (bad) {
+    std::string answer = std::string("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */") +
+                         std::to_string(size) + "\r\nContent-Length: 0\r\n" + cors + "\r\n";
+    co_await write_text(stream, answer);
+    co_return req.keep_alive();
+  }
+  std::uint64_t first = range ? range->first : 0;
+  std::uint64_t count = range ? range->second - range->first + 1 : size;
+  bool keep = req.keep_alive();
+  std::string head = std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+                     (range ? " 206 Partial Content" : " 200 OK") +
+                     "\r\nContent-Type: " + file->type +
+                     "\r\nContent-Length: " + std::to_string(count) + "\r\nETag: " + etag +
+                     "\r\nAccept-Ranges: bytes\r\nContent-Disposition: " +
+                     content_disposition(file->name) +
+                     "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: private, max-age=3600\r\n";
+  if (range)
+    head += "Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(first + count - 1) +
+            "/" + std::to_string(size) + "\r\n";
+  head += cors + (keep ? "" : "Connection: close\r\n") + "\r\n";
+  services.metrics.record(Rc::Ok);
+  co_await write_text(stream, head);
+  if (req.method() == http::verb::head) co_return keep;
+  std::vector<char> chunk(kChunk);
+  std::uint64_t left = count;
+  off_t offset = static_cast<off_t>(first);
+  while (left > 0) {
+    ssize_t n = ::pread(fd, chunk.data(), std::min<std::uint64_t>(left, chunk.size()), offset);
+    if (n <= 0) co_return false;  // the blob shrank under us: cut the answer short
+    stream.expires_after(std::chrono::seconds(30));  // a reader that stops is dropped
+    auto [ec, w] = co_await asio::async_write(
+        stream, asio::buffer(chunk.data(), static_cast<std::size_t>(n)), kUseTuple);
+    if (ec) co_return false;
+    offset += n;
+    left -= static_cast<std::uint64_t>(n);
+  }
+  stream.expires_never();
+  co_return keep;
+}
+
+}  // namespace rtm::net
