@@ -40,8 +40,10 @@ awaitable<Reply> file_token(Call& c) {
   } else if (cmd == "broadcastfile") {
     r.kind = MessageKind::Broadcast;
   } else {
-    fail(Rc::InvalidParameter, "cmd must be sendfile, sendfiles, sendgroupfile, sendroomfile or "
-                               "broadcastfile, got '" + quote_input(cmd) + "'");
+    fail(Rc::InvalidParameter,
+         "cmd must be sendfile, sendfiles, sendgroupfile, sendroomfile or "
+         "broadcastfile, got '" +
+             quote_input(cmd) + "'");
   }
   Engine& engine = c.engine();
   // A membership check may read the store.

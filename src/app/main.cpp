@@ -16,13 +16,13 @@
 #include <iostream>
 #include <thread>
 
-#include "files/blob_store.hpp"
 #include "api/async_bridge.hpp"
 #include "api/metrics_text.hpp"
 #include "app/config.hpp"
 #include "app/engines.hpp"
 #include "core/engine.hpp"
 #include "core/random.hpp"
+#include "files/blob_store.hpp"
 #include "net/http_server.hpp"
 
 namespace asio = boost::asio;

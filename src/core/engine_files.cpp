@@ -1,10 +1,9 @@
 // Engine: files (API.md section 5). The bytes are the business of files/ (a blob store on
 // disk) and net/ (streaming them); the engine decides who may send a file where (an upload
 // token carries a checked send), records the file and sends its message, and signs links.
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 
 #include "core/engine.hpp"
 #include "core/file_link.hpp"
@@ -19,9 +18,9 @@ Result<std::string> Engine::file_token(SendRequest request) {
   request.attrs.clear();
   request.mid.reset();
   if (auto valid = validate_send(request); !valid) return valid.error();
-  UploadGrant grant{request.from, request.as_server, request.kind, request.to,
-                    request.to_uids, request.gid, request.rid,
-                    now_ms() + config_.upload_token_ttl_ms};
+  UploadGrant grant{
+      request.from,    request.as_server, request.kind, request.to,
+      request.to_uids, request.gid,       request.rid,  now_ms() + config_.upload_token_ttl_ms};
   std::string token = random_token(32);
   std::lock_guard lock(uploads_mu_);
   // Expired grants go as new ones come, so the map holds at most the last 10 minutes'.
@@ -84,9 +83,8 @@ void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std
   send(std::move(r), [this, done = std::move(done), json = std::move(json),
                       file = std::move(file)](Result<SendAck> ack) {
     if (ack && records("file.uploaded")) {
-      server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json +
-                             ",\"mid\":" + std::to_string(ack->mid) +
-                             ",\"from\":" + std::to_string(file.from) +
+      server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
+                             std::to_string(ack->mid) + ",\"from\":" + std::to_string(file.from) +
                              ",\"time\":" + std::to_string(ack->mtime) + "}");
     }
     if (!ack) return done(ack.error());
@@ -102,14 +100,14 @@ Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::strin
     switch (file->kind) {
       case MessageKind::P2p: allowed = file->to == *viewer; break;
       case MessageKind::Multi:
-        allowed = std::find(file->to_uids.begin(), file->to_uids.end(), *viewer) !=
-                  file->to_uids.end();
+        allowed =
+            std::find(file->to_uids.begin(), file->to_uids.end(), *viewer) != file->to_uids.end();
         break;
       case MessageKind::Group: {
         auto member = store_.is_group_member(file->gid, *viewer);
         if (!member) return member.error();
-        allowed = *member && bans_.until(BanScope::Group, file->gid, *viewer, now_ms()) ==
-                                 std::nullopt;
+        allowed =
+            *member && bans_.until(BanScope::Group, file->gid, *viewer, now_ms()) == std::nullopt;
         break;
       }
       case MessageKind::Room: {

@@ -99,7 +99,7 @@ std::string content_disposition(const std::string& name) {
 // A single `bytes=` range of a file of `size` bytes: [first, last], or nullopt for none
 // asked. Sets `bad` for a range that cannot be satisfied (416).
 std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view h,
-                                                                    std::uint64_t size, bool& bad) {
+                                                                   std::uint64_t size, bool& bad) {
   bad = false;
   if (h.empty()) return std::nullopt;
   if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) {
@@ -193,15 +193,14 @@ std::string clean_file_name(std::string_view raw) {
 }
 
 awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                             http::request_parser<http::empty_body>& head,
-                             api::Services& services, std::chrono::seconds read_timeout,
-                             std::string cors) {
+                             http::request_parser<http::empty_body>& head, api::Services& services,
+                             std::chrono::seconds read_timeout, std::string cors) {
   Engine& engine = services.engine;
   const auto& h = head.get();
   unsigned version = h.version();
   if (!services.blobs)
-    co_return co_await refuse(stream, version, Rc::Unavailable, "files are not enabled",
-                              services, cors);
+    co_return co_await refuse(stream, version, Rc::Unavailable, "files are not enabled", services,
+                              cors);
   std::string token = query_param(h.target(), "token").value_or("");
   if (token.empty())
     co_return co_await refuse(stream, version, Rc::InvalidToken, "token is missing (?token=T)",
@@ -219,14 +218,13 @@ awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buff
   std::string type(h[http::field::content_type]);
   if (!safe_content_type(type)) type = "application/octet-stream";
   if (auto length = head.content_length(); length && *length > services.blobs->max_size())
-    co_return co_await refuse(stream, version, Rc::PayloadTooLarge,
-                              "the file is over " + std::to_string(services.blobs->max_size()) +
-                                  " bytes",
-                              services, cors);
+    co_return co_await refuse(
+        stream, version, Rc::PayloadTooLarge,
+        "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
+        cors);
   auto grant = engine.take_upload(token);
   if (!grant)
-    co_return co_await refuse(stream, version, grant.error().rc, grant.error().msg, services,
-                              cors);
+    co_return co_await refuse(stream, version, grant.error().rc, grant.error().msg, services, cors);
   const bool keep = h.keep_alive();  // `head` and `h` are moved into the body parser below
   if (beast::iequals(h[http::field::expect], "100-continue")) {
     std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -246,25 +244,29 @@ awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buff
     stream.expires_after(read_timeout);  // a client that stops sending is dropped
     auto [ec, n] = co_await http::async_read(stream, buffer, body, kUseTuple);
     if (ec == http::error::need_buffer) ec = {};
-    if (ec == http::error::body_limit)
-      co_return co_await refuse(stream, version, Rc::PayloadTooLarge,
-                                "the file is over " +
-                                    std::to_string(services.blobs->max_size()) + " bytes",
-                                services, cors);
+    if (ec == http::error::body_limit) {
+      upload->reset();  // the temporary file goes before the answer
+      co_return co_await refuse(
+          stream, version, Rc::PayloadTooLarge,
+          "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
+          cors);
+    }
     if (ec) co_return false;  // cut off: the Upload's destructor removes what arrived
     std::size_t got = chunk.size() - body.get().body().size;
-    if (auto appended = (*upload)->append(chunk.data(), got); !appended)
+    if (auto appended = (*upload)->append(chunk.data(), got); !appended) {
+      upload->reset();
       co_return co_await refuse(stream, version, appended.error().rc, appended.error().msg,
                                 services, cors);
+    }
   }
   stream.expires_never();
 
   // fsync, then the record and the message: on the blocking pool, off this event loop.
-  files::Upload* raw = upload->get();
+  // The job owns the upload: it may outlive this coroutine (a shutdown stops the loop).
+  std::shared_ptr<files::Upload> raw = std::move(*upload);
   std::optional<std::optional<Result<Engine::FileSendAck>>> sent;
   try {
-    auto start = [&services, raw, grant = *grant, name, type, mtype,
-                  attrs](auto done) mutable {
+    auto start = [&services, raw, grant = *grant, name, type, mtype, attrs](auto done) mutable {
       services.blocking.post([&services, raw, grant = std::move(grant), name = std::move(name),
                               type = std::move(type), mtype, attrs = std::move(attrs),
                               done = std::move(done)]() mutable {
@@ -286,8 +288,8 @@ awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buff
     sent.emplace(Result<Engine::FileSendAck>(e.error));
   }
   auto& ack = **sent;
-  if (!ack) co_return co_await refuse(stream, version, ack.error().rc, ack.error().msg, services,
-                                      cors);
+  if (!ack)
+    co_return co_await refuse(stream, version, ack.error().rc, ack.error().msg, services, cors);
   services.metrics.record(Rc::Ok);
   std::string answer_body = "{\"rc\":0,\"mid\":" + std::to_string(ack->mid) +
                             ",\"mtime\":" + std::to_string(ack->mtime) +
@@ -301,8 +303,8 @@ awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buff
 }
 
 awaitable<bool> serve_download(beast::tcp_stream& stream,
-                               const http::request<http::empty_body>& req,
-                               api::Services& services, std::string cors) {
+                               const http::request<http::empty_body>& req, api::Services& services,
+                               std::string cors) {
   unsigned version = req.version();
   auto url = boost::urls::parse_origin_form(req.target());
   std::string id = url ? std::string(url->path()).substr(kFilesPath.size()) : "";
@@ -319,13 +321,13 @@ awaitable<bool> serve_download(beast::tcp_stream& stream,
     found.emplace(Result<FileRecord>(e.error));
   }
   auto& file = **found;
-  if (!file) co_return co_await refuse(stream, version, file.error().rc, file.error().msg,
-                                       services, cors);
+  if (!file)
+    co_return co_await refuse(stream, version, file.error().rc, file.error().msg, services, cors);
   auto path = services.blobs->path_of(file->sha256);
   int fd = path ? ::open(path->c_str(), O_RDONLY | O_CLOEXEC) : -1;
   if (fd < 0)
-    co_return co_await refuse(stream, version, Rc::NotFound, "the file's bytes are gone",
-                              services, cors);
+    co_return co_await refuse(stream, version, Rc::NotFound, "the file's bytes are gone", services,
+                              cors);
   std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
   struct stat st {};
   ::fstat(fd, &st);
@@ -335,24 +337,24 @@ awaitable<bool> serve_download(beast::tcp_stream& stream,
   auto range = parse_range(req[http::field::range], size, bad);
   std::string etag = "\"" + file->sha256 + "\"";
   if (bad) {
-    std::string answer = std::string("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */") +
-                         std::to_string(size) + "\r\nContent-Length: 0\r\n" + cors + "\r\n";
+    std::string answer =
+        std::string("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */") +
+        std::to_string(size) + "\r\nContent-Length: 0\r\n" + cors + "\r\n";
     co_await write_text(stream, answer);
     co_return req.keep_alive();
   }
   std::uint64_t first = range ? range->first : 0;
   std::uint64_t count = range ? range->second - range->first + 1 : size;
   bool keep = req.keep_alive();
-  std::string head = std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
-                     (range ? " 206 Partial Content" : " 200 OK") +
-                     "\r\nContent-Type: " + file->type +
-                     "\r\nContent-Length: " + std::to_string(count) + "\r\nETag: " + etag +
-                     "\r\nAccept-Ranges: bytes\r\nContent-Disposition: " +
-                     content_disposition(file->name) +
-                     "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: private, max-age=3600\r\n";
+  std::string head =
+      std::string(version == 10 ? "HTTP/1.0" : "HTTP/1.1") +
+      (range ? " 206 Partial Content" : " 200 OK") + "\r\nContent-Type: " + file->type +
+      "\r\nContent-Length: " + std::to_string(count) + "\r\nETag: " + etag +
+      "\r\nAccept-Ranges: bytes\r\nContent-Disposition: " + content_disposition(file->name) +
+      "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: private, max-age=3600\r\n";
   if (range)
-    head += "Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(first + count - 1) +
-            "/" + std::to_string(size) + "\r\n";
+    head += "Content-Range: bytes " + std::to_string(first) + "-" +
+            std::to_string(first + count - 1) + "/" + std::to_string(size) + "\r\n";
   head += cors + (keep ? "" : "Connection: close\r\n") + "\r\n";
   services.metrics.record(Rc::Ok);
   co_await write_text(stream, head);

@@ -229,8 +229,8 @@ struct HttpServer::Impl {
           std::string cors = limits.cors.answer_headers(head.get()[http::field::origin]);
           bool keep = false;
           if (method == http::verb::post && path == "/v1/files/upload") {
-            keep = co_await serve_upload(stream, buffer, head, services, limits.request_timeout,
-                                         cors);
+            keep =
+                co_await serve_upload(stream, buffer, head, services, limits.request_timeout, cors);
           } else if (method == http::verb::get || method == http::verb::head) {
             keep = co_await serve_download(stream, head.get(), services, cors);
           } else if (method != http::verb::options) {
