@@ -5,6 +5,7 @@
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "core/quote_input.hpp"
+#include "files/file_retention.hpp"
 
 namespace rtm::api {
 
@@ -69,9 +70,54 @@ awaitable<Reply> file_url(Call& c) {
   co_return reply;
 }
 
+// files.gc (server): retention now (the same pass rtmd runs every few minutes).
+awaitable<Reply> files_gc(Call& c) {
+  if (!c.services.blobs) fail(Rc::Unavailable, "files are not enabled");
+  auto grace = c.params.integer("grace", 3600, 0, 31'536'000);
+  Engine& engine = c.engine();
+  const files::BlobStore& blobs = *c.services.blobs;
+  auto work = [&engine, &blobs, grace] {
+    return files::apply_retention(engine, blobs, engine.config().file_retention_s, grace);
+  };
+  auto report = co_await run_blocking(c.services.blocking, std::move(work));
+  auto r = unwrap(std::move(*report));
+  Reply reply;
+  reply.fields["files_expired"] = r.files_expired;
+  reply.fields["blobs_removed"] = r.blobs_removed;
+  reply.fields["bytes_freed"] = r.bytes_freed;
+  co_return reply;
+}
+
+// files.list (server): stored files, newest first.
+awaitable<Reply> files_list(Call& c) {
+  auto limit = c.params.integer("limit", 100, 1, 1000);
+  auto before = c.params.integer("before", std::numeric_limits<std::int64_t>::max(), 1,
+                                 std::numeric_limits<std::int64_t>::max());
+  Engine& engine = c.engine();
+  auto work = [&engine, before, limit] {
+    return engine.list_files(before, static_cast<std::size_t>(limit));
+  };
+  auto files = co_await run_blocking(c.services.blocking, std::move(work));
+  boost::json::array a;
+  for (const auto& f : unwrap(std::move(*files)))
+    a.push_back({{"id", f.id},
+                 {"name", f.name},
+                 {"size", f.size},
+                 {"sha256", f.sha256},
+                 {"type", f.type},
+                 {"from", f.from},
+                 {"kind", std::string(kind_name(f.kind))},
+                 {"created", f.created_ms}});
+  Reply reply;
+  reply.fields["files"] = std::move(a);
+  co_return reply;
+}
+
 }  // namespace
 
 void add_file_methods(std::vector<MethodSpec>& t) {
+  t.push_back({"files.gc", Scope::Server, files_gc});
+  t.push_back({"files.list", Scope::Server, files_list});
   t.push_back({"file.token", Scope::Client, file_token<Scope::Client>});
   t.push_back({"file.token", Scope::Server, file_token<Scope::Server>});
   t.push_back({"file.url", Scope::Client, file_url<Scope::Client>});

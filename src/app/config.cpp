@@ -68,6 +68,7 @@ constexpr Limit kLimits[] = {
     {"server_events_limit", "RTM_SERVER_EVENTS_LIMIT", 1, 10'000'000, &Config::server_events_limit},
     {"max_file_size", "RTM_MAX_FILE_SIZE", 1, 1LL << 40, &Config::max_file_size},
     {"file_link_ttl", "RTM_FILE_LINK_TTL", 60, 31'536'000, &Config::file_link_ttl_s},
+    {"file_retention", "RTM_FILE_RETENTION", 0, 315'360'000, &Config::file_retention_s},
 };
 
 const Limit* find_limit(const std::string& toml) {
@@ -199,6 +200,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "events kept in the server event stream (default 10000)",
       "largest file an upload may carry, in bytes (default 67108864: 64 MiB)",
       "seconds a file's download link stays valid (default 604800: 7 days)",
+      "seconds after which files are forgotten and their bytes removed (default 0: never)",
   };
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)

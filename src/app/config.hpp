@@ -36,6 +36,7 @@ struct Config {
   // Files (API.md section 5; docs/semantics.md "Files"): stored under DATA_DIR/files.
   std::size_t max_file_size = 64 * 1024 * 1024;  // bytes; larger uploads are 413
   std::size_t file_link_ttl_s = 7 * 24 * 3600;   // how long a download link is valid
+  std::size_t file_retention_s = 0;              // files older than this go; 0: never
   // Browser origins allowed to call the client side from pages served elsewhere:
   // comma-separated scheme://host[:port], or * (net/cors_policy.hpp). Empty: none.
   std::string cors_origins;

@@ -23,6 +23,7 @@
 #include "core/engine.hpp"
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
+#include "files/file_retention.hpp"
 #include "net/http_server.hpp"
 
 namespace asio = boost::asio;
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   engine_config.server_events_limit = config.server_events_limit;
   engine_config.public_url = config.public_url;
   engine_config.file_link_ttl_s = static_cast<std::int64_t>(config.file_link_ttl_s);
+  engine_config.file_retention_s = static_cast<std::int64_t>(config.file_retention_s);
   rtm::Engine engine(**store, **broker, engine_config);
   if (auto started = engine.start(); !started) return fail(started.error().msg);
 
@@ -158,6 +160,27 @@ int main(int argc, char** argv) {
   };
   schedule_sweep();
 
+  // File retention every ten minutes (the first pass a minute after start), on the blocking
+  // pool like the sweep.
+  asio::steady_timer retention_timer(main_ctx);
+  std::function<void(std::chrono::seconds)> schedule_retention = [&](std::chrono::seconds in) {
+    if (engine.shutting_down()) return;
+    retention_timer.expires_after(in);
+    retention_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      blocking.post([&] {
+        auto report = rtm::files::apply_retention(engine, **blobs, engine_config.file_retention_s);
+        if (!report)
+          spdlog::warn("file retention: {}", report.error().msg);
+        else if (report->files_expired || report->blobs_removed)
+          spdlog::info("file retention: {} files expired, {} blobs ({} bytes) removed",
+                       report->files_expired, report->blobs_removed, report->bytes_freed);
+        asio::post(main_ctx, [&] { schedule_retention(std::chrono::minutes(10)); });
+      });
+    });
+  };
+  schedule_retention(std::chrono::minutes(1));
+
   // Drain: stop accepting, answer waiting polls with what they have, give answers a moment
   // to be written, then stop the loops; the store is flushed after the loops end.
   asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
@@ -167,6 +190,7 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: draining", signo);
     server.stop_accepting();
     sweep_timer.cancel();
+    retention_timer.cancel();
     engine.shutdown();
     drain_timer.expires_after(std::chrono::milliseconds(500));
     drain_timer.async_wait([&](const boost::system::error_code&) {

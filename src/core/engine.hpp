@@ -63,6 +63,7 @@ struct EngineConfig {
   std::string public_url = "http://127.0.0.1:8080";
   std::int64_t upload_token_ttl_ms = 10 * 60'000;
   std::int64_t file_link_ttl_s = 7 * 24 * 3600;
+  std::int64_t file_retention_s = 0;  // files older than this are forgotten; 0: never
   PasswordPolicy password_policy;
   // Unix time in ms; tests replace it to drive expiry without sleeping.
   std::function<std::int64_t()> now_ms;
@@ -271,6 +272,14 @@ class Engine {
   // A fresh download link for a file the viewer sent or received (PermissionDenied
   // otherwise, NotFound for an unknown id). Blocking (store reads).
   Result<std::string> file_url(std::optional<Uid> viewer, const std::string& id);
+  // Retention (blocking): forgets files older than max_age_s, so their links and file.url
+  // answer NotFound; answers how many. The blobs they leave unused are the blob store's to
+  // collect (files/file_retention.hpp).
+  Result<std::size_t> expire_files(std::int64_t max_age_s);
+  Result<std::vector<std::string>> blobs_in_use() { return store_.blobs_in_use(); }
+  Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) {
+    return store_.list_files(before_ms, limit);
+  }
   // A download request: the link's signature and expiry, then the file's record.
   Result<FileRecord> file_for_download(const std::string& id, std::string_view exp,
                                        std::string_view sig);
@@ -322,9 +331,9 @@ class Engine {
   LoginThrottle throttle_;
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
   ServerEventStream server_events_;
-  ChannelRegistry channels_;      // its presence hook records into server_events_
-  BanList bans_;                  // the stored bans, for the checks on the send path
-  std::mutex uploads_mu_;  // guards uploads_; a leaf lock
+  ChannelRegistry channels_;  // its presence hook records into server_events_
+  BanList bans_;              // the stored bans, for the checks on the send path
+  std::mutex uploads_mu_;     // guards uploads_; a leaf lock
   std::unordered_map<std::string, UploadGrant> uploads_;  // upload token -> what it allows
   mutable std::mutex listen_mu_;  // guards listen_; a leaf lock (docs/lock-order.md)
   ListenSelection listen_;

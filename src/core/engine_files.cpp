@@ -124,6 +124,10 @@ Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::strin
   return signed_file_url(file->id);
 }
 
+Result<std::size_t> Engine::expire_files(std::int64_t max_age_s) {
+  return store_.delete_files_before(now_ms() - max_age_s * 1000);
+}
+
 Result<FileRecord> Engine::file_for_download(const std::string& id, std::string_view exp,
                                              std::string_view sig) {
   if (auto ok = check_file_link(token_secret_, id, exp, sig, now_ms() / 1000); !ok)

@@ -99,6 +99,13 @@ class Store {
   // AlreadyExists if the id is taken.
   virtual Status put_file(const FileRecord& file) = 0;
   virtual Result<FileRecord> find_file(const std::string& id) = 0;  // NotFound
+  // Newest first, at most `limit`, created before `before_ms` (exclusive).
+  virtual Result<std::vector<FileRecord>> list_files(std::int64_t before_ms,
+                                                     std::size_t limit) = 0;
+  // Forgets the files created before `before_ms`; answers how many.
+  virtual Result<std::size_t> delete_files_before(std::int64_t before_ms) = 0;
+  // The SHA-256 of every blob a file still refers to.
+  virtual Result<std::vector<std::string>> blobs_in_use() = 0;
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

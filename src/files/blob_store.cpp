@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 #include "core/random.hpp"
 
@@ -90,7 +92,12 @@ Result<BlobInfo> Upload::commit() {
   if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return io_error("mkdir " + shard);
   std::string final_path = shard + "/" + info.sha256;
   struct stat st {};
-  if (::stat(final_path.c_str(), &st) == 0) return info;  // the same bytes are stored already
+  if (::stat(final_path.c_str(), &st) == 0) {
+    // The same bytes are stored already. Touched, so that collect() keeps it while the new
+    // file that refers to it is being recorded.
+    ::utimensat(AT_FDCWD, final_path.c_str(), nullptr, 0);
+    return info;
+  }
   if (::rename(temp_path_.c_str(), final_path.c_str()) != 0)
     return io_error("rename to " + final_path);
   committed_ = true;
@@ -113,6 +120,30 @@ Result<std::unique_ptr<Upload>> BlobStore::begin() const {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("create " + path);
   return std::unique_ptr<Upload>(new Upload(*this, fd, path));
+}
+
+BlobStore::Collected BlobStore::collect(const std::vector<std::string>& keep,
+                                        std::int64_t grace_s) const {
+  std::unordered_set<std::string> in_use(keep.begin(), keep.end());
+  Collected out;
+  std::error_code ec;
+  auto now = std::chrono::system_clock::now();
+  for (const auto& shard : fs::directory_iterator(dir_, ec)) {
+    if (!shard.is_directory() || shard.path().filename() == "tmp") continue;
+    for (const auto& blob : fs::directory_iterator(shard.path(), ec)) {
+      std::string name = blob.path().filename().string();
+      if (!is_hex64(name) || in_use.count(name)) continue;
+      struct stat st {};
+      if (::stat(blob.path().c_str(), &st) != 0) continue;
+      auto written = std::chrono::system_clock::from_time_t(st.st_mtime);
+      if (now - written < std::chrono::seconds(grace_s)) continue;
+      if (::unlink(blob.path().c_str()) == 0) {
+        ++out.blobs;
+        out.bytes += static_cast<std::uint64_t>(st.st_size);
+      }
+    }
+  }
+  return out;
 }
 
 Result<std::string> BlobStore::path_of(std::string_view sha256) const {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -57,6 +58,15 @@ class BlobStore {
   Result<std::string> path_of(std::string_view sha256) const;
   std::uint64_t max_size() const { return max_size_; }
   const std::string& dir() const { return dir_; }
+
+  struct Collected {
+    std::size_t blobs = 0;
+    std::uint64_t bytes = 0;
+  };
+  // Removes every blob not in `keep` whose last write is older than `grace_s`: an upload
+  // commits its blob just before its file is recorded, and a blob found already stored is
+  // touched, so a blob younger than the grace may be about to be referenced.
+  Collected collect(const std::vector<std::string>& keep, std::int64_t grace_s) const;
 
  private:
   BlobStore(std::string dir, std::uint64_t max_size) : dir_(std::move(dir)), max_size_(max_size) {}

@@ -6,7 +6,9 @@ message, signed expiring download links with Range, file.url, and hostile names.
 import hashlib
 import json
 import os
+import re
 import socket
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -281,6 +283,55 @@ class TestDownload(FileCase):
                          "PermissionDenied")
         self.assertError(self.c.call("file.url", session=a.session, id="nope"), "NotFound")
         self.assertOk(self.c.server("file.url", id=f["id"]))
+
+
+class TestRetention(FileCase):
+    rtmd_args = ("--max-file-size", str(LIMIT), "--file-retention", "1")
+
+    def cli(self, *args):
+        cli = os.environ.get("RTM_CLI") or os.path.join(os.path.dirname(self.rtmd.binary), "rtm")
+        out = subprocess.run([cli, "--url", "http://127.0.0.1:%d" % self.rtmd.port,
+                              "--api-key", self.rtmd.api_key, *args],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_old_files_are_forgotten_and_their_bytes_removed_but_shared_bytes_stay(self):
+        a, b = self.login(), self.login()
+        old = os.urandom(5000)
+        t = self.token(a, cmd="sendfile", to=b.uid)
+        f_old = self.upload(t["token"], old, {"X-Rtm-File-Name": "old.bin"})[1]["file"]
+        listed = self.cli("files", "ls")
+        self.assertIn(f_old["id"], listed)
+        self.assertIn("old.bin", listed)
+        time.sleep(1.2)
+        t = self.token(a, cmd="sendfile", to=b.uid)
+        f_new = self.upload(t["token"], b"new bytes", {"X-Rtm-File-Name": "new.bin"})[1]["file"]
+        out = self.cli("files", "gc", "--grace", "0")
+        m = re.match(r"(\d+) files expired, (\d+) blobs removed, (\d+) bytes freed", out)
+        self.assertIsNotNone(m, out)
+        # This test's old file, and whatever the other test of this rtmd left expired.
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        self.assertGreaterEqual(int(m.group(2)), 1)
+        self.assertGreaterEqual(int(m.group(3)), 5000)
+        self.assertNotIn(f_old["sha256"], self.blobs())
+        self.assertIn(f_new["sha256"], self.blobs())
+        status, _, body = self.c.request("GET", self.path_of(f_old["url"]))
+        self.assertEqual((status, json.loads(body)["error"]), (404, "NotFound"))
+        self.assertError(self.c.call("file.url", session=b.session, id=f_old["id"]), "NotFound")
+        self.assertEqual(self.c.request("GET", self.path_of(f_new["url"]))[0], 200)
+        files = self.assertOk(self.c.server("files.list"))["files"]
+        self.assertEqual([f["id"] for f in files], [f_new["id"]])
+
+    def test_gc_keeps_young_unreferenced_bytes_within_the_grace(self):
+        a, b = self.login(), self.login()
+        t = self.token(a, cmd="sendfile", to=b.uid)
+        f = self.upload(t["token"], b"young")[1]["file"]
+        time.sleep(1.2)
+        body = self.assertOk(self.c.server("files.gc"))  # grace 3600 s by default
+        self.assertEqual(body["files_expired"], 1)
+        self.assertEqual(body["blobs_removed"], 0)
+        self.assertIn(f["sha256"], self.blobs())
 
 
 if __name__ == "__main__":

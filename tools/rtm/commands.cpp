@@ -241,4 +241,56 @@ int run_history(ApiClient& api, const Globals& g, const HistoryOptions& o) {
   return 0;
 }
 
+// One line per file: created time, id, size, sender, kind, name.
+int run_files_list(ApiClient& api, const Globals& g, const FilesListOptions& o) {
+  json::object p;
+  if (o.limit) p["limit"] = o.limit;
+  std::string raw;
+  json::object ans = api.call("files.list", p, Scope::server, ApiClient::kDefaultTimeout, &raw);
+  if (g.json) {
+    print_raw(raw);
+    return 0;
+  }
+  const json::value* files = ans.if_contains("files");
+  if (!files || !files->is_array()) return 0;
+  for (const json::value& v : files->as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& f = v.as_object();
+    auto text = [&](const char* k) {
+      const json::value* x = f.if_contains(k);
+      return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    auto number = [&](const char* k) -> std::int64_t {
+      const json::value* x = f.if_contains(k);
+      return x && x->is_int64()    ? x->as_int64()
+             : x && x->is_uint64() ? static_cast<std::int64_t>(x->as_uint64())
+                                   : 0;
+    };
+    std::cout << format_mtime(number("created")) << "  " << text("id") << "  " << number("size")
+              << " B  from " << number("from") << "  " << text("kind") << "  " << text("name")
+              << '\n';
+  }
+  return 0;
+}
+
+int run_files_gc(ApiClient& api, const Globals& g, const FilesGcOptions& o) {
+  json::object p;
+  if (o.grace >= 0) p["grace"] = o.grace;
+  std::string raw;
+  json::object ans = api.call("files.gc", p, Scope::server, ApiClient::kDefaultTimeout, &raw);
+  if (g.json) {
+    print_raw(raw);
+    return 0;
+  }
+  auto number = [&](const char* k) -> std::int64_t {
+    const json::value* x = ans.if_contains(k);
+    return x && x->is_int64()    ? x->as_int64()
+           : x && x->is_uint64() ? static_cast<std::int64_t>(x->as_uint64())
+                                 : 0;
+  };
+  std::cout << number("files_expired") << " files expired, " << number("blobs_removed")
+            << " blobs removed, " << number("bytes_freed") << " bytes freed\n";
+  return 0;
+}
+
 }  // namespace rtm::cli

@@ -53,6 +53,14 @@ struct HistoryOptions {
   std::uint64_t before_mid = 0;
 };
 
+struct FilesListOptions {
+  int limit = 0;  // 0: server default (100)
+};
+
+struct FilesGcOptions {
+  std::int64_t grace = -1;  // -1: server default (3600 s)
+};
+
 // The API key: --api-key / RTM_API_KEY, else DATA_DIR/api-key when a data dir is given.
 std::string resolve_api_key(const Globals& g);
 
@@ -61,5 +69,7 @@ int run_user_add(ApiClient& api, const Globals& g, UserAddOptions o);
 int run_send(ApiClient& api, const Globals& g, const SendOptions& o);
 int run_tail(ApiClient& api, const Globals& g, const TailOptions& o);
 int run_history(ApiClient& api, const Globals& g, const HistoryOptions& o);
+int run_files_list(ApiClient& api, const Globals& g, const FilesListOptions& o);
+int run_files_gc(ApiClient& api, const Globals& g, const FilesGcOptions& o);
 
 }  // namespace rtm::cli

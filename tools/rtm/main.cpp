@@ -70,6 +70,17 @@ int main(int argc, char** argv) {
   history->add_option("--limit", ho.limit, "at most N messages (1-1000, server default 100)");
   history->add_option("--before-mid", ho.before_mid, "only messages older than this mid");
 
+  CLI::App* files = app.add_subcommand("files", "stored files (API.md section 5)");
+  files->require_subcommand(1);
+  FilesListOptions fl;
+  CLI::App* files_ls = files->add_subcommand("ls", "list stored files, newest first");
+  files_ls->add_option("--limit", fl.limit, "at most N files (1-1000, server default 100)");
+  FilesGcOptions fg;
+  CLI::App* files_gc = files->add_subcommand(
+      "gc", "apply the retention now: forget expired files, remove unreferenced bytes");
+  files_gc->add_option("--grace", fg.grace,
+                       "keep unreferenced bytes younger than S seconds (server default 3600)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -92,6 +103,8 @@ int main(int argc, char** argv) {
     if (send->parsed()) return run_send(api, g, so);
     if (tail->parsed()) return run_tail(api, g, to_opts);
     if (history->parsed()) return run_history(api, g, ho);
+    if (files_ls->parsed()) return run_files_list(api, g, fl);
+    if (files_gc->parsed()) return run_files_gc(api, g, fg);
   } catch (const ApiError& e) {
     std::cerr << "error: " << e.name() << " (" << e.rc() << "): " << e.what() << '\n';
     return 1;

@@ -77,6 +77,9 @@ class SqliteStore final : public Store {
   Result<std::vector<Ban>> bans() override;
   Status put_file(const FileRecord& file) override;
   Result<FileRecord> find_file(const std::string& id) override;
+  Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) override;
+  Result<std::size_t> delete_files_before(std::int64_t before_ms) override;
+  Result<std::vector<std::string>> blobs_in_use() override;
 
   void append_message(Message message, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
@@ -461,36 +464,87 @@ Status SqliteStore::put_file(const FileRecord& f) {
   });
 }
 
+namespace {
+
+constexpr const char* kFileColumns =
+    "id, sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, rid, created_ms";
+
+FileRecord read_file_row(const sqlite::Query& q) {
+  FileRecord f;
+  f.id = q.column_text(0);
+  f.sha256 = q.column_text(1);
+  f.name = q.column_text(2);
+  f.type = q.column_text(3);
+  f.size = static_cast<std::uint64_t>(q.column_int64(4));
+  f.from = static_cast<Uid>(q.column_int64(5));
+  f.kind = static_cast<MessageKind>(q.column_int64(6));
+  f.to = static_cast<Uid>(q.column_int64(7));
+  std::string list = q.column_text(8);
+  for (std::size_t pos = 0; pos < list.size();) {
+    auto comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    f.to_uids.push_back(std::stoull(list.substr(pos, comma - pos)));
+    pos = comma + 1;
+  }
+  f.gid = static_cast<Gid>(q.column_int64(9));
+  f.rid = static_cast<Rid>(q.column_int64(10));
+  f.created_ms = q.column_int64(11);
+  return f;
+}
+
+}  // namespace
+
 Result<FileRecord> SqliteStore::find_file(const std::string& id) {
   return with_connection([&](Db& db) -> Result<FileRecord> {
-    auto q = db.prepare(
-        "SELECT sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, rid, created_ms "
-        "FROM files WHERE id = ?");
+    auto q = db.prepare(std::string("SELECT ") + kFileColumns + " FROM files WHERE id = ?");
     if (!q) return q.error();
     q->bind(1, id);
     auto row = q->step();
     if (!row) return row.error();
     if (!*row) return make_error(Rc::NotFound, "no such file");
-    FileRecord f;
-    f.id = id;
-    f.sha256 = q->column_text(0);
-    f.name = q->column_text(1);
-    f.type = q->column_text(2);
-    f.size = static_cast<std::uint64_t>(q->column_int64(3));
-    f.from = static_cast<Uid>(q->column_int64(4));
-    f.kind = static_cast<MessageKind>(q->column_int64(5));
-    f.to = static_cast<Uid>(q->column_int64(6));
-    std::string list = q->column_text(7);
-    for (std::size_t pos = 0; pos < list.size();) {
-      auto comma = list.find(',', pos);
-      if (comma == std::string::npos) comma = list.size();
-      f.to_uids.push_back(std::stoull(list.substr(pos, comma - pos)));
-      pos = comma + 1;
+    return read_file_row(*q);
+  });
+}
+
+Result<std::vector<FileRecord>> SqliteStore::list_files(std::int64_t before_ms, std::size_t limit) {
+  return with_connection([&](Db& db) -> Result<std::vector<FileRecord>> {
+    auto q = db.prepare(std::string("SELECT ") + kFileColumns +
+                        " FROM files WHERE created_ms < ? ORDER BY created_ms DESC, id LIMIT ?");
+    if (!q) return q.error();
+    q->bind(1, before_ms).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<FileRecord> out;
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out.push_back(read_file_row(*q));
     }
-    f.gid = static_cast<Gid>(q->column_int64(8));
-    f.rid = static_cast<Rid>(q->column_int64(9));
-    f.created_ms = q->column_int64(10);
-    return f;
+    return out;
+  });
+}
+
+Result<std::size_t> SqliteStore::delete_files_before(std::int64_t before_ms) {
+  return in_write_transaction([&](Db& db) -> Result<std::size_t> {
+    auto q = db.prepare("DELETE FROM files WHERE created_ms < ?");
+    if (!q) return q.error();
+    q->bind(1, before_ms);
+    if (auto s = q->run(); !s) return s.error();
+    return static_cast<std::size_t>(q->changes());
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::blobs_in_use() {
+  return with_connection([&](Db& db) -> Result<std::vector<std::string>> {
+    auto q = db.prepare("SELECT DISTINCT sha256 FROM files");
+    if (!q) return q.error();
+    std::vector<std::string> out;
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out.push_back(q->column_text(0));
+    }
+    return out;
   });
 }
 
