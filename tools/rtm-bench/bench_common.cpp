@@ -231,15 +231,23 @@ std::uint64_t raise_open_file_limit() {
   return rl.rlim_cur;
 }
 
-long read_rss_kib(long pid) {
+namespace {
+
+long read_status_kib(long pid, std::string_view field) {
   if (pid <= 0) return -1;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
   }
   return -1;
 }
+
+}  // namespace
+
+long read_rss_kib(long pid) { return read_status_kib(pid, "VmRSS:"); }
+
+long read_peak_rss_kib(long pid) { return read_status_kib(pid, "VmHWM:"); }
 
 long find_listening_pid(unsigned port) {
   namespace fs = std::filesystem;

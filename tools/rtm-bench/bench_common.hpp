@@ -145,6 +145,8 @@ std::uint64_t raise_open_file_limit();
 
 // Resident set size of process `pid` in KiB (VmRSS of /proc/PID/status); -1 when unreadable.
 long read_rss_kib(long pid);
+// Its peak resident set size over its life (VmHWM), in KiB; -1 when unreadable.
+long read_peak_rss_kib(long pid);
 
 // The pid of the local process listening on TCP `port` (found through /proc/net/tcp{,6} and
 // the /proc/*/fd links this user may read); 0 when none is found.

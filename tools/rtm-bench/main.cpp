@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "fanout.hpp"
+#include "files.hpp"
 #include "p2p.hpp"
 #include "polls.hpp"
 
@@ -111,6 +112,22 @@ int main(int argc, char** argv) {
                          "rtmd's pid, for its CPU and RSS (default: the local process listening "
                          "on the --url port)");
 
+  FilesOptions files;
+  CLI::App* files_cmd = app.add_subcommand(
+      "files", "C clients upload files of one size in a loop; MB/s and rtmd's peak RSS");
+  add_common(files_cmd, files);
+  files_cmd->add_option("--clients,-c", files.clients, "uploading clients")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  files_cmd->add_option("--file-size", files.file_size, "bytes per file")
+      ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
+  files_cmd->add_option("--duration", files.duration, "seconds of uploading")
+      ->capture_default_str();
+  files_cmd->add_option("--rtmd-pid", files.rtmd_pid,
+                        "rtmd's pid, for its RSS (default: the local process listening on the "
+                        "--url port)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -120,5 +137,6 @@ int main(int argc, char** argv) {
   if (p2p_cmd->parsed()) return run_p2p(p2p);
   if (polls_cmd->parsed()) return run_polls(polls);
   if (fanout_cmd->parsed()) return run_fanout(fanout);
+  if (files_cmd->parsed()) return run_files(files);
   return 2;
 }
