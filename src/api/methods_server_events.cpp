@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <set>
 
+#include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "core/quote_input.hpp"
 
@@ -110,9 +112,35 @@ awaitable<Reply> listen(Call& c) {
   co_return r;
 }
 
+// webhooks.failed: the dead letters, newest first.
+awaitable<Reply> webhooks_failed(Call& c) {
+  auto limit = c.params.integer("limit", 100, 1, 1000);
+  Engine& engine = c.engine();
+  auto work = [&engine, limit] {
+    return engine.webhook_dead_letters(static_cast<std::size_t>(limit));
+  };
+  auto read = co_await run_blocking(c.services.blocking, std::move(work));
+  auto dead = unwrap(std::move(*read));
+  boost::json::array a;
+  for (const auto& e : dead) {
+    boost::system::error_code ec;
+    boost::json::value event = boost::json::parse("{" + e.body, ec);
+    a.push_back({{"id", e.id},
+                 {"url", e.url},
+                 {"attempts", e.attempts},
+                 {"error", e.last_error},
+                 {"created", e.created_ms},
+                 {"event", ec ? boost::json::value(e.body) : event}});
+  }
+  Reply r;
+  r.fields["failed"] = std::move(a);
+  co_return r;
+}
+
 }  // namespace
 
 void add_server_event_methods(std::vector<MethodSpec>& t) {
+  t.push_back({"webhooks.failed", Scope::Server, webhooks_failed});
   t.push_back({"events.poll", Scope::Server, events_poll});
   t.push_back({"listen", Scope::Server, listen});
 }

@@ -12,6 +12,19 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 }
 }  // namespace
 
+std::string render_webhook_metrics(std::uint64_t delivered, std::uint64_t failed_attempts,
+                                   std::uint64_t dead_letters) {
+  std::string out;
+  metric(out, "rtm_webhook_delivered_total", "counter",
+         "Webhook events delivered (answered 2xx) since start.", delivered);
+  metric(out, "rtm_webhook_failed_attempts_total", "counter",
+         "Webhook deliveries that failed and will be retried or were given up, since start.",
+         failed_attempts);
+  metric(out, "rtm_webhook_dead_letters", "gauge",
+         "Webhook events given up after their last attempt (rtm webhooks failed).", dead_letters);
+  return out;
+}
+
 std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
   std::string out;
   metric(out, "rtm_calls_total", "counter", "API calls answered.", c.calls.load());

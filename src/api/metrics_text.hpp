@@ -1,6 +1,7 @@
 // /metrics: the engine's and the calls' counters in the Prometheus text format.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "api/call_metrics.hpp"
@@ -9,5 +10,8 @@
 namespace rtm::api {
 
 std::string render_metrics(const EngineStats& engine, const CallMetrics& calls);
+// The webhook sender's counters (webhooks/webhook_sender.hpp).
+std::string render_webhook_metrics(std::uint64_t delivered, std::uint64_t failed_attempts,
+                                   std::uint64_t dead_letters);
 
 }  // namespace rtm::api

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -69,7 +70,68 @@ constexpr Limit kLimits[] = {
     {"max_file_size", "RTM_MAX_FILE_SIZE", 1, 1LL << 40, &Config::max_file_size},
     {"file_link_ttl", "RTM_FILE_LINK_TTL", 60, 31'536'000, &Config::file_link_ttl_s},
     {"file_retention", "RTM_FILE_RETENTION", 0, 315'360'000, &Config::file_retention_s},
+    {"webhook_retry_base", "RTM_WEBHOOK_RETRY_BASE", 10, 3'600'000, &Config::webhook_retry_base_ms},
 };
+
+// [[webhook]] tables: url (http://), events (types or "*"), secret, timeout (s), max_attempts.
+Status read_webhooks(const std::string& path, const toml::node& node,
+                     std::vector<WebhookSetting>& out) {
+  auto bad = [&](const std::string& why) {
+    return make_error(Rc::InvalidParameter, "config " + path + ": [[webhook]] " + why);
+  };
+  const toml::array* tables = node.as_array();
+  if (!tables) return bad("must be an array of tables ([[webhook]])");
+  static const char* kTypes[] = {"user.online",
+                                 "user.offline",
+                                 "channel.connected",
+                                 "channel.disconnected",
+                                 "file.uploaded",
+                                 "message",
+                                 "*"};
+  for (const auto& item : *tables) {
+    const toml::table* t = item.as_table();
+    if (!t) return bad("must be an array of tables ([[webhook]])");
+    WebhookSetting w;
+    for (auto&& [key, value] : *t) {
+      std::string k(key.str());
+      if (k == "url") {
+        auto v = value.value<std::string>();
+        if (!v || v->rfind("http://", 0) != 0)
+          return bad("url must be an http:// URL (https is not supported yet)");
+        w.url = *v;
+      } else if (k == "secret") {
+        auto v = value.value<std::string>();
+        if (!v || v->empty()) return bad("secret must be a non-empty string");
+        w.secret = *v;
+      } else if (k == "events") {
+        const toml::array* events = value.as_array();
+        if (!events) return bad("events must be a list of event types");
+        for (const auto& e : *events) {
+          auto v = e.value<std::string>();
+          if (!v || std::find(std::begin(kTypes), std::end(kTypes), *v) == std::end(kTypes))
+            return bad(
+                "events: unknown event type (user.online, user.offline, "
+                "channel.connected, channel.disconnected, file.uploaded, message, *)");
+          w.events.push_back(*v);
+        }
+      } else if (k == "timeout") {
+        auto v = value.value<long long>();
+        if (!v || *v < 1 || *v > 60) return bad("timeout must be 1 to 60 seconds");
+        w.timeout_s = static_cast<int>(*v);
+      } else if (k == "max_attempts") {
+        auto v = value.value<long long>();
+        if (!v || *v < 1 || *v > 100) return bad("max_attempts must be 1 to 100");
+        w.max_attempts = static_cast<int>(*v);
+      } else {
+        return bad("unknown key '" + k + "'");
+      }
+    }
+    if (w.url.empty() || w.secret.empty()) return bad("needs url and secret");
+    if (w.events.empty()) w.events.push_back("*");
+    out.push_back(std::move(w));
+  }
+  return ok_status();
+}
 
 const Limit* find_limit(const std::string& toml) {
   for (const auto& l : kLimits)
@@ -158,7 +220,7 @@ Status apply_file(const std::string& path, Config& c) {
     else if (const Limit* l = find_limit(k))
       s = num(c.*l->field, l->lo, l->hi);
     else if (k == "webhook")
-      continue;  // read by the webhook sender (issue 4)
+      s = read_webhooks(path, node, c.webhooks);
     else
       return make_error(Rc::InvalidParameter, "config " + path + ": unknown setting '" + k + "'");
     if (!s) return s;
@@ -201,6 +263,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "largest file an upload may carry, in bytes (default 67108864: 64 MiB)",
       "seconds a file's download link stays valid (default 604800: 7 days)",
       "seconds after which files are forgotten and their bytes removed (default 0: never)",
+      "milliseconds before a failed webhook delivery is first retried; doubles (default 1000)",
   };
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)

@@ -5,10 +5,20 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 
 namespace rtm::app {
+
+// One `[[webhook]]` of the TOML file (docs/semantics.md "Webhooks").
+struct WebhookSetting {
+  std::string url;  // http://...
+  std::vector<std::string> events;
+  std::string secret;
+  int timeout_s = 5;
+  int max_attempts = 8;
+};
 
 struct Config {
   std::string listen = "127.0.0.1:8080";
@@ -40,6 +50,8 @@ struct Config {
   // Browser origins allowed to call the client side from pages served elsewhere:
   // comma-separated scheme://host[:port], or * (net/cors_policy.hpp). Empty: none.
   std::string cors_origins;
+  std::vector<WebhookSetting> webhooks;      // TOML only: [[webhook]]
+  std::size_t webhook_retry_base_ms = 1000;  // the first retry comes after about this
 
   std::string host;  // split from listen
   std::uint16_t port = 0;

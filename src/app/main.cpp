@@ -25,6 +25,7 @@
 #include "files/blob_store.hpp"
 #include "files/file_retention.hpp"
 #include "net/http_server.hpp"
+#include "webhooks/webhook_sender.hpp"
 
 namespace asio = boost::asio;
 using rtm::app::Config;
@@ -112,6 +113,19 @@ int main(int argc, char** argv) {
   rtm::Engine engine(**store, **broker, engine_config);
   if (auto started = engine.start(); !started) return fail(started.error().msg);
 
+  // Webhooks: every server event a [[webhook]] wants goes to the outbox, then to it.
+  std::vector<rtm::webhooks::WebhookConfig> hooks;
+  for (const auto& w : config.webhooks)
+    hooks.push_back({w.url, w.events, w.secret, std::chrono::seconds(w.timeout_s), w.max_attempts});
+  rtm::webhooks::WebhookOptions hook_options;
+  hook_options.retry_base_ms = static_cast<std::int64_t>(config.webhook_retry_base_ms);
+  rtm::webhooks::WebhookSender webhooks(**store, std::move(hooks), hook_options,
+                                        [&engine] { return engine.now_ms(); });
+  std::size_t dead_letters_before = 0;
+  if (auto dead = (*store)->outbox_dead(1'000'000)) dead_letters_before = dead->size();
+  engine.set_server_event_listener([&webhooks](const std::string& body) { webhooks.offer(body); });
+  webhooks.start();
+
   unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads)
                                         : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::unique_ptr<asio::io_context>> contexts;
@@ -134,8 +148,12 @@ int main(int argc, char** argv) {
   auto cors = rtm::net::CorsPolicy::parse(config.cors_origins);
   if (!cors) return fail(cors.error().msg);
   limits.cors = std::move(*cors);
-  rtm::net::HttpServer server(context_ptrs, services, limits,
-                              [&] { return rtm::api::render_metrics(engine.stats(), metrics); });
+  rtm::net::HttpServer server(context_ptrs, services, limits, [&] {
+    auto hook = webhooks.stats();
+    return rtm::api::render_metrics(engine.stats(), metrics) +
+           rtm::api::render_webhook_metrics(hook.delivered, hook.failed_attempts,
+                                            dead_letters_before + hook.dead_letters);
+  });
   if (auto listening = server.listen(config.host, config.port); !listening)
     return fail(listening.error().msg);
 
@@ -214,6 +232,7 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w.join();
   blocking.stop();  // queued logins are not run after the loops stopped: drain stays bounded
   blocking.join();
+  webhooks.stop();  // what was offered goes to the outbox: the next rtmd sends it
   (*store)->close();
   (*broker)->close();
   spdlog::info("rtmd stopped");

@@ -284,6 +284,15 @@ class Engine {
   Result<FileRecord> file_for_download(const std::string& id, std::string_view exp,
                                        std::string_view sig);
 
+  // Webhooks (webhooks/webhook_sender.hpp): every server event is handed to `listener` as it
+  // is recorded. Set once, before events flow.
+  void set_server_event_listener(ServerEventStream::Listener listener) {
+    server_events_.set_listener(std::move(listener));
+  }
+  Result<std::vector<OutboxEntry>> webhook_dead_letters(std::size_t limit) {
+    return store_.outbox_dead(limit);
+  }
+
   // What the server event stream copies (server/listen). set_listen replaces the selection
   // and answers it.
   ListenSelection listen_selection() const;

@@ -11,14 +11,16 @@ ServerEventStream::ServerEventStream(std::size_t limit) : limit_(std::max<std::s
 std::uint64_t ServerEventStream::publish(std::string body) {
   std::map<std::uint64_t, Waiter> wake;
   std::uint64_t id;
+  auto shared = std::make_shared<const std::string>(std::move(body));
   {
     std::lock_guard lock(mu_);
     id = next_id_++;
-    events_.push_back(QueuedEvent{id, std::make_shared<const std::string>(std::move(body))});
+    events_.push_back(QueuedEvent{id, shared});
     while (events_.size() > limit_) events_.pop_front();
     wake.swap(waiters_);
   }
   for (auto& [ticket, w] : wake) w();
+  if (listener_) listener_(*shared);
   return id;
 }
 

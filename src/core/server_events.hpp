@@ -38,6 +38,10 @@ class ServerEventStream {
   // `"type":"user.online","uid":7,"time":1700000000000}`), dropping the oldest past the
   // limit, and wakes every waiting poll. Returns the event's id.
   std::uint64_t publish(std::string body);
+  // Called with every published body, after the stream's lock is released (the webhook
+  // sender's offer(): it must be cheap and take only leaf locks). Set before events flow.
+  using Listener = std::function<void(const std::string& body)>;
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
   // Events after `after` (or after the cursor), at most kMaxPerTake, led by a gap event when
   // unread events were dropped; moves the cursor forward to `last`.
   EventBatch take(std::optional<std::uint64_t> after);
@@ -59,6 +63,7 @@ class ServerEventStream {
   EventBatch take_locked(std::optional<std::uint64_t> after);
 
   const std::size_t limit_;
+  Listener listener_;  // set before events flow, then only read
   mutable std::mutex mu_;
   EventQueue events_;
   std::uint64_t next_id_ = 1;

@@ -52,6 +52,18 @@ struct HistoryQuery {
   int limit = 100;
 };
 
+// One event waiting in the webhook outbox (webhooks/webhook_sender.hpp).
+struct OutboxEntry {
+  std::uint64_t id = 0;  // also the event id a receiver sees (X-Rtm-Event-Id)
+  std::string url;
+  std::string body;  // the server event's JSON after its id: `"type":...}`
+  int attempts = 0;
+  std::int64_t next_at_ms = 0;
+  bool dead = false;
+  std::string last_error;
+  std::int64_t created_ms = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -100,12 +112,22 @@ class Store {
   virtual Status put_file(const FileRecord& file) = 0;
   virtual Result<FileRecord> find_file(const std::string& id) = 0;  // NotFound
   // Newest first, at most `limit`, created before `before_ms` (exclusive).
-  virtual Result<std::vector<FileRecord>> list_files(std::int64_t before_ms,
-                                                     std::size_t limit) = 0;
+  virtual Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) = 0;
   // Forgets the files created before `before_ms`; answers how many.
   virtual Result<std::size_t> delete_files_before(std::int64_t before_ms) = 0;
   // The SHA-256 of every blob a file still refers to.
   virtual Result<std::vector<std::string>> blobs_in_use() = 0;
+
+  // --- webhook outbox: events kept until their receiver took them (at-least-once) --------
+  virtual Result<std::uint64_t> outbox_add(const std::string& url, const std::string& body,
+                                           std::int64_t now_ms) = 0;
+  // Live entries whose next attempt is due, oldest first.
+  virtual Result<std::vector<OutboxEntry>> outbox_due(std::int64_t now_ms, std::size_t limit) = 0;
+  virtual Status outbox_delivered(std::uint64_t id) = 0;  // removes it
+  virtual Status outbox_failed(std::uint64_t id, int attempts, std::int64_t next_at_ms, bool dead,
+                               const std::string& error) = 0;
+  // Dead letters (entries that used up their attempts), newest first.
+  virtual Result<std::vector<OutboxEntry>> outbox_dead(std::size_t limit) = 0;
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

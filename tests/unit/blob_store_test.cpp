@@ -37,8 +37,8 @@ class BlobStoreTest : public ::testing::Test {
     return *info;
   }
   std::size_t temp_files() {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir_ / "files" / "tmp"),
-                                                  fs::directory_iterator()));
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(dir_ / "files" / "tmp"), fs::directory_iterator()));
   }
   fs::path dir_;
   std::unique_ptr<BlobStore> store_;

@@ -74,6 +74,7 @@ asio::awaitable<error_code> AsyncConnection::request(std::string_view method,
   }
   head_.clear();
   format_request_head(head_, method, target, endpoint_->host_header, bearer, body.size());
+  if (!extra_headers_.empty()) head_.insert(head_.size() - 2, extra_headers_);
 
   bool reused = socket_.is_open();
   if (!reused) {

@@ -52,6 +52,9 @@ class AsyncConnection {
                                                             std::string_view bearer,
                                                             std::string_view body, Response& out);
 
+  // Header lines (each ending in \r\n) sent with every request from now on.
+  void set_extra_headers(std::string lines) { extra_headers_ = std::move(lines); }
+
   // Closes the socket; a request in progress completes with operation_aborted.
   // Must run on the connection's executor.
   void close();
@@ -72,6 +75,7 @@ class AsyncConnection {
   boost::asio::ip::tcp::socket socket_;
   const Endpoint* endpoint_;
   std::string head_;  // request head, reused
+  std::string extra_headers_;
   std::string rbuf_;  // read buffer; unread bytes are [rbeg_, rend_)
   std::size_t rbeg_ = 0;
   std::size_t rend_ = 0;

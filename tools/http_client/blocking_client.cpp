@@ -26,7 +26,8 @@ BlockingClient::BlockingClient(BaseUrl url) : url_(std::move(url)), impl_(new Im
 BlockingClient::~BlockingClient() = default;
 
 Reply BlockingClient::request(std::string_view method, std::string_view path, std::string_view body,
-                              std::string_view bearer, std::chrono::milliseconds timeout) {
+                              std::string_view bearer, std::chrono::milliseconds timeout,
+                              std::string_view extra_headers) {
   Impl& im = *impl_;
   if (!im.conn) {
     asio::ip::tcp::resolver resolver(im.ioc);
@@ -40,6 +41,7 @@ Reply BlockingClient::request(std::string_view method, std::string_view path, st
     im.conn.emplace(im.ioc.get_executor(), im.endpoint);
   }
 
+  im.conn->set_extra_headers(std::string(extra_headers));
   const std::string target = url_.target(path);
   const bool fresh = !im.conn->is_open();
   bool done = false;

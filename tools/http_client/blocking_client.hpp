@@ -38,8 +38,10 @@ class BlockingClient {
 
   // Sends `method` to url.prefix + path and waits for the answer at most `timeout`.
   // Throws TransportError when there is no answer.
+  // `extra_headers`: more header lines, each ending in \r\n.
   Reply request(std::string_view method, std::string_view path, std::string_view body,
-                std::string_view bearer, std::chrono::milliseconds timeout);
+                std::string_view bearer, std::chrono::milliseconds timeout,
+                std::string_view extra_headers = {});
 
   // While *flag is non-zero a call in progress is abandoned (TransportError cancelled).
   void set_cancel_flag(const volatile std::sig_atomic_t* flag) { cancel_ = flag; }

@@ -293,4 +293,37 @@ int run_files_gc(ApiClient& api, const Globals& g, const FilesGcOptions& o) {
   return 0;
 }
 
+// One line per dead letter: id, attempts, url, event type, last error.
+int run_webhooks_failed(ApiClient& api, const Globals& g, int limit) {
+  json::object p;
+  if (limit) p["limit"] = limit;
+  std::string raw;
+  json::object ans =
+      api.call("webhooks.failed", p, Scope::server, ApiClient::kDefaultTimeout, &raw);
+  if (g.json) {
+    print_raw(raw);
+    return 0;
+  }
+  const json::value* failed = ans.if_contains("failed");
+  if (!failed || !failed->is_array()) return 0;
+  for (const json::value& v : failed->as_array()) {
+    if (!v.is_object()) continue;
+    const json::object& f = v.as_object();
+    std::string type;
+    if (const json::value* e = f.if_contains("event"); e && e->is_object())
+      if (const json::value* t = e->as_object().if_contains("type"); t && t->is_string())
+        type = std::string(t->as_string());
+    auto text = [&](const char* k) {
+      const json::value* x = f.if_contains(k);
+      return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    const json::value* id = f.if_contains("id");
+    const json::value* attempts = f.if_contains("attempts");
+    std::cout << (id ? json::serialize(*id) : "?") << "  "
+              << (attempts ? json::serialize(*attempts) : "?") << " attempts  " << text("url")
+              << "  " << type << "  " << text("error") << '\n';
+  }
+  return 0;
+}
+
 }  // namespace rtm::cli

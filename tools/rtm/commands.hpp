@@ -71,5 +71,6 @@ int run_tail(ApiClient& api, const Globals& g, const TailOptions& o);
 int run_history(ApiClient& api, const Globals& g, const HistoryOptions& o);
 int run_files_list(ApiClient& api, const Globals& g, const FilesListOptions& o);
 int run_files_gc(ApiClient& api, const Globals& g, const FilesGcOptions& o);
+int run_webhooks_failed(ApiClient& api, const Globals& g, int limit);
 
 }  // namespace rtm::cli

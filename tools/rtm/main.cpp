@@ -81,6 +81,13 @@ int main(int argc, char** argv) {
   files_gc->add_option("--grace", fg.grace,
                        "keep unreferenced bytes younger than S seconds (server default 3600)");
 
+  CLI::App* webhooks = app.add_subcommand("webhooks", "webhook deliveries");
+  webhooks->require_subcommand(1);
+  int failed_limit = 0;
+  CLI::App* webhooks_failed =
+      webhooks->add_subcommand("failed", "list events given up after their last attempt");
+  webhooks_failed->add_option("--limit", failed_limit, "at most N (1-1000, server default 100)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +112,7 @@ int main(int argc, char** argv) {
     if (history->parsed()) return run_history(api, g, ho);
     if (files_ls->parsed()) return run_files_list(api, g, fl);
     if (files_gc->parsed()) return run_files_gc(api, g, fg);
+    if (webhooks_failed->parsed()) return run_webhooks_failed(api, g, failed_limit);
   } catch (const ApiError& e) {
     std::cerr << "error: " << e.name() << " (" << e.rc() << "): " << e.what() << '\n';
     return 1;

@@ -127,6 +127,17 @@ std::string schema_sql() {
       created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);
+    CREATE TABLE IF NOT EXISTS webhook_outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      url TEXT NOT NULL,
+      body TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_at_ms INTEGER NOT NULL,
+      dead INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (dead, next_at_ms);
     CREATE TABLE IF NOT EXISTS bans (
       scope INTEGER NOT NULL,
       target INTEGER NOT NULL,

@@ -80,6 +80,13 @@ class SqliteStore final : public Store {
   Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) override;
   Result<std::size_t> delete_files_before(std::int64_t before_ms) override;
   Result<std::vector<std::string>> blobs_in_use() override;
+  Result<std::uint64_t> outbox_add(const std::string& url, const std::string& body,
+                                   std::int64_t now_ms) override;
+  Result<std::vector<OutboxEntry>> outbox_due(std::int64_t now_ms, std::size_t limit) override;
+  Status outbox_delivered(std::uint64_t id) override;
+  Status outbox_failed(std::uint64_t id, int attempts, std::int64_t next_at_ms, bool dead,
+                       const std::string& error) override;
+  Result<std::vector<OutboxEntry>> outbox_dead(std::size_t limit) override;
 
   void append_message(Message message, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
@@ -545,6 +552,96 @@ Result<std::vector<std::string>> SqliteStore::blobs_in_use() {
       out.push_back(q->column_text(0));
     }
     return out;
+  });
+}
+
+// --- webhook outbox --------------------------------------------------------------------------
+
+namespace {
+
+Result<std::vector<OutboxEntry>> read_outbox(sqlite::Query& q) {
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    OutboxEntry e;
+    e.id = static_cast<std::uint64_t>(q.column_int64(0));
+    e.url = q.column_text(1);
+    e.body = q.column_text(2);
+    e.attempts = static_cast<int>(q.column_int64(3));
+    e.next_at_ms = q.column_int64(4);
+    e.dead = q.column_int64(5) != 0;
+    e.last_error = q.column_text(6);
+    e.created_ms = q.column_int64(7);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, url, body, attempts, next_at_ms, dead, last_error, created_ms";
+
+}  // namespace
+
+Result<std::uint64_t> SqliteStore::outbox_add(const std::string& url, const std::string& body,
+                                              std::int64_t now_ms) {
+  return in_write_transaction([&](Db& db) -> Result<std::uint64_t> {
+    auto q = db.prepare(
+        "INSERT INTO webhook_outbox (url, body, next_at_ms, created_ms) VALUES (?, ?, ?, ?) "
+        "RETURNING id");
+    if (!q) return q.error();
+    q->bind(1, url).bind(2, body).bind(3, now_ms).bind(4, now_ms);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(Rc::Unavailable, "sqlite: outbox insert returned no id");
+    return static_cast<std::uint64_t>(q->column_int64(0));
+  });
+}
+
+Result<std::vector<OutboxEntry>> SqliteStore::outbox_due(std::int64_t now_ms, std::size_t limit) {
+  return with_connection([&](Db& db) -> Result<std::vector<OutboxEntry>> {
+    auto q = db.prepare(std::string("SELECT ") + kOutboxColumns +
+                        " FROM webhook_outbox WHERE dead = 0 AND next_at_ms <= ? ORDER BY id "
+                        "LIMIT ?");
+    if (!q) return q.error();
+    q->bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+    return read_outbox(*q);
+  });
+}
+
+Status SqliteStore::outbox_delivered(std::uint64_t id) {
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare("DELETE FROM webhook_outbox WHERE id = ?");
+    if (!q) return q.error();
+    q->bind(1, static_cast<std::int64_t>(id));
+    return q->run();
+  });
+}
+
+Status SqliteStore::outbox_failed(std::uint64_t id, int attempts, std::int64_t next_at_ms,
+                                  bool dead, const std::string& error) {
+  return in_write_transaction([&](Db& db) -> Status {
+    auto q = db.prepare(
+        "UPDATE webhook_outbox SET attempts = ?, next_at_ms = ?, dead = ?, last_error = ? "
+        "WHERE id = ?");
+    if (!q) return q.error();
+    q->bind(1, static_cast<std::int64_t>(attempts))
+        .bind(2, next_at_ms)
+        .bind(3, static_cast<std::int64_t>(dead ? 1 : 0))
+        .bind(4, error)
+        .bind(5, static_cast<std::int64_t>(id));
+    return q->run();
+  });
+}
+
+Result<std::vector<OutboxEntry>> SqliteStore::outbox_dead(std::size_t limit) {
+  return with_connection([&](Db& db) -> Result<std::vector<OutboxEntry>> {
+    auto q = db.prepare(std::string("SELECT ") + kOutboxColumns +
+                        " FROM webhook_outbox WHERE dead = 1 ORDER BY id DESC LIMIT ?");
+    if (!q) return q.error();
+    q->bind(1, static_cast<std::int64_t>(limit));
+    return read_outbox(*q);
   });
 }
 

@@ -1,0 +1,208 @@
+// See webhook_sender.hpp.
+#include "webhooks/webhook_sender.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "base_url.hpp"
+#include "blocking_client.hpp"
+
+namespace rtm::webhooks {
+
+namespace {
+
+std::string_view event_type(std::string_view body) {
+  constexpr std::string_view kKey = "\"type\":\"";
+  auto at = body.find(kKey);
+  if (at == std::string_view::npos) return {};
+  body.remove_prefix(at + kKey.size());
+  return body.substr(0, body.find('"'));
+}
+
+}  // namespace
+
+bool WebhookConfig::wants(std::string_view type) const {
+  return std::any_of(events.begin(), events.end(),
+                     [&](const std::string& e) { return e == "*" || e == type; });
+}
+
+std::string WebhookSender::signature(std::string_view secret, std::string_view body) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), out, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < len; ++i) {
+    s += hex[out[i] >> 4];
+    s += hex[out[i] & 15];
+  }
+  return s;
+}
+
+WebhookSender::WebhookSender(Store& store, std::vector<WebhookConfig> hooks, WebhookOptions options,
+                             std::function<std::int64_t()> now_ms)
+    : store_(store),
+      hooks_(std::move(hooks)),
+      options_(options),
+      now_ms_(std::move(now_ms)),
+      rng_state_(std::random_device{}()) {}
+
+WebhookSender::~WebhookSender() { stop(); }
+
+void WebhookSender::start() {
+  if (hooks_.empty()) return;
+  coordinator_ = std::thread([this] { run_coordinator(); });
+  for (int i = 0; i < std::max(1, options_.senders); ++i)
+    senders_.emplace_back([this] { run_sender(); });
+}
+
+void WebhookSender::offer(const std::string& body) {
+  if (hooks_.empty()) return;
+  std::string_view type = event_type(body);
+  bool wanted = std::any_of(hooks_.begin(), hooks_.end(),
+                            [&](const WebhookConfig& h) { return h.wants(type); });
+  if (!wanted) return;
+  {
+    std::lock_guard lock(mu_);
+    offered_.push_back(body);
+  }
+  wake_coordinator_.notify_one();
+}
+
+void WebhookSender::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_coordinator_.notify_all();
+  wake_senders_.notify_all();
+  if (coordinator_.joinable()) coordinator_.join();
+  for (auto& t : senders_)
+    if (t.joinable()) t.join();
+}
+
+WebhookStats WebhookSender::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+const WebhookConfig* WebhookSender::hook_for(const std::string& url) const {
+  for (const auto& h : hooks_)
+    if (h.url == url) return &h;
+  return nullptr;
+}
+
+std::int64_t WebhookSender::backoff_ms(int attempts) {
+  double base = static_cast<double>(options_.retry_base_ms) *
+                static_cast<double>(1ull << std::min(attempts - 1, 30));
+  base = std::min(base, static_cast<double>(options_.retry_max_ms));
+  // Jitter: 50-150 %, so receivers that failed together are not retried together.
+  rng_state_ = rng_state_ * 6364136223846793005ull + 1442695040888963407ull;
+  double factor = 0.5 + static_cast<double>(rng_state_ >> 11) / static_cast<double>(1ull << 53);
+  return static_cast<std::int64_t>(base * factor);
+}
+
+void WebhookSender::run_coordinator() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_coordinator_.wait_for(lock, std::chrono::milliseconds(100));
+    bool stopping = stopping_;
+    std::deque<std::string> offered;
+    offered.swap(offered_);
+    lock.unlock();
+    // Into the outbox first: from here on an event survives a restart.
+    for (const auto& body : offered) {
+      std::string_view type = event_type(body);
+      for (const auto& h : hooks_) {
+        if (!h.wants(type)) continue;
+        if (auto added = store_.outbox_add(h.url, body, now_ms_()); !added)
+          spdlog::error("webhook outbox: {}", added.error().msg);
+      }
+    }
+    if (stopping) return;
+    auto due = store_.outbox_due(now_ms_(), 256);
+    lock.lock();
+    if (!due) {
+      spdlog::error("webhook outbox: {}", due.error().msg);
+      continue;
+    }
+    bool any = false;
+    for (auto& e : *due) {
+      if (claimed_.count(e.id)) continue;
+      claimed_.insert(e.id);
+      ready_.push_back(std::move(e));
+      any = true;
+    }
+    if (any) wake_senders_.notify_all();
+  }
+}
+
+void WebhookSender::run_sender() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_senders_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+    if (stopping_) return;
+    OutboxEntry entry = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    deliver(entry);
+    lock.lock();
+    claimed_.erase(entry.id);
+  }
+}
+
+void WebhookSender::deliver(const OutboxEntry& entry) {
+  const WebhookConfig* hook = hook_for(entry.url);
+  std::string error;
+  bool ok = false;
+  if (!hook) {
+    error = "no webhook with this url is configured any more";
+  } else {
+    std::string body = "{\"id\":" + std::to_string(entry.id) + "," + entry.body;
+    std::string headers = "X-Rtm-Signature: sha256=" + signature(hook->secret, body) +
+                          "\r\nX-Rtm-Event-Id: " + std::to_string(entry.id) +
+                          "\r\nX-Rtm-Event-Type: " + std::string(event_type(entry.body)) + "\r\n";
+    std::string parse_error;
+    auto url = http::parse_base_url(hook->url, parse_error);
+    if (!url) {
+      error = "bad url: " + parse_error;
+    } else {
+      try {
+        http::BlockingClient client(*url);
+        std::string_view path = url->prefix.empty() ? "/" : "";
+        auto reply = client.request("POST", path, body, "", hook->timeout, headers);
+        ok = reply.status >= 200 && reply.status < 300;
+        if (!ok) error = "HTTP " + std::to_string(reply.status);
+      } catch (const http::TransportError& e) {
+        error = e.what();
+      }
+    }
+  }
+  if (ok) {
+    if (auto done = store_.outbox_delivered(entry.id); !done)
+      spdlog::error("webhook outbox: {}", done.error().msg);
+    std::lock_guard lock(mu_);
+    ++stats_.delivered;
+    return;
+  }
+  int attempts = entry.attempts + 1;
+  bool dead = !hook || attempts >= hook->max_attempts;
+  std::int64_t next_at;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.failed_attempts;
+    if (dead) ++stats_.dead_letters;
+    next_at = now_ms_() + backoff_ms(attempts);
+  }
+  if (dead) spdlog::warn("webhook {}: event {} is a dead letter ({})", entry.url, entry.id, error);
+  if (auto s = store_.outbox_failed(entry.id, attempts, next_at, dead, error); !s)
+    spdlog::error("webhook outbox: {}", s.error().msg);
+}
+
+}  // namespace rtm::webhooks

@@ -1,0 +1,96 @@
+// WebhookSender: the server event stream POSTed to the application's receivers (API.md
+// section 8, config `[[webhook]]`). Every event a webhook wants is first written to the
+// store's outbox, then delivered by a few sender threads: `X-Rtm-Signature: sha256=<hex
+// HMAC-SHA256 of the body with the webhook's secret>`, `X-Rtm-Event-Id` (the outbox id, the
+// same on every retry). A 2xx answer removes it; anything else (no answer within the timeout
+// included) is retried with exponential backoff and jitter, up to max_attempts, then kept
+// as a dead letter (`webhooks.failed`, `rtm webhooks failed`, /metrics). Delivery is
+// at-least-once and survives a restart: what is in the outbox is sent by the next rtmd.
+// A receiver that hangs costs one sender thread for its timeout; message delivery never
+// waits for webhooks. docs/semantics.md "Webhooks".
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/store.hpp"
+
+namespace rtm::webhooks {
+
+struct WebhookConfig {
+  std::string url;                  // http://host[:port]/path
+  std::vector<std::string> events;  // event types it wants; "*": all
+  std::string secret;
+  std::chrono::milliseconds timeout{5000};
+  int max_attempts = 8;
+  bool wants(std::string_view type) const;
+};
+
+struct WebhookOptions {
+  std::int64_t retry_base_ms = 1000;  // first retry after about this; doubles per attempt
+  std::int64_t retry_max_ms = 300'000;
+  int senders = 4;  // deliveries in flight at most
+};
+
+struct WebhookStats {
+  std::uint64_t delivered = 0;
+  std::uint64_t failed_attempts = 0;
+  std::uint64_t dead_letters = 0;  // made since start
+};
+
+class WebhookSender {
+ public:
+  WebhookSender(Store& store, std::vector<WebhookConfig> hooks, WebhookOptions options,
+                std::function<std::int64_t()> now_ms);
+  ~WebhookSender();
+  WebhookSender(const WebhookSender&) = delete;
+  WebhookSender& operator=(const WebhookSender&) = delete;
+
+  void start();
+  // A server event body (`"type":"...",...}`); cheap, from any thread (the stream's listener).
+  void offer(const std::string& body);
+  // Writes what was offered to the outbox, lets deliveries in flight finish (each within its
+  // timeout) and stops the threads.
+  void stop();
+  WebhookStats stats() const;
+
+  // HMAC-SHA256 of body with secret, lowercase hex: what X-Rtm-Signature carries after
+  // "sha256=".
+  static std::string signature(std::string_view secret, std::string_view body);
+
+ private:
+  void run_coordinator();
+  void run_sender();
+  void deliver(const OutboxEntry& entry);
+  const WebhookConfig* hook_for(const std::string& url) const;
+  std::int64_t backoff_ms(int attempts);
+
+  Store& store_;
+  const std::vector<WebhookConfig> hooks_;
+  const WebhookOptions options_;
+  std::function<std::int64_t()> now_ms_;
+
+  mutable std::mutex mu_;  // guards everything below; a leaf lock
+  std::condition_variable wake_coordinator_;
+  std::condition_variable wake_senders_;
+  std::deque<std::string> offered_;  // bodies not yet in the outbox
+  std::deque<OutboxEntry> ready_;    // due entries handed to the senders
+  std::set<std::uint64_t> claimed_;  // ids in ready_ or being delivered
+  bool stopping_ = false;
+  WebhookStats stats_;
+  std::uint64_t rng_state_;
+
+  std::thread coordinator_;
+  std::vector<std::thread> senders_;
+};
+
+}  // namespace rtm::webhooks

@@ -1,0 +1,205 @@
+"""Webhooks (docs/semantics.md "Webhooks"): [[webhook]] receivers get the server events
+they asked for, signed (X-Rtm-Signature: sha256=HMAC of the body), each with an event id;
+failures are retried with backoff, delivery is at-least-once across a restart of rtmd, events
+that use up their attempts are dead letters (webhooks.failed, /metrics, rtm webhooks
+failed), and a receiver that hangs does not hold up message delivery. A real HTTP receiver
+runs in the test."""
+
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from rtmd_harness import Client, Rtmd, RtmdTestCase, free_port
+
+SECRET = "s3cret-hook"
+
+
+class Receiver:
+    """An HTTP receiver on a free port. mode: 'ok', 'flaky' (the first `fail_first` tries of
+    each event id answer 500), 'down' (always 503), 'hang' (never answers in time)."""
+
+    def __init__(self, mode="ok", fail_first=2):
+        self.mode = mode
+        self.fail_first = fail_first
+        self.tries = {}        # event id -> tries seen
+        self.accepted = []     # (event id, body dict, raw body, signature) answered 2xx
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                eid = self.headers.get("X-Rtm-Event-Id")
+                with receiver.lock:
+                    n = receiver.tries[eid] = receiver.tries.get(eid, 0) + 1
+                    mode = receiver.mode
+                if mode == "hang":
+                    time.sleep(5)
+                    return
+                fail = mode == "down" or (mode == "flaky" and n <= receiver.fail_first)
+                self.send_response(503 if mode == "down" else 500 if fail else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if not fail:
+                    with receiver.lock:
+                        receiver.accepted.append((eid, json.loads(raw), raw,
+                                                  self.headers.get("X-Rtm-Signature")))
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self):
+        return "http://127.0.0.1:%d/hook" % self.port
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, pred, timeout=15.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if pred(list(self.accepted)):
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+class WebhookCase(RtmdTestCase):
+    rtmd_args = ()
+
+    def rtmd_with(self, hooks, retry_base_ms=50):
+        r = Rtmd()
+        self.addCleanup(r.cleanup)
+        conf = os.path.join(r.tmp, "rtm.toml")
+        with open(conf, "w") as f:
+            f.write("webhook_retry_base = %d\n" % retry_base_ms)
+            for h in hooks:
+                f.write("[[webhook]]\n")
+                for k, v in h.items():
+                    f.write("%s = %s\n" % (k, json.dumps(v)))
+        r.args = ["--config", conf]
+        r.start()
+        c = Client(r)
+        self.addCleanup(c.close)
+        return r, c
+
+    def login(self, c, rtmd):
+        login = "hook-%s" % os.urandom(4).hex()
+        uid = self.assertOk(c.server("user.add", login=login, password="pw-" + login))["uid"]
+        s = self.assertOk(c.call("session.create"))["session"]
+        self.assertOk(c.call("session.authorize", session=s, login=login, password="pw-" + login))
+        return uid, s
+
+
+class TestDelivery(WebhookCase):
+    def test_signed_events_are_retried_and_survive_a_restart(self):
+        rx = Receiver("flaky", fail_first=2)
+        self.addCleanup(rx.close)
+        r, c = self.rtmd_with([{"url": rx.url(), "events": ["user.online"], "secret": SECRET,
+                                "timeout": 2}])
+        first = [self.login(c, r)[0] for _ in range(3)]
+        self.assertTrue(rx.wait_for(lambda acc: len({b["uid"] for _, b, _, _ in acc}) >= 3),
+                        "the first events did not arrive")
+        with rx.lock:
+            accepted = list(rx.accepted)
+            tries = dict(rx.tries)
+        for eid, body, raw, sig in accepted:
+            self.assertEqual(body["type"], "user.online")
+            self.assertEqual(str(body["id"]), eid)
+            want = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            self.assertTrue(hmac.compare_digest(sig, want), (sig, want))
+            self.assertEqual(tries[eid], 3)  # two failures, then taken
+        self.assertEqual(sorted(b["uid"] for _, b, _, _ in accepted), sorted(first))
+
+        # The receiver goes down; events keep coming; rtmd restarts; the receiver comes back.
+        rx.mode = "down"
+        later = [self.login(c, r)[0] for _ in range(3)]
+        time.sleep(0.5)
+        r.stop()
+        rx.mode = "ok"
+        r.start(port=r.port)
+        c.close()
+        self.assertTrue(rx.wait_for(
+            lambda acc: set(later) <= {b["uid"] for _, b, _, _ in acc}, timeout=20),
+            "events sent while the receiver was down were lost across the restart")
+        metrics = c.request("GET", "/metrics")[2].decode()
+        self.assertRegex(metrics, r"rtm_webhook_delivered_total [1-9]")
+
+    def test_a_hanging_receiver_does_not_hold_up_messages(self):
+        rx = Receiver("hang")
+        self.addCleanup(rx.close)
+        r, c = self.rtmd_with([{"url": rx.url(), "events": ["*"], "secret": SECRET,
+                                "timeout": 1}])
+        a, sa = self.login(c, r)
+        b, sb = self.login(c, r)
+        for i in range(5):
+            t0 = time.monotonic()
+            self.assertOk(c.call("message.send", session=sa, to=b, mtype=30, msg="m%d" % i))
+            evs = self.assertOk(c.call("session.get_events", session=sb, timeout=5))["events"]
+            self.assertTrue(any(e["type"] == "message" for e in evs))
+            self.assertLess(time.monotonic() - t0, 1.0)
+
+
+class TestDeadLetters(WebhookCase):
+    def test_events_that_use_up_their_attempts_are_listed(self):
+        port = free_port()  # nothing listens: every attempt is refused
+        r, c = self.rtmd_with([{"url": "http://127.0.0.1:%d/none" % port,
+                                "events": ["user.online"], "secret": SECRET, "timeout": 1,
+                                "max_attempts": 2}])
+        uid, _ = self.login(c, r)
+        failed = []
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not failed:
+            failed = self.assertOk(c.server("webhooks.failed"))["failed"]
+            time.sleep(0.1)
+        self.assertEqual(len(failed), 1, failed)
+        f = failed[0]
+        self.assertEqual((f["attempts"], f["event"]["type"], f["event"]["uid"]),
+                         (2, "user.online", uid))
+        self.assertTrue(f["url"].endswith("/none"))
+        self.assertTrue(f["error"])
+        metrics = c.request("GET", "/metrics")[2].decode()
+        self.assertIn("rtm_webhook_dead_letters 1", metrics)
+        cli = os.environ.get("RTM_CLI") or os.path.join(os.path.dirname(r.binary), "rtm")
+        out = subprocess.run([cli, "--url", "http://127.0.0.1:%d" % r.port, "--api-key",
+                              r.api_key, "webhooks", "failed"], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("2 attempts", out.stdout)
+        self.assertIn("user.online", out.stdout)
+
+
+class TestWebhookConfig(WebhookCase):
+    def test_bad_webhook_tables_refuse_to_start(self):
+        for table in ('url = "https://x.example/h"\nsecret = "s"\n',
+                      'url = "http://x.example/h"\n',
+                      'url = "http://x.example/h"\nsecret = "s"\nevents = ["nope"]\n',
+                      'url = "http://x.example/h"\nsecret = "s"\ntimeout = 0\n',
+                      'url = "http://x.example/h"\nsecret = "s"\ncolour = "red"\n'):
+            with self.subTest(table=table):
+                r = Rtmd()
+                self.addCleanup(r.cleanup)
+                conf = os.path.join(r.tmp, "rtm.toml")
+                with open(conf, "w") as f:
+                    f.write("[[webhook]]\n" + table)
+                r.args = ["--config", conf]
+                r.port = free_port()
+                r.spawn()
+                self.assertEqual(r.wait(5), 2)
+                self.assertIn("webhook", r.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()
