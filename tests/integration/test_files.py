@@ -99,6 +99,17 @@ class TestUpload(FileCase):
             m = self.messages(u.session, 1)[0]
             self.assertEqual(m["kind"], "broadcast")
 
+    def test_an_upload_is_a_file_uploaded_server_event(self):
+        a, b = self.login(), self.login()
+        after = self.assertOk(self.c.server("events.poll", timeout=0, after=0))["last"]
+        t = self.token(a, cmd="sendfile", to=b.uid)
+        body = self.upload(t["token"], b"evented", {"X-Rtm-File-Name": "e.txt"})[1]
+        events = self.assertOk(self.c.server("events.poll", timeout=0, after=after))["events"]
+        up = [e for e in events if e["type"] == "file.uploaded"]
+        self.assertEqual(len(up), 1, events)
+        self.assertEqual((up[0]["mid"], up[0]["from"], up[0]["file"]["id"], up[0]["file"]["name"]),
+                         (body["mid"], a.uid, body["file"]["id"], "e.txt"))
+
     def test_the_same_bytes_are_stored_once(self):
         a, b = self.login(), self.login()
         data = b"same bytes " * 1000

@@ -683,3 +683,29 @@ TEST_F(EngineTest, ServerEventRingIsBoundedByItsLimit) {
 }
 
 }  // namespace rtm
+
+namespace rtm {
+namespace {
+
+TEST_F(EngineTest, AnUploadTokenWorksOnceAndNotAfterTenMinutes) {
+  Uid a = add_user("ft-a"), b = add_user("ft-b");
+  auto once = engine_->file_token(p2p(a, b, ""));
+  ASSERT_TRUE(once.ok()) << once.error().msg;
+  auto grant = engine_->take_upload(*once);
+  ASSERT_TRUE(grant.ok());
+  EXPECT_EQ(grant->from, a);
+  EXPECT_EQ(grant->to, b);
+  auto again = engine_->take_upload(*once);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().rc, Rc::InvalidToken);
+
+  auto late = engine_->file_token(p2p(a, b, ""));
+  ASSERT_TRUE(late.ok());
+  now_ += 10 * 60'000;
+  auto expired = engine_->take_upload(*late);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().rc, Rc::TokenExpired);
+}
+
+}  // namespace
+}  // namespace rtm
