@@ -22,6 +22,7 @@
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
 #include "net/http_answer.hpp"
+#include "net/query_param.hpp"
 
 namespace rtm::net {
 
@@ -34,14 +35,6 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kChunk = 64 * 1024;
-
-std::optional<std::string> query_param(std::string_view target, std::string_view key) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) return std::nullopt;
-  for (auto param : url->params())
-    if (param.key == key) return std::string(param.value);
-  return std::nullopt;
-}
 
 std::string with_headers(std::string answer, const std::string& extra) {
   answer.insert(answer.find("\r\n\r\n") + 2, extra);

@@ -22,6 +22,7 @@
 
 #include "api/reply.hpp"
 #include "net/http_answer.hpp"
+#include "net/query_param.hpp"
 
 namespace rtm::net {
 
@@ -57,14 +58,6 @@ struct PushSocket {
     co_await wake.async_wait(kUseTuple);
   }
 };
-
-std::optional<std::string> query_param(std::string_view target, std::string_view key) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) return std::nullopt;
-  for (auto param : url->params())
-    if (param.key == key) return std::string(param.value);
-  return std::nullopt;
-}
 
 awaitable<void> refuse(beast::tcp_stream& stream, unsigned version, const api::Reply& reply,
                        api::Services& services) {
