@@ -249,6 +249,14 @@ long read_rss_kib(long pid) { return read_status_kib(pid, "VmRSS:"); }
 
 long read_peak_rss_kib(long pid) { return read_status_kib(pid, "VmHWM:"); }
 
+bool reset_peak_rss(long pid) {
+  if (pid <= 0) return false;
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
 long find_listening_pid(unsigned port) {
   namespace fs = std::filesystem;
   // Socket inodes in state 0A (LISTEN) whose local port is `port`.

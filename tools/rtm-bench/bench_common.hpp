@@ -145,8 +145,12 @@ std::uint64_t raise_open_file_limit();
 
 // Resident set size of process `pid` in KiB (VmRSS of /proc/PID/status); -1 when unreadable.
 long read_rss_kib(long pid);
-// Its peak resident set size over its life (VmHWM), in KiB; -1 when unreadable.
+// Its peak resident set size (VmHWM) since start or since reset_peak_rss(), in KiB; -1 when
+// unreadable.
 long read_peak_rss_kib(long pid);
+// Resets that peak to the current RSS (writes 5 to /proc/PID/clear_refs; the same user's
+// process only). False when it could not.
+bool reset_peak_rss(long pid);
 
 // The pid of the local process listening on TCP `port` (found through /proc/net/tcp{,6} and
 // the /proc/*/fd links this user may read); 0 when none is found.
