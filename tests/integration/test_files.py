@@ -47,6 +47,14 @@ class FileCase(MessageCase):
         root = os.path.join(self.rtmd.data_dir, "files")
         return sorted(f for d, _, fs in os.walk(root) if not d.endswith("tmp") for f in fs)
 
+    def eventually(self, pred, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if pred():
+                return True
+            time.sleep(0.02)
+        return pred()
+
     def temp_files(self):
         return os.listdir(os.path.join(self.rtmd.data_dir, "files", "tmp"))
 
@@ -202,11 +210,11 @@ class TestHostileUploads(FileCase):
         s = socket.create_connection(("127.0.0.1", self.rtmd.port))
         s.sendall(b"POST /v1/files/upload?token=%s HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Length: 100000\r\n\r\n" % t["token"].encode() + os.urandom(40_000))
-        time.sleep(0.3)
-        self.assertEqual(len(self.temp_files()), 1)  # it was streaming to disk
+        self.assertTrue(self.eventually(lambda: len(self.temp_files()) == 1),
+                        "the upload was not streaming to disk")
         s.close()  # the client lied about Content-Length, or lost its network
-        time.sleep(0.3)
-        self.assertEqual(self.temp_files(), [])
+        self.assertTrue(self.eventually(lambda: self.temp_files() == []),
+                        "the cut-off upload left its temporary file")
         self.assertEqual(self.blobs(), before)
         self.quiet(b.session)
 
