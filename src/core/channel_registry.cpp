@@ -144,14 +144,21 @@ std::vector<std::string> ChannelRegistry::take(const std::string& client_id) {
 }
 
 void ChannelRegistry::give_back(const std::string& client_id, std::vector<std::string> messages) {
-  Shard& s = shard(client_id);
-  std::lock_guard lock(s.mu);
-  auto it = s.channels.find(client_id);
-  if (it == s.channels.end()) return;
-  auto& q = it->second.queue;
-  q.insert(q.begin(), std::make_move_iterator(messages.begin()),
-           std::make_move_iterator(messages.end()));
-  while (q.size() > options_.queue_limit) q.pop_front();
+  Waiter waiter;
+  {
+    Shard& s = shard(client_id);
+    std::lock_guard lock(s.mu);
+    auto it = s.channels.find(client_id);
+    if (it == s.channels.end() || messages.empty()) return;
+    auto& q = it->second.queue;
+    q.insert(q.begin(), std::make_move_iterator(messages.begin()),
+             std::make_move_iterator(messages.end()));
+    while (q.size() > options_.queue_limit) q.pop_front();
+    // A poll that began waiting meanwhile gets them now, as it would a send.
+    waiter = std::move(it->second.waiter);
+    it->second.waiter = nullptr;
+  }
+  if (waiter) waiter();
 }
 
 void ChannelRegistry::attach(const std::string& client_id, std::int64_t expires_ms,

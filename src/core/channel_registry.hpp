@@ -88,7 +88,7 @@ class ChannelRegistry {
   // Puts messages that were taken but could not be delivered (the socket failed while
   // writing them) back at the front of the queue, in their order, ahead of anything queued
   // since. The queue bound still holds: past queue_limit the oldest are dropped, as send()
-  // drops them. Nothing happens if the channel is gone.
+  // drops them. Wakes a waiting poll. Nothing happens if the channel is gone.
   void give_back(const std::string& client_id, std::vector<std::string> messages);
 
   // A socket (WebSocket /v1/channel) holds the channel connected while attached; the last

@@ -165,8 +165,15 @@ void Session::cancel_wait(std::uint64_t ticket) {
 }
 
 void Session::rewind(std::uint64_t from, std::uint64_t last) {
-  std::lock_guard lock(mu_);
-  if (cursor_ == last && from < cursor_) cursor_ = from;
+  Waiter waiter;
+  {
+    std::lock_guard lock(mu_);
+    if (cursor_ != last || from >= cursor_) return;
+    cursor_ = from;
+    // A poll that began waiting meanwhile has events to read again.
+    waiter = take_waiter_locked();
+  }
+  if (waiter) waiter();
 }
 
 void Session::wake() {

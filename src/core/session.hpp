@@ -117,7 +117,7 @@ class Session {
   void cancel_wait(std::uint64_t ticket);
   // Undoes a take whose answer could not be delivered (the long-polling client left): moves
   // the cursor back to `from` if it is still at `last`, where that take left it (a later
-  // take wins).
+  // take wins), and wakes a poll waiting meanwhile.
   void rewind(std::uint64_t from, std::uint64_t last);
   bool has_waiter() const;
   // Wakes a waiting poll (if any) without queuing anything: it answers with what it has.
