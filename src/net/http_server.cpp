@@ -243,8 +243,9 @@ struct HttpServer::Impl {
             co_return;
           }
           if (method != http::verb::options) {
-            if (!keep) break;
-            continue;
+            if (keep) continue;
+            co_await close_after_draining(stream);  // a refused upload's body may still come
+            co_return;
           }
         }
       }
@@ -324,12 +325,18 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  // Writes a final answer, then reads and discards what the client is still sending (bounded
-  // in time and bytes) so that closing does not reset the connection before it reads the answer.
+  // Writes a final answer, then closes (close_after_draining).
   awaitable<void> write_and_close(beast::tcp_stream& stream, Answer& res) {
     stream.expires_after(std::chrono::seconds(5));
     auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
     if (wec) co_return;
+    co_await close_after_draining(stream);
+  }
+
+  // Closes our side after an answer that ends the connection, then reads and discards what
+  // the client is still sending (bounded in time and bytes): closing with unread bytes would
+  // reset the connection, and the client could lose the answer.
+  awaitable<void> close_after_draining(beast::tcp_stream& stream) {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     std::array<char, 16384> sink;

@@ -140,6 +140,9 @@ class TestUpload(FileCase):
         self.assertEqual((status, body["error"]), (401, "InvalidToken"))
         status, body = self.upload("made-up", b"x")
         self.assertEqual((status, body["error"]), (401, "InvalidToken"))
+        # Refused before its body is read, a big upload still gets its answer (not a reset).
+        status, body = self.upload("made-up", os.urandom(200_000))
+        self.assertEqual((status, body["error"]), (401, "InvalidToken"))
         status, _, raw = self.c.request("POST", "/v1/files/upload", body=b"x")
         self.assertEqual((status, json.loads(raw)["error"]), (401, "InvalidToken"))
 
