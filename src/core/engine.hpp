@@ -102,6 +102,13 @@ struct SendRequest {
   bool file_message = false;  // only the file flow may use mtype 40-50
 };
 
+// What an upload token allows: one file sent as `request` (kind, targets, from, as_server;
+// checked when the token was made), until expires_ms.
+struct UploadGrant {
+  SendRequest request;
+  std::int64_t expires_ms = 0;
+};
+
 struct SendAck {
   Mid mid = 0;
   std::int64_t mtime = 0;

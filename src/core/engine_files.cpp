@@ -18,9 +18,7 @@ Result<std::string> Engine::file_token(SendRequest request) {
   request.attrs.clear();
   request.mid.reset();
   if (auto valid = validate_send(request); !valid) return valid.error();
-  UploadGrant grant{
-      request.from,    request.as_server, request.kind, request.to,
-      request.to_uids, request.gid,       request.rid,  now_ms() + config_.upload_token_ttl_ms};
+  UploadGrant grant{std::move(request), now_ms() + config_.upload_token_ttl_ms};
   std::string token = random_token(32);
   std::lock_guard lock(uploads_mu_);
   // Expired grants go as new ones come, so the map holds at most the last 10 minutes'.
@@ -56,21 +54,14 @@ std::string Engine::file_json(const FileRecord& f) const {
 
 void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std::string attrs,
                        FileSendCallback done) {
-  file.from = grant.from;
-  file.kind = grant.kind;
-  file.to = grant.to;
-  file.to_uids = grant.to_uids;
-  file.gid = grant.gid;
-  file.rid = grant.rid;
+  SendRequest r = grant.request;
+  file.from = r.from;
+  file.kind = r.kind;
+  file.to = r.to;
+  file.to_uids = r.to_uids;
+  file.gid = r.gid;
+  file.rid = r.rid;
   file.created_ms = now_ms();
-  SendRequest r;
-  r.from = grant.from;
-  r.as_server = grant.as_server;
-  r.kind = grant.kind;
-  r.to = grant.to;
-  r.to_uids = grant.to_uids;
-  r.gid = grant.gid;
-  r.rid = grant.rid;
   r.mtype = mtype;
   r.attrs = std::move(attrs);
   r.file_message = true;

@@ -27,16 +27,4 @@ struct FileRecord {
   std::int64_t created_ms = 0;
 };
 
-// What an upload token allows: one file to these targets, until expires_ms.
-struct UploadGrant {
-  Uid from = 0;
-  bool as_server = false;
-  MessageKind kind = MessageKind::P2p;
-  Uid to = 0;
-  std::vector<Uid> to_uids;
-  Gid gid = 0;
-  Rid rid = 0;
-  std::int64_t expires_ms = 0;
-};
-
 }  // namespace rtm

@@ -693,8 +693,8 @@ TEST_F(EngineTest, AnUploadTokenWorksOnceAndNotAfterTenMinutes) {
   ASSERT_TRUE(once.ok()) << once.error().msg;
   auto grant = engine_->take_upload(*once);
   ASSERT_TRUE(grant.ok());
-  EXPECT_EQ(grant->from, a);
-  EXPECT_EQ(grant->to, b);
+  EXPECT_EQ(grant->request.from, a);
+  EXPECT_EQ(grant->request.to, b);
   auto again = engine_->take_upload(*once);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().rc, Rc::InvalidToken);
