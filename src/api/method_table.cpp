@@ -39,16 +39,16 @@ bool api_key_matches(std::string_view given, const std::string& expected) {
 boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
                                               std::string_view method,
                                               const boost::json::object& params,
-                                              std::string_view bearer) {
+                                              const Caller& caller) {
   Reply reply;
   const MethodSpec* spec = find_method(scope, method);
   if (!spec) {
     // The name comes from the raw request path: any length, any bytes.
     reply = Reply::error(Rc::UnknownMethod, "no such method: " + quote_input(method));
-  } else if (scope == Scope::Server && !api_key_matches(bearer, services.api_key)) {
+  } else if (scope == Scope::Server && !api_key_matches(caller.bearer, services.api_key)) {
     reply = Reply::error(Rc::Unauthorized, "server methods need Authorization: Bearer <api key>");
   } else {
-    Call call{services, Params(params)};
+    Call call{services, Params(params), caller};
     try {
       reply = co_await spec->handler(call);
     } catch (const CallError& e) {
@@ -65,7 +65,7 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
 }
 
 boost::asio::awaitable<Reply> dispatch(Services& services, Scope scope, std::string_view method,
-                                       std::string_view body, std::string_view bearer) {
+                                       std::string_view body, const Caller& caller) {
   boost::json::object params;
   if (!body.empty()) {
     boost::json::parse_options opts;
@@ -80,7 +80,7 @@ boost::asio::awaitable<Reply> dispatch(Services& services, Scope scope, std::str
     }
     params = std::move(value.get_object());
   }
-  co_return co_await dispatch_params(services, scope, method, params, bearer);
+  co_return co_await dispatch_params(services, scope, method, params, caller);
 }
 
 }  // namespace rtm::api

@@ -31,9 +31,19 @@ struct Services {
   files::BlobStore* blobs = nullptr;  // uploaded files' bytes (net/file_transfer.hpp)
 };
 
+// Who is calling, as the transport saw it.
+struct Caller {
+  // The client's IP address: the socket's peer, or the client named by X-Forwarded-For when
+  // the peer is a trusted proxy (net/). Empty when the transport has none (tests, fuzzing).
+  std::string address;
+  // The token of the Authorization header (server methods need the API key).
+  std::string_view bearer;
+};
+
 struct Call {
   Services& services;
   Params params;
+  const Caller& caller;
   Engine& engine() const { return services.engine; }
 };
 
@@ -62,14 +72,14 @@ void add_file_methods(std::vector<MethodSpec>& table);
 void add_server_event_methods(std::vector<MethodSpec>& table);
 
 // Decodes `body` (a JSON object; empty means {}), checks the API key for server methods
-// (`bearer`: the Authorization header's token), runs the method and answers its Reply.
+// (`caller.bearer`), runs the method and answers its Reply. `caller` must outlive the call.
 // Never throws: every failure is an error Reply of the contract's table.
 boost::asio::awaitable<Reply> dispatch(Services& services, Scope scope, std::string_view method,
-                                       std::string_view body, std::string_view bearer);
+                                       std::string_view body, const Caller& caller);
 // The same with params already decoded (WebSocket frames).
 boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
                                               std::string_view method,
                                               const boost::json::object& params,
-                                              std::string_view bearer);
+                                              const Caller& caller);
 
 }  // namespace rtm::api

@@ -152,7 +152,7 @@ struct HttpServer::Impl {
     return make_response(version, keep_alive, status, api::encode_json(reply), "application/json");
   }
 
-  awaitable<Answer> handle(http::request<http::string_body>& req) {
+  awaitable<Answer> handle(http::request<http::string_body>& req, const std::string& peer) {
     Target target = parse_target(req.target());
     auto accept = req[http::field::accept];
     bool xml = target.xml || accept.find("application/xml") != std::string_view::npos;
@@ -187,13 +187,14 @@ struct HttpServer::Impl {
         co_return reply_response(reply, xml, v, ka);
       }
       api::Reply reply;
+      api::Caller caller{peer, {}};
       if (target.path.substr(0, kServer.size()) == kServer) {
-        reply =
-            co_await api::dispatch(services, api::Scope::Server, target.path.substr(kServer.size()),
-                                   req.body(), bearer_token(req));
+        caller.bearer = bearer_token(req);
+        reply = co_await api::dispatch(services, api::Scope::Server,
+                                       target.path.substr(kServer.size()), req.body(), caller);
       } else {
         reply = co_await api::dispatch(services, api::Scope::Client,
-                                       target.path.substr(kClient.size()), req.body(), {});
+                                       target.path.substr(kClient.size()), req.body(), caller);
       }
       Answer a = reply_response(reply, xml, v, ka);
       a.undelivered = std::move(reply.undelivered);
@@ -212,6 +213,9 @@ struct HttpServer::Impl {
   }
 
   awaitable<void> serve(tcp::socket socket) {
+    beast::error_code peer_ec;
+    std::string peer = socket.remote_endpoint(peer_ec).address().to_string();
+    if (peer_ec) peer.clear();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -292,7 +296,7 @@ struct HttpServer::Impl {
       if (websocket::is_upgrade(req)) {
         auto path = parse_target(req.target()).path;
         if (path == "/v1/ws") {
-          start_websocket(stream.release_socket(), std::move(req), services, ws_limits);
+          start_websocket(stream.release_socket(), std::move(req), services, ws_limits, peer);
           co_return;
         }
         if (path == "/v1/channel") {
@@ -309,7 +313,7 @@ struct HttpServer::Impl {
         co_await write_and_close(stream, res);
         break;
       }
-      auto res = co_await handle(req);
+      auto res = co_await handle(req, peer);
       if (req.method() != http::verb::options && !is_server_path(parse_target(req.target()).path))
         res.add_headers(limits.cors.answer_headers(req[http::field::origin]));
       if (res.undelivered && peer_has_closed(stream.socket())) {

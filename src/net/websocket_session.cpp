@@ -127,8 +127,10 @@ std::string event_frame(const QueuedEvent& e) {
 
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
  public:
-  WsSocket(tcp::socket socket, api::Services& services, WebSocketLimits limits)
-      : ws_(std::move(socket)), services_(services), limits_(limits) {}
+  WsSocket(tcp::socket socket, api::Services& services, WebSocketLimits limits, std::string address)
+      : ws_(std::move(socket)), services_(services), limits_(limits) {
+    caller_.address = std::move(address);
+  }
 
   void start(http::request<http::string_body> req) {
     websocket::stream_base::timeout timeouts{};
@@ -255,8 +257,8 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     if (method == "session.attach") {
       reply = self->attach_call(params);
     } else {
-      reply =
-          co_await api::dispatch_params(self->services_, api::Scope::Client, method, params, {});
+      reply = co_await api::dispatch_params(self->services_, api::Scope::Client, method, params,
+                                            self->caller_);
     }
     --self->calls_in_flight_;
     if (self->closing_ && reply.undelivered) reply.undelivered();  // nobody reads it now
@@ -423,6 +425,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   websocket::stream<tcp::socket> ws_;
   api::Services& services_;
   WebSocketLimits limits_;
+  api::Caller caller_;  // the client's address, for every call made on this socket
   std::unique_ptr<http::request<http::string_body>> upgrade_;  // until the handshake is done
   std::array<char, 256> chunk_;                                // what one read_some takes
   std::string message_;                                        // the message read so far
@@ -450,8 +453,9 @@ void close_all_websockets() {
 }
 
 void start_websocket(tcp::socket socket, http::request<http::string_body> req,
-                     api::Services& services, WebSocketLimits limits) {
-  std::make_shared<WsSocket>(std::move(socket), services, limits)->start(std::move(req));
+                     api::Services& services, WebSocketLimits limits, std::string address) {
+  std::make_shared<WsSocket>(std::move(socket), services, limits, std::move(address))
+      ->start(std::move(req));
 }
 
 }  // namespace rtm::net

@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "api/method_table.hpp"
 
@@ -34,9 +35,10 @@ void close_all_websockets();
 // Completes the WebSocket handshake of `req` (an upgrade request for /v1/ws) on `socket` and
 // serves the socket until it closes; returns at once (the socket lives on its own, on the
 // socket's executor). The HTTP connection that read `req` ends here, so nothing of it (its
-// parser, read buffer, coroutine frame) stays alive under the WebSocket. Never throws.
+// parser, read buffer, coroutine frame) stays alive under the WebSocket. `address` is the
+// client's (api::Caller). Never throws.
 void start_websocket(boost::asio::ip::tcp::socket socket,
                      boost::beast::http::request<boost::beast::http::string_body> req,
-                     api::Services& services, WebSocketLimits limits);
+                     api::Services& services, WebSocketLimits limits, std::string address);
 
 }  // namespace rtm::net

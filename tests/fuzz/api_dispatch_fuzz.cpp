@@ -143,7 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   replace_all(body, "UID2", std::to_string(w.bob));
 
   std::optional<api::Reply> reply;
-  asio::co_spawn(w.ioc, api::dispatch(*w.services, scope, method, body, bearer),
+  api::Caller caller{"127.0.0.1", bearer};
+  asio::co_spawn(w.ioc, api::dispatch(*w.services, scope, method, body, caller),
                  [&reply](std::exception_ptr e, api::Reply r) {
                    // dispatch promises never to throw.
                    if (e) std::abort();
