@@ -12,6 +12,7 @@
 #include <iostream>
 #include <optional>
 
+#include "http_client/base_url.hpp"
 #include "net/cors_policy.hpp"
 
 namespace rtm::app {
@@ -73,7 +74,8 @@ constexpr Limit kLimits[] = {
     {"webhook_retry_base", "RTM_WEBHOOK_RETRY_BASE", 10, 3'600'000, &Config::webhook_retry_base_ms},
 };
 
-// [[webhook]] tables: url (http://), events (types or "*"), secret, timeout (s), max_attempts.
+// [[webhook]] tables: url (http:// or https://), events (types or "*"), secret, timeout (s),
+// max_attempts.
 Status read_webhooks(const std::string& path, const toml::node& node,
                      std::vector<WebhookSetting>& out) {
   auto bad = [&](const std::string& why) {
@@ -96,8 +98,9 @@ Status read_webhooks(const std::string& path, const toml::node& node,
       std::string k(key.str());
       if (k == "url") {
         auto v = value.value<std::string>();
-        if (!v || v->rfind("http://", 0) != 0)
-          return bad("url must be an http:// URL (https is not supported yet)");
+        std::string why;
+        if (!v || !http::parse_base_url(*v, why))
+          return bad("url must be an http:// or https:// URL");
         w.url = *v;
       } else if (k == "secret") {
         auto v = value.value<std::string>();
@@ -205,6 +208,12 @@ Status apply_file(const std::string& path, Config& c) {
       s = str(c.log_level);
     else if (k == "cors_origins")
       s = str(c.cors_origins);
+    else if (k == "tls_cert")
+      s = str(c.tls_cert);
+    else if (k == "tls_key")
+      s = str(c.tls_key);
+    else if (k == "webhook_ca")
+      s = str(c.webhook_ca);
     else if (k == "threads")
       s = num(c.threads, 0, 256);
     else if (k == "node_id")
@@ -234,7 +243,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   CLI::App cli{"rtmd: the rtm real-time messaging server"};
   cli.set_version_flag("--version", "rtmd 0.1.0");
   std::optional<std::string> listen, data_dir, api_key, public_url, config_file, store, broker,
-      log_level, cors_origins;
+      log_level, cors_origins, tls_cert, tls_key, webhook_ca;
   std::optional<int> threads;
   cli.add_option("--listen", listen,
                  "HOST:PORT of the HTTP + WebSocket listener (default 127.0.0.1:8080)");
@@ -249,6 +258,12 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   cli.add_option("--broker", broker, "local (one node)");
   cli.add_option("--log-level", log_level, "debug, info, warn or error");
   cli.add_option("--threads", threads, "event-loop threads (default: one per core)");
+  cli.add_option("--tls-cert", tls_cert,
+                 "PEM certificate (chain) to serve HTTPS and WSS with; needs --tls-key");
+  cli.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  cli.add_option("--webhook-ca", webhook_ca,
+                 "PEM CA certificates to check https webhook receivers against (default: the "
+                 "system's store)");
   cli.add_option("--cors-origins", cors_origins,
                  "browser origins (scheme://host[:port], comma-separated, or *) whose pages may "
                  "call the client API; default none");
@@ -300,6 +315,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   pick(c.broker, "RTM_BROKER", broker);
   pick(c.log_level, "RTM_LOG_LEVEL", log_level);
   pick(c.cors_origins, "RTM_CORS_ORIGINS", cors_origins);
+  pick(c.tls_cert, "RTM_TLS_CERT", tls_cert);
+  pick(c.tls_key, "RTM_TLS_KEY", tls_key);
+  pick(c.webhook_ca, "RTM_WEBHOOK_CA", webhook_ca);
   for (std::size_t i = 0; i < std::size(kLimits); ++i) {
     const Limit& l = kLimits[i];
     if (auto v = env(l.env)) {
@@ -324,7 +342,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   if (auto cors = net::CorsPolicy::parse(c.cors_origins); !cors) return cors.error();
   if (auto s = split_listen(c); !s) return s.error();
   if (c.store.empty()) c.store = "sqlite:" + c.data_dir + "/rtm.db";
-  if (c.public_url.empty()) c.public_url = "http://" + c.listen;
+  if (c.tls_cert.empty() != c.tls_key.empty())
+    return make_error(Rc::InvalidParameter, "--tls-cert and --tls-key go together");
+  if (c.public_url.empty()) c.public_url = (c.tls_cert.empty() ? "http://" : "https://") + c.listen;
   return ConfigOutcome::Run;
 }
 

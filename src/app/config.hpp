@@ -50,6 +50,13 @@ struct Config {
   // Browser origins allowed to call the client side from pages served elsewhere:
   // comma-separated scheme://host[:port], or * (net/cors_policy.hpp). Empty: none.
   std::string cors_origins;
+  // HTTPS and WSS on the listener (net/server_tls.hpp): PEM certificate chain and key, both or
+  // neither. Reloaded on SIGHUP.
+  std::string tls_cert;
+  std::string tls_key;
+  // A PEM file of CA certificates that webhook receivers' certificates are checked against
+  // instead of the system's store (a private CA).
+  std::string webhook_ca;
   std::vector<WebhookSetting> webhooks;      // TOML only: [[webhook]]
   std::size_t webhook_retry_base_ms = 1000;  // the first retry comes after about this
 

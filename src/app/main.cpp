@@ -24,7 +24,10 @@
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
 #include "files/file_retention.hpp"
+#include "http_client/client_tls.hpp"
+#include "logging/log.hpp"
 #include "net/http_server.hpp"
+#include "net/server_tls.hpp"
 #include "webhooks/webhook_sender.hpp"
 
 namespace asio = boost::asio;
@@ -81,8 +84,9 @@ int main(int argc, char** argv) {
   if (*outcome == rtm::app::ConfigOutcome::ExitOk) return 0;
 
   raise_open_file_limit();
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  rtm::logging::Level log_level = rtm::logging::Level::Info;
+  rtm::logging::parse_level(config.log_level, log_level);  // checked by load_config
+  rtm::logging::configure(rtm::logging::Format::Text, log_level);
 
   std::error_code fs_ec;
   std::filesystem::create_directories(config.data_dir, fs_ec);
@@ -119,6 +123,14 @@ int main(int argc, char** argv) {
     hooks.push_back({w.url, w.events, w.secret, std::chrono::seconds(w.timeout_s), w.max_attempts});
   rtm::webhooks::WebhookOptions hook_options;
   hook_options.retry_base_ms = static_cast<std::int64_t>(config.webhook_retry_base_ms);
+  bool https_hooks = std::any_of(config.webhooks.begin(), config.webhooks.end(),
+                                 [](const auto& w) { return w.url.rfind("https://", 0) == 0; });
+  if (https_hooks || !config.webhook_ca.empty()) {
+    // Made once, at start: a CA file that cannot be read is a start-up error, not a webhook's.
+    std::string why;
+    hook_options.tls = rtm::http::make_client_tls(config.webhook_ca, why);
+    if (!hook_options.tls) return fail("webhooks: " + why);
+  }
   rtm::webhooks::WebhookSender webhooks(**store, std::move(hooks), hook_options,
                                         [&engine] { return engine.now_ms(); });
   std::size_t dead_letters_before = 0;
@@ -148,12 +160,22 @@ int main(int argc, char** argv) {
   auto cors = rtm::net::CorsPolicy::parse(config.cors_origins);
   if (!cors) return fail(cors.error().msg);
   limits.cors = std::move(*cors);
-  rtm::net::HttpServer server(context_ptrs, services, limits, [&] {
-    auto hook = webhooks.stats();
-    return rtm::api::render_metrics(engine.stats(), metrics) +
-           rtm::api::render_webhook_metrics(hook.delivered, hook.failed_attempts,
-                                            dead_letters_before + hook.dead_letters);
-  });
+  std::unique_ptr<rtm::net::ServerTls> tls;
+  if (!config.tls_cert.empty()) {
+    auto loaded = rtm::net::ServerTls::load(config.tls_cert, config.tls_key);
+    if (!loaded) return fail(loaded.error().msg);
+    tls = std::move(*loaded);
+    rtm::logging::info("tls.loaded", {{"cert", config.tls_cert}, {"certificate", tls->describe()}});
+  }
+  rtm::net::HttpServer server(
+      context_ptrs, services, limits,
+      [&] {
+        auto hook = webhooks.stats();
+        return rtm::api::render_metrics(engine.stats(), metrics) +
+               rtm::api::render_webhook_metrics(hook.delivered, hook.failed_attempts,
+                                                dead_letters_before + hook.dead_letters);
+      },
+      tls.get());
   if (auto listening = server.listen(config.host, config.port); !listening)
     return fail(listening.error().msg);
 
@@ -203,10 +225,30 @@ int main(int argc, char** argv) {
   // to be written, then stop the loops; the store is flushed after the loops end.
   asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(main_ctx);
+  // SIGHUP: the certificate is read again (an ACME client renewed it); open connections keep
+  // theirs. Nothing else is reloaded.
+  asio::signal_set hangups(main_ctx, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!tls) {
+        rtm::logging::info("sighup.ignored", {{"reason", "no --tls-cert to reload"}});
+      } else if (auto reloaded = tls->reload(); !reloaded) {
+        rtm::logging::error("tls.reload_failed",
+                            {{"error", reloaded.error().msg}, {"kept", tls->describe()}});
+      } else {
+        rtm::logging::info("tls.reloaded",
+                           {{"cert", config.tls_cert}, {"certificate", tls->describe()}});
+      }
+      await_hangup();
+    });
+  };
+  await_hangup();
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: draining", signo);
     server.stop_accepting();
+    hangups.cancel();
     sweep_timer.cancel();
     retention_timer.cancel();
     engine.shutdown();
@@ -221,9 +263,11 @@ int main(int argc, char** argv) {
     spdlog::info("generated an API key in {}", key_path);
   else if (!key_path.empty())
     spdlog::info("API key in {}", key_path);
-  spdlog::info("rtmd listening on http://{}:{} (store {}, broker {}, {} threads)", config.host,
-               server.port(), config.store, config.broker, threads);
-  std::cout << "rtmd: listening on http://" << config.host << ":" << server.port() << std::endl;
+  const char* scheme = tls ? "https" : "http";
+  spdlog::info("rtmd listening on {}://{}:{} (store {}, broker {}, {} threads)", scheme,
+               config.host, server.port(), config.store, config.broker, threads);
+  std::cout << "rtmd: listening on " << scheme << "://" << config.host << ":" << server.port()
+            << std::endl;
   if (!key_path.empty()) std::cout << "rtmd: API key file " << key_path << std::endl;
 
   std::vector<std::thread> workers;

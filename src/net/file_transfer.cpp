@@ -41,7 +41,7 @@ std::string with_headers(std::string answer, const std::string& extra) {
   return answer;
 }
 
-awaitable<void> write_text(beast::tcp_stream& stream, const std::string& text) {
+awaitable<void> write_text(HttpStream& stream, const std::string& text) {
   stream.expires_after(std::chrono::seconds(30));
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), kUseTuple);
   (void)ec;
@@ -49,7 +49,7 @@ awaitable<void> write_text(beast::tcp_stream& stream, const std::string& text) {
 
 // An error answer after which the connection closes (what the client still sends is not
 // read: it may be a body we refused).
-awaitable<bool> refuse(beast::tcp_stream& stream, unsigned version, Rc rc, std::string msg,
+awaitable<bool> refuse(HttpStream& stream, unsigned version, Rc rc, std::string msg,
                        api::Services& services, const std::string& cors) {
   auto reply = api::Reply::error(rc, std::move(msg));
   services.metrics.record(reply.rc);
@@ -185,7 +185,7 @@ std::string clean_file_name(std::string_view raw) {
   return out;
 }
 
-awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                              http::request_parser<http::empty_body>& head, api::Services& services,
                              std::chrono::seconds read_timeout, std::string cors) {
   Engine& engine = services.engine;
@@ -295,9 +295,8 @@ awaitable<bool> serve_upload(beast::tcp_stream& stream, beast::flat_buffer& buff
   co_return keep;
 }
 
-awaitable<bool> serve_download(beast::tcp_stream& stream,
-                               const http::request<http::empty_body>& req, api::Services& services,
-                               std::string cors) {
+awaitable<bool> serve_download(HttpStream& stream, const http::request<http::empty_body>& req,
+                               api::Services& services, std::string cors) {
   unsigned version = req.version();
   auto url = boost::urls::parse_origin_form(req.target());
   std::string id = url ? std::string(url->path()).substr(kFilesPath.size()) : "";

@@ -6,13 +6,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <string>
 #include <string_view>
 
 #include "api/method_table.hpp"
+#include "net/any_stream.hpp"
 
 namespace rtm::net {
 
@@ -22,16 +22,15 @@ inline constexpr std::string_view kFilesPath = "/v1/files/";
 // `head` has read the request's header. Answers and returns whether the connection may be
 // kept (false: it is closed after the answer).
 boost::asio::awaitable<bool> serve_upload(
-    boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+    HttpStream& stream, boost::beast::flat_buffer& buffer,
     boost::beast::http::request_parser<boost::beast::http::empty_body>& head,
     api::Services& services, std::chrono::seconds read_timeout, std::string cors_headers);
 
 // A GET or HEAD of /v1/files/<id>; the request has no body. Returns whether the connection
 // may be kept.
 boost::asio::awaitable<bool> serve_download(
-    boost::beast::tcp_stream& stream,
-    const boost::beast::http::request<boost::beast::http::empty_body>& req, api::Services& services,
-    std::string cors_headers);
+    HttpStream& stream, const boost::beast::http::request<boost::beast::http::empty_body>& req,
+    api::Services& services, std::string cors_headers);
 
 // The uploader's file name made safe to keep and to show: percent-decoded, only the part
 // after the last / or \, no control or bidirectional-override characters, valid UTF-8, at

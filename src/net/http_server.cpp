@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
@@ -24,6 +25,7 @@
 #include "api/reply.hpp"
 #include "net/file_transfer.hpp"
 #include "net/push_websockets.hpp"
+#include "net/server_tls.hpp"
 #include "net/sse_stream.hpp"
 #include "net/web_assets.hpp"
 #include "net/websocket_session.hpp"
@@ -40,6 +42,8 @@ using asio::awaitable;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// A TLS client must finish its handshake within this (a slow-loris on the handshake).
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
 
 struct Target {
   std::string_view path;
@@ -74,7 +78,7 @@ std::string_view bearer_token(const http::request<http::string_body>& req) {
 // sequences cost a tenth of a request's CPU. Written as two buffers in one writev.
 // True when the client has closed its side (or reset) the connection: an answer written now
 // would land in a socket nobody reads. A client that sent more (a pipelined request) is there.
-bool peer_has_closed(tcp::socket& socket) {
+bool peer_has_closed(tcp::socket& socket) {  // TLS: the close_notify or FIN alike
   char byte;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0) return false;
@@ -129,6 +133,7 @@ struct HttpServer::Impl {
   api::Services& services;
   HttpLimits limits;
   std::function<std::string()> metrics;
+  const ServerTls* tls;  // null: plain HTTP
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::uint16_t bound_port = 0;
   WebSocketLimits ws_limits;
@@ -212,12 +217,41 @@ struct HttpServer::Impl {
     co_return reply_response(reply, xml, v, ka);
   }
 
-  awaitable<void> serve(tcp::socket socket) {
+  // A new connection. With TLS the handshake comes first, and a client speaking plain HTTP
+  // to the TLS port gets a plain 400 saying so, then the connection closes.
+  awaitable<void> start_connection(tcp::socket socket) {
     beast::error_code peer_ec;
     std::string peer = socket.remote_endpoint(peer_ec).address().to_string();
     if (peer_ec) peer.clear();
-    beast::tcp_stream stream(std::move(socket));
+    beast::tcp_stream tcp(std::move(socket));
     beast::flat_buffer buffer;
+    if (!tls) {
+      HttpStream stream(std::move(tcp));
+      co_await serve(stream, buffer, peer);
+      co_return;
+    }
+    tcp.expires_after(kTlsHandshakeTimeout);
+    auto [dec, is_tls] = co_await beast::async_detect_ssl(tcp, buffer, kUseTuple);
+    if (dec) co_return;  // gone, or silent past the timeout
+    if (!is_tls) {
+      HttpStream stream(std::move(tcp));
+      auto res = reply_response(
+          api::Reply::error(Rc::InvalidRequest, "this port speaks HTTPS: use https:// or wss://"),
+          false, 11, false);
+      co_await write_and_close(stream, res);
+      co_return;
+    }
+    TlsStream ssl(std::move(tcp), *tls->current());
+    auto [hec, used] =
+        co_await ssl.async_handshake(asio::ssl::stream_base::server, buffer.data(), kUseTuple);
+    if (hec) co_return;  // not a client we can talk to (old TLS, bad ciphers, a scanner)
+    buffer.consume(used);
+    HttpStream stream(std::move(ssl));
+    co_await serve(stream, buffer, peer);
+  }
+
+  // The requests of one connection, one after another, until it closes.
+  awaitable<void> serve(HttpStream& stream, beast::flat_buffer& buffer, const std::string& peer) {
     for (;;) {
       // The header first: file uploads stream their body (net/file_transfer.hpp), every
       // other request reads its body whole, within max_body.
@@ -296,7 +330,8 @@ struct HttpServer::Impl {
       if (websocket::is_upgrade(req)) {
         auto path = parse_target(req.target()).path;
         if (path == "/v1/ws") {
-          start_websocket(stream.release_socket(), std::move(req), services, ws_limits, peer);
+          start_websocket(std::move(stream).release<tcp::socket>(), std::move(req), services,
+                          ws_limits, peer);
           co_return;
         }
         if (path == "/v1/channel") {
@@ -325,12 +360,17 @@ struct HttpServer::Impl {
       if (wec && res.undelivered) res.undelivered();
       if (wec || !res.keep_alive) break;
     }
+    if (TlsStream* t = stream.tls()) {
+      // close_notify, so the client can tell the end from a cut connection.
+      stream.expires_after(std::chrono::seconds(2));
+      co_await t->async_shutdown(kUseTuple);
+    }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   // Writes a final answer, then closes (close_after_draining).
-  awaitable<void> write_and_close(beast::tcp_stream& stream, Answer& res) {
+  awaitable<void> write_and_close(HttpStream& stream, Answer& res) {
     stream.expires_after(std::chrono::seconds(5));
     auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
     if (wec) co_return;
@@ -340,14 +380,15 @@ struct HttpServer::Impl {
   // Closes our side after an answer that ends the connection, then reads and discards what
   // the client is still sending (bounded in time and bytes): closing with unread bytes would
   // reset the connection, and the client could lose the answer.
-  awaitable<void> close_after_draining(beast::tcp_stream& stream) {
+  awaitable<void> close_after_draining(HttpStream& stream) {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     std::array<char, 16384> sink;
     std::size_t drained = 0;
-    stream.expires_after(std::chrono::seconds(2));
+    beast::tcp_stream& tcp = stream.tcp();  // TLS records are dropped without decrypting
+    tcp.expires_after(std::chrono::seconds(2));
     while (drained < 64 * 1024 * 1024) {
-      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+      auto [rec, rn] = co_await tcp.async_read_some(asio::buffer(sink), kUseTuple);
       if (rec) break;
       drained += rn;
     }
@@ -360,14 +401,15 @@ struct HttpServer::Impl {
       if (ec) continue;  // e.g. EMFILE: keep accepting once descriptors free up
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+      asio::co_spawn(acceptor.get_executor(), start_connection(std::move(socket)), asio::detached);
     }
   }
 };
 
 HttpServer::HttpServer(std::vector<asio::io_context*> contexts, api::Services& services,
-                       HttpLimits limits, std::function<std::string()> metrics)
-    : impl_(new Impl{std::move(contexts), services, limits, std::move(metrics), {}, 0, {}}) {
+                       HttpLimits limits, std::function<std::string()> metrics,
+                       const ServerTls* tls)
+    : impl_(new Impl{std::move(contexts), services, limits, std::move(metrics), tls, {}, 0, {}}) {
   impl_->ws_limits.max_message = limits.max_body;
 }
 

@@ -18,6 +18,8 @@
 
 namespace rtm::net {
 
+class ServerTls;
+
 struct HttpLimits {
   std::size_t max_body = 1024 * 1024;  // larger bodies: 413 PayloadTooLarge
   std::size_t max_header = 16 * 1024;
@@ -27,9 +29,11 @@ struct HttpLimits {
 
 class HttpServer {
  public:
-  // `metrics` renders /metrics on demand.
+  // `metrics` renders /metrics on demand. With `tls` (outliving the server) every connection
+  // is HTTPS/WSS with its current certificate; without, plain HTTP.
   HttpServer(std::vector<boost::asio::io_context*> contexts, api::Services& services,
-             HttpLimits limits, std::function<std::string()> metrics);
+             HttpLimits limits, std::function<std::string()> metrics,
+             const ServerTls* tls = nullptr);
   ~HttpServer();
 
   // Binds host:port on every context. Unavailable with a one-line reason on failure.

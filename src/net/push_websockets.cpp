@@ -38,8 +38,8 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 // What a push socket needs besides its stream: the wake-up timer and whether the peer left.
 struct PushSocket {
-  explicit PushSocket(beast::tcp_stream stream) : ws(std::move(stream)), wake(ws.get_executor()) {}
-  websocket::stream<beast::tcp_stream> ws;
+  explicit PushSocket(HttpStream stream) : ws(std::move(stream)), wake(ws.get_executor()) {}
+  websocket::stream<HttpStream> ws;
   asio::steady_timer wake;
   bool gone = false;
 
@@ -59,7 +59,7 @@ struct PushSocket {
   }
 };
 
-awaitable<void> refuse(beast::tcp_stream& stream, unsigned version, const api::Reply& reply,
+awaitable<void> refuse(HttpStream& stream, unsigned version, const api::Reply& reply,
                        api::Services& services) {
   services.metrics.record(reply.rc);
   std::string answer = error_answer(version, reply);
@@ -70,7 +70,7 @@ awaitable<void> refuse(beast::tcp_stream& stream, unsigned version, const api::R
 // The handshake with the limits every rtm socket has; false if it failed.
 awaitable<bool> accept(PushSocket& s, const http::request<http::string_body>& req,
                        const WebSocketLimits& limits) {
-  beast::get_lowest_layer(s.ws).expires_never();  // the websocket timeouts take over
+  s.ws.next_layer().expires_never();  // the websocket timeouts take over
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
   timeouts.idle_timeout = limits.idle_timeout;
@@ -111,7 +111,7 @@ std::string message_frame(const std::string& message) {
 
 }  // namespace
 
-awaitable<void> serve_channel_socket(beast::tcp_stream stream, http::request<http::string_body> req,
+awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::string_body> req,
                                      api::Services& services, WebSocketLimits limits) {
   Engine& engine = services.engine;
   std::string token = query_param(req.target(), "token").value_or("");
@@ -165,8 +165,7 @@ awaitable<void> serve_channel_socket(beast::tcp_stream stream, http::request<htt
   engine.channel_detach(client_id);
 }
 
-awaitable<void> serve_server_event_socket(beast::tcp_stream stream,
-                                          http::request<http::string_body> req,
+awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http::string_body> req,
                                           api::Services& services, WebSocketLimits limits) {
   Engine& engine = services.engine;
   std::string_view bearer;

@@ -7,23 +7,21 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "api/method_table.hpp"
+#include "net/any_stream.hpp"
 #include "net/websocket_session.hpp"
 
 namespace rtm::net {
 
 boost::asio::awaitable<void> serve_channel_socket(
-    boost::beast::tcp_stream stream,
-    boost::beast::http::request<boost::beast::http::string_body> req, api::Services& services,
-    WebSocketLimits limits);
+    HttpStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
+    api::Services& services, WebSocketLimits limits);
 
 boost::asio::awaitable<void> serve_server_event_socket(
-    boost::beast::tcp_stream stream,
-    boost::beast::http::request<boost::beast::http::string_body> req, api::Services& services,
-    WebSocketLimits limits);
+    HttpStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
+    api::Services& services, WebSocketLimits limits);
 
 }  // namespace rtm::net

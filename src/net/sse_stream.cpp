@@ -74,7 +74,7 @@ void append_events(std::string& out, const EventBatch& batch) {
 
 }  // namespace
 
-awaitable<void> serve_sse(beast::tcp_stream& stream, const http::request<http::string_body>& req,
+awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_body>& req,
                           api::Services& services, SseLimits limits, std::string cors_headers) {
   Engine& engine = services.engine;
   StreamRequest r = parse_request(req);

@@ -5,13 +5,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <string>
 
 #include "api/method_table.hpp"
+#include "net/any_stream.hpp"
 
 namespace rtm::net {
 
@@ -27,8 +27,7 @@ struct SseLimits {
 // Serves the event stream of `req` (GET /v1/events) on `stream` until the client goes, the
 // session ends or the server shuts down. Never throws.
 boost::asio::awaitable<void> serve_sse(
-    boost::beast::tcp_stream& stream,
-    const boost::beast::http::request<boost::beast::http::string_body>& req,
+    HttpStream& stream, const boost::beast::http::request<boost::beast::http::string_body>& req,
     api::Services& services, SseLimits limits, std::string cors_headers = {});
 
 }  // namespace rtm::net

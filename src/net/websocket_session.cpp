@@ -127,8 +127,8 @@ std::string event_frame(const QueuedEvent& e) {
 
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
  public:
-  WsSocket(tcp::socket socket, api::Services& services, WebSocketLimits limits, std::string address)
-      : ws_(std::move(socket)), services_(services), limits_(limits) {
+  WsSocket(WsStream stream, api::Services& services, WebSocketLimits limits, std::string address)
+      : ws_(std::move(stream)), services_(services), limits_(limits) {
     caller_.address = std::move(address);
   }
 
@@ -422,7 +422,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     write_next();
   }
 
-  websocket::stream<tcp::socket> ws_;
+  websocket::stream<WsStream> ws_;
   api::Services& services_;
   WebSocketLimits limits_;
   api::Caller caller_;  // the client's address, for every call made on this socket
@@ -452,9 +452,9 @@ void close_all_websockets() {
     asio::post(socket->executor(), [socket] { socket->going_away(); });
 }
 
-void start_websocket(tcp::socket socket, http::request<http::string_body> req,
-                     api::Services& services, WebSocketLimits limits, std::string address) {
-  std::make_shared<WsSocket>(std::move(socket), services, limits, std::move(address))
+void start_websocket(WsStream stream, http::request<http::string_body> req, api::Services& services,
+                     WebSocketLimits limits, std::string address) {
+  std::make_shared<WsSocket>(std::move(stream), services, limits, std::move(address))
       ->start(std::move(req));
 }
 

@@ -6,7 +6,6 @@
 // `after`. docs/websocket.md describes the protocol.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "api/method_table.hpp"
+#include "net/any_stream.hpp"
 
 namespace rtm::net {
 
@@ -37,7 +37,7 @@ void close_all_websockets();
 // socket's executor). The HTTP connection that read `req` ends here, so nothing of it (its
 // parser, read buffer, coroutine frame) stays alive under the WebSocket. `address` is the
 // client's (api::Caller). Never throws.
-void start_websocket(boost::asio::ip::tcp::socket socket,
+void start_websocket(WsStream stream,
                      boost::beast::http::request<boost::beast::http::string_body> req,
                      api::Services& services, WebSocketLimits limits, std::string address);
 

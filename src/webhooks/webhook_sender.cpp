@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <random>
 
-#include "base_url.hpp"
-#include "blocking_client.hpp"
+#include "http_client/base_url.hpp"
+#include "http_client/blocking_client.hpp"
 
 namespace rtm::webhooks {
 
@@ -174,8 +174,8 @@ void WebhookSender::deliver(const OutboxEntry& entry) {
       error = "bad url: " + parse_error;
     } else {
       try {
-        http::BlockingClient client(*url);
-        std::string_view path = url->prefix.empty() ? "/" : "";
+        http::BlockingClient client(*url, options_.tls);
+        std::string path = (url->prefix.empty() ? "/" : "") + url->query;
         auto reply = client.request("POST", path, body, "", hook->timeout, headers);
         ok = reply.status >= 200 && reply.status < 300;
         if (!ok) error = "HTTP " + std::to_string(reply.status);

@@ -16,10 +16,15 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+
+namespace boost::asio::ssl {
+class context;
+}
 #include <vector>
 
 #include "core/store.hpp"
@@ -39,6 +44,9 @@ struct WebhookOptions {
   std::int64_t retry_base_ms = 1000;  // first retry after about this; doubles per attempt
   std::int64_t retry_max_ms = 300'000;
   int senders = 4;  // deliveries in flight at most
+  // What https receivers are verified with (http_client/client_tls.hpp); null: the system's
+  // CA store, loaded on the first https delivery.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct WebhookStats {

@@ -1,4 +1,4 @@
-// Fuzz target: the HTTP/1.1 response parser of tools/http_client (parse_response_head,
+// Fuzz target: the HTTP/1.1 response parser of src/http_client (parse_response_head,
 // body_is_empty, decode_chunked) on arbitrary bytes, as they would arrive from a server.
 // Besides memory errors it checks the parser's own promises: sizes stay inside the input,
 // content_type points into it, and a chunked body decoded from a prefix of the input is the
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "http_codec.hpp"
+#include "http_client/http_codec.hpp"
 
 using namespace rtm::http;
 

@@ -81,9 +81,35 @@ def clean_env(extra=None):
     return env
 
 
-def http_get(port, path, timeout=2.0, headers=None):
+def make_certificate(directory, name="server", cn="localhost"):
+    """A self-signed EC certificate for 127.0.0.1 and localhost, made with openssl:
+    (cert_path, key_path). A client trusts it by loading cert_path as its CA."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def client_tls_context(cafile):
+    """A client context that verifies the server against cafile (hostname included)."""
+    import ssl
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _connection(port, timeout, ssl_context):
+    if ssl_context is not None:
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=ssl_context)
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+
+def http_get(port, path, timeout=2.0, headers=None, ssl_context=None):
     """One GET on a fresh connection: (status, headers, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = _connection(port, timeout, ssl_context)
     try:
         conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
@@ -92,7 +118,7 @@ def http_get(port, path, timeout=2.0, headers=None):
         conn.close()
 
 
-def wait_healthy(port, proc=None, timeout=START_TIMEOUT):
+def wait_healthy(port, proc=None, timeout=START_TIMEOUT, ssl_context=None):
     """Waits until GET /healthz is 200. Raises RuntimeError on timeout or process exit."""
     deadline = time.monotonic() + timeout
     last = None
@@ -100,7 +126,7 @@ def wait_healthy(port, proc=None, timeout=START_TIMEOUT):
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("rtmd exited with %r before it was healthy" % proc.returncode)
         try:
-            status, _, body = http_get(port, "/healthz", timeout=1.0)
+            status, _, body = http_get(port, "/healthz", timeout=1.0, ssl_context=ssl_context)
             if status == 200:
                 return json.loads(body)
             last = "status %d" % status
@@ -114,9 +140,10 @@ class Rtmd:
     """One rtmd process. Use start()/stop(); cleanup() removes its temporary files."""
 
     def __init__(self, api_key="generate", data_dir=None, args=(), env=None, listen=True,
-                 log_level="warn"):
+                 log_level="warn", tls=False):
         """api_key: a key for --api-key; "generate" (default) makes a random one; None
-        gives no --api-key flag."""
+        gives no --api-key flag. tls: serve HTTPS/WSS with a certificate made for it
+        (self.tls_cert, self.tls_key; clients get self.ssl_context)."""
         self.binary = rtmd_binary()
         self.api_key = "it-" + secrets.token_hex(16) if api_key == "generate" else api_key
         self.tmp = tempfile.mkdtemp(prefix="rtm-it-")
@@ -130,6 +157,11 @@ class Rtmd:
         self.runs = 0
         self.stdout_path = None
         self.stderr_path = None
+        self.tls_cert = self.tls_key = self.ssl_context = None
+        if tls:
+            self.tls_cert, self.tls_key = make_certificate(self.tmp)
+            self.args += ["--tls-cert", self.tls_cert, "--tls-key", self.tls_key]
+            self.ssl_context = client_tls_context(self.tls_cert)
 
     # -- process control ------------------------------------------------------------
 
@@ -167,7 +199,7 @@ class Rtmd:
                 self.port = port or free_port()
             self.spawn()
             try:
-                wait_healthy(self.port, self.proc)
+                wait_healthy(self.port, self.proc, ssl_context=self.ssl_context)
                 return self
             except RuntimeError as e:
                 if self.proc.poll() is None:
@@ -295,7 +327,7 @@ class Client:
         port = self.rtmd.port if hasattr(self.rtmd, "port") else self.rtmd
         if self.conn is None or self.port != port:
             self.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.timeout)
+            self.conn = _connection(port, self.timeout, getattr(self.rtmd, "ssl_context", None))
             self.port = port
             return self.conn, True
         return self.conn, False
@@ -478,10 +510,11 @@ class RtmdTestCase(unittest.TestCase):
 
     rtmd_args = ()
     rtmd_env = None
+    rtmd_tls = False  # HTTPS/WSS with a certificate made for the class (Rtmd's tls)
 
     @classmethod
     def setUpClass(cls):
-        cls.rtmd = Rtmd(args=cls.rtmd_args, env=cls.rtmd_env)
+        cls.rtmd = Rtmd(args=cls.rtmd_args, env=cls.rtmd_env, tls=cls.rtmd_tls)
         try:
             cls.rtmd.start()
         except BaseException:
@@ -507,7 +540,8 @@ class RtmdTestCase(unittest.TestCase):
     def tearDown(self):
         if self.rtmd.alive():
             try:
-                http_get(self.rtmd.port, "/healthz", timeout=2.0)
+                http_get(self.rtmd.port, "/healthz", timeout=2.0,
+                         ssl_context=self.rtmd.ssl_context)
             except (OSError, http.client.HTTPException):
                 self.rtmd.wait(2.0)  # dying: let it finish, so the next test starts a fresh one
         if not self.rtmd.alive():

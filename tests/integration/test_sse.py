@@ -13,8 +13,10 @@ from rtmd_harness import RtmdTestCase
 class SseStream:
     """A raw-socket reader of one text/event-stream response."""
 
-    def __init__(self, port, target, headers=None, timeout=5.0):
+    def __init__(self, port, target, headers=None, timeout=5.0, ssl_context=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if ssl_context is not None:
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname="127.0.0.1")
         lines = ["GET %s HTTP/1.1" % target, "Host: 127.0.0.1", "Accept: text/event-stream"]
         for k, v in (headers or {}).items():
             lines.append("%s: %s" % (k, v))

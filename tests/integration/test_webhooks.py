@@ -2,20 +2,23 @@
 they asked for, signed (X-Rtm-Signature: sha256=HMAC of the body), each with an event id;
 failures are retried with backoff, delivery is at-least-once across a restart of rtmd, events
 that use up their attempts are dead letters (webhooks.failed, /metrics, rtm webhooks
-failed), and a receiver that hangs does not hold up message delivery. A real HTTP receiver
-runs in the test."""
+failed), and a receiver that hangs does not hold up message delivery. https receivers are
+verified (the system's CA store, or --webhook-ca). A real HTTP(S) receiver runs in the test."""
 
 import hashlib
 import hmac
 import http.server
 import json
 import os
+import shutil
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from rtmd_harness import Client, Rtmd, RtmdTestCase, free_port
+from rtmd_harness import Client, Rtmd, RtmdTestCase, free_port, make_certificate
 
 SECRET = "s3cret-hook"
 
@@ -24,8 +27,11 @@ class Receiver:
     """An HTTP receiver on a free port. mode: 'ok', 'flaky' (the first `fail_first` tries of
     each event id answer 500), 'down' (always 503), 'hang' (never answers in time)."""
 
-    def __init__(self, mode="ok", fail_first=2):
+    def __init__(self, mode="ok", fail_first=2, tls=None):
+        """tls: (cert, key) to serve https with."""
         self.mode = mode
+        self.tls = tls
+        self.paths = []        # request targets as received
         self.fail_first = fail_first
         self.tries = {}        # event id -> tries seen
         self.accepted = []     # (event id, body dict, raw body, signature) answered 2xx
@@ -40,6 +46,7 @@ class Receiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 eid = self.headers.get("X-Rtm-Event-Id")
                 with receiver.lock:
+                    receiver.paths.append(self.path)
                     n = receiver.tries[eid] = receiver.tries.get(eid, 0) + 1
                     mode = receiver.mode
                 if mode == "hang":
@@ -57,10 +64,14 @@ class Receiver:
         self.port = free_port()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self):
-        return "http://127.0.0.1:%d/hook" % self.port
+        return "%s://127.0.0.1:%d/hook" % ("https" if self.tls else "http", self.port)
 
     def close(self):
         self.server.shutdown()
@@ -79,7 +90,7 @@ class Receiver:
 class WebhookCase(RtmdTestCase):
     rtmd_args = ()
 
-    def rtmd_with(self, hooks, retry_base_ms=50):
+    def rtmd_with(self, hooks, retry_base_ms=50, args=()):
         r = Rtmd()
         self.addCleanup(r.cleanup)
         conf = os.path.join(r.tmp, "rtm.toml")
@@ -89,7 +100,7 @@ class WebhookCase(RtmdTestCase):
                 f.write("[[webhook]]\n")
                 for k, v in h.items():
                     f.write("%s = %s\n" % (k, json.dumps(v)))
-        r.args = ["--config", conf]
+        r.args = ["--config", conf, *args]
         r.start()
         c = Client(r)
         self.addCleanup(c.close)
@@ -152,6 +163,52 @@ class TestDelivery(WebhookCase):
             self.assertLess(time.monotonic() - t0, 1.0)
 
 
+class TestHttpsReceivers(WebhookCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="rtm-it-hook-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.cert, self.key = make_certificate(self.tmp, "receiver")
+
+    def test_an_https_receiver_trusted_through_webhook_ca_gets_signed_events_with_its_query(self):
+        rx = Receiver("ok", tls=(self.cert, self.key))
+        self.addCleanup(rx.close)
+        r, c = self.rtmd_with([{"url": rx.url() + "?tenant=t1", "events": ["user.online"],
+                                "secret": SECRET, "timeout": 2}],
+                              args=("--webhook-ca", self.cert))
+        uid, _ = self.login(c, r)
+        self.assertTrue(rx.wait_for(lambda acc: any(b["uid"] == uid for _, b, _, _ in acc)),
+                        "the event did not reach the https receiver")
+        with rx.lock:
+            eid, body, raw, sig = rx.accepted[0]
+            self.assertEqual(rx.paths[0], "/hook?tenant=t1")
+        self.assertEqual(sig, "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest())
+
+    def test_an_https_receiver_whose_certificate_is_not_trusted_gets_nothing(self):
+        rx = Receiver("ok", tls=(self.cert, self.key))
+        self.addCleanup(rx.close)
+        r, c = self.rtmd_with([{"url": rx.url(), "events": ["user.online"], "secret": SECRET,
+                                "timeout": 2, "max_attempts": 2}])  # the system's CAs only
+        self.login(c, r)
+        failed = []
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not failed:
+            failed = self.assertOk(c.server("webhooks.failed"))["failed"]
+            time.sleep(0.1)
+        self.assertEqual(len(failed), 1, failed)
+        self.assertIn("certificate", failed[0]["error"].lower())
+        with rx.lock:
+            self.assertEqual(rx.accepted, [])
+
+    def test_an_unreadable_webhook_ca_refuses_to_start(self):
+        r = Rtmd(args=["--webhook-ca", os.path.join(self.tmp, "none.pem")])
+        self.addCleanup(r.cleanup)
+        r.port = free_port()
+        r.spawn()
+        self.assertEqual(r.wait(5), 2)
+        self.assertIn("none.pem", r.stderr())
+
+
 class TestDeadLetters(WebhookCase):
     def test_events_that_use_up_their_attempts_are_listed(self):
         port = free_port()  # nothing listens: every attempt is refused
@@ -183,7 +240,7 @@ class TestDeadLetters(WebhookCase):
 
 class TestWebhookConfig(WebhookCase):
     def test_bad_webhook_tables_refuse_to_start(self):
-        for table in ('url = "https://x.example/h"\nsecret = "s"\n',
+        for table in ('url = "ftp://x.example/h"\nsecret = "s"\n',
                       'url = "http://x.example/h"\n',
                       'url = "http://x.example/h"\nsecret = "s"\nevents = ["nope"]\n',
                       'url = "http://x.example/h"\nsecret = "s"\ntimeout = 0\n',

@@ -210,8 +210,9 @@ class WsClient:
     """One WebSocket connection to rtmd (see the module docstring)."""
 
     def __init__(self, port, path="/v1/ws", host="127.0.0.1", timeout=10.0, headers=None,
-                 connect=True, auto_pong=True):
+                 connect=True, auto_pong=True, ssl_context=None):
         self.port = port
+        self.ssl_context = ssl_context  # wss:// when set
         self.host = host
         self.path = path
         self.timeout = timeout
@@ -244,6 +245,8 @@ class WsClient:
         """TCP connect and the opening handshake (RFC 6455 section 4.1)."""
         self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            self.sock = self.ssl_context.wrap_socket(self.sock, server_hostname=self.host)
         key = base64.b64encode(os.urandom(16)).decode("ascii")
         headers = {
             "Host": "%s:%d" % (self.host, self.port),

@@ -1,4 +1,4 @@
-// tools/http_client: the HTTP/1.1 codec (request heads, response heads, chunked bodies,
+// src/http_client: the HTTP/1.1 codec (request heads, response heads, chunked bodies,
 // malformed answers) and BlockingClient against a real loopback server run by the test.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "base_url.hpp"
-#include "blocking_client.hpp"
-#include "http_codec.hpp"
+#include "http_client/base_url.hpp"
+#include "http_client/blocking_client.hpp"
+#include "http_client/http_codec.hpp"
 
 namespace rtm::http {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "blocking_client.hpp"
+#include "http_client/blocking_client.hpp"
 
 namespace rtm::cli {
 
@@ -36,8 +36,10 @@ enum class Scope { client, server };
 
 class ApiClient {
  public:
-  ApiClient(http::BaseUrl url, std::string api_key)
-      : http_(std::move(url)), api_key_(std::move(api_key)) {}
+  // `tls`: what an https URL is verified with (null: the system's CA store).
+  ApiClient(http::BaseUrl url, std::string api_key,
+            std::shared_ptr<boost::asio::ssl::context> tls = nullptr)
+      : http_(std::move(url), std::move(tls)), api_key_(std::move(api_key)) {}
 
   // Calls `method` with `params`. Returns the answer object (rc 0); throws ApiError,
   // http::TransportError or UsageError (server scope without an API key). `raw`, when given,

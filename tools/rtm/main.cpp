@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "http_client/client_tls.hpp"
 
 using namespace rtm::cli;
 
@@ -18,6 +19,10 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", g.data_dir, "server data dir: read the API key from DIR/api-key")
       ->envname("RTM_DATA_DIR");
   app.add_flag("--json", g.json, "print the raw JSON answers");
+  std::string ca_file;
+  app.add_option("--ca", ca_file,
+                 "PEM CA certificates to verify an https server with (default: the system's)")
+      ->envname("RTM_CA");
 
   CLI::App* health = app.add_subcommand("health", "check that the server answers (GET /healthz)");
 
@@ -103,7 +108,15 @@ int main(int argc, char** argv) {
     std::cerr << "rtm: --url: " << error << '\n';
     return 2;
   }
-  ApiClient api(*url, resolve_api_key(g));
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (url->tls) {
+    tls = rtm::http::make_client_tls(ca_file, error);
+    if (!tls) {
+      std::cerr << "rtm: --ca: " << error << '\n';
+      return 2;
+    }
+  }
+  ApiClient api(*url, resolve_api_key(g), std::move(tls));
   try {
     if (health->parsed()) return run_health(api, g);
     if (user_add->parsed()) return run_user_add(api, g, ua);

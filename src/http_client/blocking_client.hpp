@@ -1,4 +1,5 @@
-// BlockingClient: a synchronous HTTP client for the rtm CLI. Each call runs an AsyncConnection
+// BlockingClient: a synchronous HTTP(S) client for the rtm CLI and the webhook sender. Each call
+// runs an AsyncConnection
 // on a private io_context with a deadline, and can be interrupted by a signal flag (rtm tail
 // stops on SIGINT this way). Asio stays out of the callers' translation units.
 #pragma once
@@ -10,7 +11,11 @@
 #include <string>
 #include <string_view>
 
-#include "base_url.hpp"
+#include "http_client/base_url.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace rtm::http {
 
@@ -33,7 +38,9 @@ struct Reply {
 
 class BlockingClient {
  public:
-  explicit BlockingClient(BaseUrl url);
+  // An https URL is verified with `tls` (client_tls.hpp), or with the system's CA store when
+  // null (made on the first call; a store that cannot be read is a connect TransportError).
+  explicit BlockingClient(BaseUrl url, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~BlockingClient();
 
   // Sends `method` to url.prefix + path and waits for the answer at most `timeout`.
@@ -51,6 +58,7 @@ class BlockingClient {
  private:
   struct Impl;
   BaseUrl url_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   const volatile std::sig_atomic_t* cancel_ = nullptr;
   std::unique_ptr<Impl> impl_;
 };

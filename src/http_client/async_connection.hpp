@@ -7,8 +7,11 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +22,10 @@ namespace rtm::http {
 struct Endpoint {
   std::vector<boost::asio::ip::tcp::endpoint> addresses;
   std::string host_header;
+  // https: the context connections verify the server with (client_tls.hpp), and the name
+  // its certificate must carry (sent as SNI unless it is an IP address).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::string server_name;
 };
 
 // One answer. `body` and `content_type` point into the connection's buffers and stay valid
@@ -72,7 +79,16 @@ class AsyncConnection {
   // Reads more bytes into rbuf_ (compacting or growing it first).
   boost::asio::awaitable<boost::system::error_code> read_more();
 
+  // Reads and writes go through the TLS layer when the endpoint is https.
+  template <class Buffers>
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(
+      const Buffers& buffers);
+  template <class Buffers>
+  boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> write_all(
+      const Buffers& buffers);
+
   boost::asio::ip::tcp::socket socket_;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;  // over socket_
   const Endpoint* endpoint_;
   std::string head_;  // request head, reused
   std::string extra_headers_;

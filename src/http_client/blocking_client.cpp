@@ -1,6 +1,6 @@
 // BlockingClient: runs AsyncConnection requests to completion on a private io_context, in
 // short slices so that a deadline or a cancel flag set by a signal handler is noticed.
-#include "blocking_client.hpp"
+#include "http_client/blocking_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,7 +9,8 @@
 #include <cstdio>
 #include <optional>
 
-#include "async_connection.hpp"
+#include "http_client/async_connection.hpp"
+#include "http_client/client_tls.hpp"
 
 namespace rtm::http {
 
@@ -22,7 +23,8 @@ struct BlockingClient::Impl {
   std::optional<AsyncConnection> conn;
 };
 
-BlockingClient::BlockingClient(BaseUrl url) : url_(std::move(url)), impl_(new Impl) {}
+BlockingClient::BlockingClient(BaseUrl url, std::shared_ptr<boost::asio::ssl::context> tls)
+    : url_(std::move(url)), tls_(std::move(tls)), impl_(new Impl) {}
 BlockingClient::~BlockingClient() = default;
 
 Reply BlockingClient::request(std::string_view method, std::string_view path, std::string_view body,
@@ -38,6 +40,15 @@ Reply BlockingClient::request(std::string_view method, std::string_view path, st
                            "cannot resolve " + url_.host + ": " + ec.message());
     for (const auto& r : results) im.endpoint.addresses.push_back(r.endpoint());
     im.endpoint.host_header = url_.host_header;
+    if (url_.tls) {
+      if (!tls_) {
+        std::string why;
+        tls_ = make_client_tls("", why);
+        if (!tls_) throw TransportError(TransportError::Kind::connect, "cannot use TLS: " + why);
+      }
+      im.endpoint.tls = tls_;
+      im.endpoint.server_name = url_.host;
+    }
     im.conn.emplace(im.ioc.get_executor(), im.endpoint);
   }
 

@@ -1,5 +1,6 @@
-// BaseUrl: the server address the rtm tools talk to ("http://127.0.0.1:8080" or with a path
-// prefix "http://host/rtm"), parsed once with Boost.URL into what a request needs.
+// BaseUrl: the server address the rtm tools and webhooks talk to ("http://127.0.0.1:8080",
+// "https://host", with a path prefix "http://host/rtm", with a query string for webhooks),
+// parsed once with Boost.URL into what a request needs.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,8 @@ struct BaseUrl {
   std::string port;         // "8080"
   std::string host_header;  // value of the Host header ("host:port", "[::1]:port")
   std::string prefix;       // path before "/v1/...", "" or "/rtm"
+  std::string query;        // "?a=b" or ""; sent with requests to the URL itself (webhooks)
+  bool tls = false;         // https://
 
   // prefix + path, path starting with '/'.
   std::string target(std::string_view path) const {
@@ -24,8 +27,8 @@ struct BaseUrl {
   }
 };
 
-// Parses an http:// URL. nullopt and a one-line reason in `error` when it is not one
-// (https is not supported by this first cut).
+// Parses an http:// or https:// URL (default ports 80 and 443). nullopt and a one-line
+// reason in `error` when it is not one.
 std::optional<BaseUrl> parse_base_url(std::string_view text, std::string& error);
 
 }  // namespace rtm::http

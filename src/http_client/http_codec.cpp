@@ -1,5 +1,5 @@
 // Minimal HTTP/1.1 client codec: request head formatting and response head / body parsing.
-#include "http_codec.hpp"
+#include "http_client/http_codec.hpp"
 
 #include <charconv>
 

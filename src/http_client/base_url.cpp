@@ -1,5 +1,5 @@
 // BaseUrl parsing with Boost.URL.
-#include "base_url.hpp"
+#include "http_client/base_url.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -13,11 +13,13 @@ std::optional<BaseUrl> parse_base_url(std::string_view text, std::string& error)
     return std::nullopt;
   }
   boost::urls::url_view u = *parsed;
-  if (u.scheme() != "http") {
-    error = "unsupported URL scheme '" + std::string(u.scheme()) + "' (only http:// is supported)";
+  BaseUrl b;
+  if (u.scheme() == "https") {
+    b.tls = true;
+  } else if (u.scheme() != "http") {
+    error = "unsupported URL scheme '" + std::string(u.scheme()) + "' (http:// or https://)";
     return std::nullopt;
   }
-  BaseUrl b;
   switch (u.host_type()) {
     case boost::urls::host_type::ipv6:
     case boost::urls::host_type::name:
@@ -28,12 +30,13 @@ std::optional<BaseUrl> parse_base_url(std::string_view text, std::string& error)
     error = "URL has no host: '" + std::string(text) + "'";
     return std::nullopt;
   }
-  b.port = u.has_port() && !u.port().empty() ? std::string(u.port()) : "80";
+  b.port = u.has_port() && !u.port().empty() ? std::string(u.port()) : b.tls ? "443" : "80";
   bool v6 = u.host_type() == boost::urls::host_type::ipv6;
   b.host_header = (v6 ? "[" + b.host + "]" : b.host) + ":" + b.port;
   b.prefix = std::string(u.encoded_path());
   while (!b.prefix.empty() && b.prefix.back() == '/') b.prefix.pop_back();
-  b.text = "http://" + b.host_header + b.prefix;
+  if (u.has_query()) b.query = "?" + std::string(u.encoded_query());
+  b.text = (b.tls ? "https://" : "http://") + b.host_header + b.prefix;
   return b;
 }
 

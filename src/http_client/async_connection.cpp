@@ -1,16 +1,18 @@
-// AsyncConnection: coroutine HTTP/1.1 keep-alive client over an Asio TCP socket, using the
-// minimal codec of http_codec.hpp.
-#include "async_connection.hpp"
+// AsyncConnection: coroutine HTTP/1.1 keep-alive client over an Asio TCP socket (and TLS over
+// it for https), using the minimal codec of http_codec.hpp.
+#include "http_client/async_connection.hpp"
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
-#include "http_codec.hpp"
+#include "http_client/http_codec.hpp"
 
 namespace rtm::http {
 
@@ -45,6 +47,8 @@ const boost::system::error_category& client_category() {
 AsyncConnection::AsyncConnection(asio::any_io_executor ex, const Endpoint& endpoint)
     : socket_(std::move(ex)), endpoint_(&endpoint) {}
 
+// The TLS layer stays until the next connect(): a request still in progress on it completes
+// with operation_aborted once the socket is closed.
 void AsyncConnection::close() {
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -57,7 +61,33 @@ asio::awaitable<error_code> AsyncConnection::connect() {
   if (ec) co_return ec;
   error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  co_return error_code{};
+  if (!endpoint_->tls) co_return error_code{};
+  tls_.emplace(socket_, *endpoint_->tls);
+  const std::string& name = endpoint_->server_name;
+  error_code not_ip;
+  asio::ip::make_address(name, not_ip);
+  if (not_ip) SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());  // SNI: names only
+  tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+  auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  co_return hec;
+}
+
+template <class Buffers>
+asio::awaitable<std::pair<error_code, std::size_t>> AsyncConnection::read_some(
+    const Buffers& buffers) {
+  auto [ec, n] = tls_ ? co_await tls_->async_read_some(buffers, use_nothrow)
+                      : co_await socket_.async_read_some(buffers, use_nothrow);
+  // A TLS server that closes without close_notify has still ended the connection.
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  co_return std::pair{ec, n};
+}
+
+template <class Buffers>
+asio::awaitable<std::pair<error_code, std::size_t>> AsyncConnection::write_all(
+    const Buffers& buffers) {
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, buffers, use_nothrow)
+                      : co_await asio::async_write(socket_, buffers, use_nothrow);
+  co_return std::pair{ec, n};
 }
 
 asio::awaitable<error_code> AsyncConnection::request(std::string_view method,
@@ -108,8 +138,7 @@ asio::awaitable<error_code> AsyncConnection::read_more() {
       rbuf_.resize(std::max(kInitialBuffer, rbuf_.size() * 2));
     }
   }
-  auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_), use_nothrow);
+  auto [ec, n] = co_await read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_));
   rend_ += n;
   if (ec == asio::error::eof) co_return make_error_code(ClientError::connection_closed);
   co_return ec;
@@ -119,7 +148,7 @@ asio::awaitable<error_code> AsyncConnection::exchange(std::string_view method,
                                                       std::string_view body, Response& out,
                                                       bool& got_bytes) {
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head_), asio::buffer(body)};
-  auto [wec, written] = co_await asio::async_write(socket_, bufs, use_nothrow);
+  auto [wec, written] = co_await write_all(bufs);
   if (wec) co_return wec;
 
   ResponseHead head;
