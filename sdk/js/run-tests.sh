@@ -22,4 +22,8 @@ if [ -n "${RTMD:-}" ]; then
   export RTMD
 fi
 npm ci --no-audit --no-fund --prefer-offline
-exec node --test --test-concurrency=1 test/
+# A certificate for the TLS tests (test/tls.test.mjs); they skip without openssl.
+tls_dir=$(mktemp -d)
+trap 'rm -rf "$tls_dir"' EXIT
+eval "$(../../scripts/test-certificate.sh "$tls_dir")"
+node --test --test-concurrency=1 test/

@@ -10,9 +10,11 @@
 //
 // Two instantiations: HttpStream (a beast::tcp_stream, whose timers the HTTP connection uses
 // for its request timeouts) and WsStream (a bare tcp::socket: a WebSocket keeps its own
-// timer, and an idle socket should cost as little as possible). A TLS connection is a
-// beast::ssl_stream<beast::tcp_stream> in both: its TLS state cannot move to another layer
-// type when the HTTP connection hands it to a WebSocket.
+// timer, and an idle socket should cost as little as possible). A TLS connection is an
+// asio::ssl::stream<beast::tcp_stream> in both, on the heap: its TLS state cannot move to
+// another layer type when the HTTP connection hands it to a WebSocket, and a plain socket
+// should not carry the few hundred bytes of an SSL stream. (Not beast::ssl_stream: its
+// flat_stream left a large body unwritten after a small head in one gathered write.)
 #pragma once
 
 #include <boost/asio/async_result.hpp>
@@ -20,17 +22,17 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <chrono>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace rtm::net {
 
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
 template <class Plain>
 class AnyStream {
@@ -38,53 +40,54 @@ class AnyStream {
   using executor_type = boost::asio::any_io_executor;
 
   explicit AnyStream(Plain plain) : v_(std::move(plain)) {}
-  explicit AnyStream(TlsStream tls) : v_(std::move(tls)) {}
+  explicit AnyStream(std::unique_ptr<TlsStream> tls) : v_(std::move(tls)) {}
   AnyStream(AnyStream&&) = default;
   AnyStream& operator=(AnyStream&&) = default;
 
-  bool is_tls() const { return std::holds_alternative<TlsStream>(v_); }
+  bool is_tls() const { return std::holds_alternative<std::unique_ptr<TlsStream>>(v_); }
   executor_type get_executor() {
-    return std::visit([](auto& s) -> executor_type { return s.get_executor(); }, v_);
+    return visit([](auto& s) -> executor_type { return s.get_executor(); });
   }
   // The TCP socket under it all: for the peer's address, a peek, or a shutdown.
   boost::asio::ip::tcp::socket& socket() {
-    return std::visit(
-        [](auto& s) -> boost::asio::ip::tcp::socket& {
-          auto& lowest = boost::beast::get_lowest_layer(s);
-          if constexpr (std::is_same_v<std::decay_t<decltype(lowest)>,
-                                       boost::asio::ip::tcp::socket>)
-            return lowest;
-          else
-            return lowest.socket();
-        },
-        v_);
+    return visit([](auto& s) -> boost::asio::ip::tcp::socket& {
+      auto& lowest = boost::beast::get_lowest_layer(s);
+      if constexpr (std::is_same_v<std::decay_t<decltype(lowest)>, boost::asio::ip::tcp::socket>)
+        return lowest;
+      else
+        return lowest.socket();
+    });
   }
 
   // The request timeouts of the HTTP connection (beast::tcp_stream's own timer).
   void expires_after(std::chrono::steady_clock::duration d) requires
       std::is_same_v<Plain, boost::beast::tcp_stream> {
-    std::visit([d](auto& s) { boost::beast::get_lowest_layer(s).expires_after(d); }, v_);
+    visit([d](auto& s) { boost::beast::get_lowest_layer(s).expires_after(d); });
   }
   void expires_never() requires std::is_same_v<Plain, boost::beast::tcp_stream> {
-    std::visit([](auto& s) { boost::beast::get_lowest_layer(s).expires_never(); }, v_);
+    visit([](auto& s) { boost::beast::get_lowest_layer(s).expires_never(); });
   }
 
   // The TCP stream with its timers under either kind: for reading and discarding what a
   // client still sends after a final answer (the bytes need no decrypting to be dropped).
   boost::beast::tcp_stream& tcp() requires std::is_same_v<Plain, boost::beast::tcp_stream> {
-    return std::visit(
-        [](auto& s) -> boost::beast::tcp_stream& { return boost::beast::get_lowest_layer(s); }, v_);
+    return visit(
+        [](auto& s) -> boost::beast::tcp_stream& { return boost::beast::get_lowest_layer(s); });
   }
 
   // The TLS stream, when there is one (the close_notify at the end of an HTTP connection).
-  TlsStream* tls() { return std::get_if<TlsStream>(&v_); }
+  TlsStream* tls() {
+    auto* t = std::get_if<std::unique_ptr<TlsStream>>(&v_);
+    return t ? t->get() : nullptr;
+  }
 
   // Gives up the stream to a WebSocket (net/websocket_session.hpp): the plain kind keeps only
   // the socket, the TLS kind moves as it is.
   template <class Other>
       AnyStream<Other> release() && requires std::is_same_v<Plain, boost::beast::tcp_stream> &&
       std::is_same_v<Other, boost::asio::ip::tcp::socket> {
-    if (auto* t = std::get_if<TlsStream>(&v_)) return AnyStream<Other>(std::move(*t));
+    if (auto* t = std::get_if<std::unique_ptr<TlsStream>>(&v_))
+      return AnyStream<Other>(std::move(*t));
     return AnyStream<Other>(std::get<Plain>(v_).release_socket());
   }
 
@@ -92,7 +95,7 @@ class AnyStream {
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const MutableBuffers& b) {
-          std::visit([&](auto& s) { s.async_read_some(b, std::move(handler)); }, v_);
+          visit([&](auto& s) { s.async_read_some(b, std::move(handler)); });
         },
         token, buffers);
   }
@@ -101,7 +104,7 @@ class AnyStream {
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const ConstBuffers& b) {
-          std::visit([&](auto& s) { s.async_write_some(b, std::move(handler)); }, v_);
+          visit([&](auto& s) { s.async_write_some(b, std::move(handler)); });
         },
         token, buffers);
   }
@@ -109,21 +112,17 @@ class AnyStream {
   // websocket::stream's hooks, found by argument-dependent lookup: the close handshake ends
   // with the TLS shutdown (or the TCP one), and a timed-out WebSocket closes the socket.
   friend void teardown(boost::beast::role_type role, AnyStream& s, boost::system::error_code& ec) {
-    std::visit(
-        [&](auto& x) {
-          using boost::beast::websocket::teardown;
-          teardown(role, x, ec);
-        },
-        s.v_);
+    s.visit([&](auto& x) {
+      using boost::beast::websocket::teardown;
+      teardown(role, x, ec);
+    });
   }
   template <class Handler>
   friend void async_teardown(boost::beast::role_type role, AnyStream& s, Handler&& handler) {
-    std::visit(
-        [&](auto& x) {
-          using boost::beast::websocket::async_teardown;
-          async_teardown(role, x, std::move(handler));
-        },
-        s.v_);
+    s.visit([&](auto& x) {
+      using boost::beast::websocket::async_teardown;
+      async_teardown(role, x, std::move(handler));
+    });
   }
   friend void beast_close_socket(AnyStream& s) {
     boost::system::error_code ignored;
@@ -131,7 +130,18 @@ class AnyStream {
   }
 
  private:
-  std::variant<Plain, TlsStream> v_;
+  // The stream itself, whichever kind it is.
+  template <class S>
+  static S& deref(S& s) {
+    return s;
+  }
+  static TlsStream& deref(std::unique_ptr<TlsStream>& s) { return *s; }
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return std::visit([&](auto& s) -> decltype(auto) { return f(deref(s)); }, v_);
+  }
+
+  std::variant<Plain, std::unique_ptr<TlsStream>> v_;
 };
 
 using HttpStream = AnyStream<boost::beast::tcp_stream>;

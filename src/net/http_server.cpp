@@ -241,9 +241,9 @@ struct HttpServer::Impl {
       co_await write_and_close(stream, res);
       co_return;
     }
-    TlsStream ssl(std::move(tcp), *tls->current());
+    auto ssl = std::make_unique<TlsStream>(std::move(tcp), *tls->current());
     auto [hec, used] =
-        co_await ssl.async_handshake(asio::ssl::stream_base::server, buffer.data(), kUseTuple);
+        co_await ssl->async_handshake(asio::ssl::stream_base::server, buffer.data(), kUseTuple);
     if (hec) co_return;  // not a client we can talk to (old TLS, bad ciphers, a scanner)
     buffer.consume(used);
     HttpStream stream(std::move(ssl));

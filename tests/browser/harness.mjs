@@ -49,9 +49,18 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The certificate run-tests.sh made for the TLS test ({cert, key}), or null. */
+export function testCertificate() {
+  const cert = process.env.RTM_TEST_TLS_CERT;
+  const key = process.env.RTM_TEST_TLS_KEY;
+  return cert && key && existsSync(cert) && existsSync(key) ? {cert, key} : null;
+}
+
 export class Rtmd {
-  constructor(args = []) {
-    this.args = args;
+  /** `tls`: {cert, key} to serve https/wss with. */
+  constructor(args = [], {tls = null} = {}) {
+    this.args = tls ? [...args, "--tls-cert", tls.cert, "--tls-key", tls.key] : args;
+    this.scheme = tls ? "https" : "http";
     this.apiKey = "browser-" + randomBytes(16).toString("hex");
     this.tmp = mkdtempSync(path.join(os.tmpdir(), "rtm-browser-"));
     this.proc = null;
@@ -62,7 +71,7 @@ export class Rtmd {
 
   /** rtmd's own address (the server API). */
   get apiUrl() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   /** Where the page is opened: rtmd itself, or the RTM_WEB_DEV server in front of it. */
@@ -197,8 +206,8 @@ export async function launchChromium() {
  * A new browser context with one page on the demo; console errors and page errors are
  * collected in page.problems (the tests assert there are none).
  */
-export async function openDemo(browser, rtmd, {query = "", viewport = {width: 1280, height: 800}} = {}) {
-  const context = await browser.newContext({viewport});
+export async function openDemo(browser, rtmd, {query = "", viewport = {width: 1280, height: 800}, context: extra = {}} = {}) {
+  const context = await browser.newContext({viewport, ...extra});
   const page = await context.newPage();
   page.problems = [];
   page.on("pageerror", (e) => page.problems.push(`pageerror: ${e.message}`));

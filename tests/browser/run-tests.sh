@@ -30,4 +30,8 @@ if [ -n "${RTMD:-}" ]; then
 fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npm ci --no-audit --no-fund --prefer-offline
-exec node --test --test-concurrency=1 ./*.test.mjs
+# A certificate for the demo over https (tls.test.mjs); it skips without openssl.
+tls_dir=$(mktemp -d)
+trap 'rm -rf "$tls_dir"' EXIT
+eval "$(../../scripts/test-certificate.sh "$tls_dir")"
+node --test --test-concurrency=1 ./*.test.mjs

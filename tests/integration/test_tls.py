@@ -118,6 +118,17 @@ class TestHttpsAndWss(TlsCase):
         status, _, got = self.c.request("GET", u.path + "?" + u.query)
         self.assertEqual((status, got), (200, data))
 
+    def test_an_answer_larger_than_a_tls_record_arrives_whole(self):
+        # The head and a body over 16 KiB go out in one gathered write (a TLS record holds
+        # 16 KiB): the whole body must follow the head.
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "sdk", "js", "rtm.js"),
+                  "rb") as f:
+            sdk = f.read()
+        self.assertGreater(len(sdk), 2 * 16384)
+        status, headers, body = self.c.request("GET", "/sdk/rtm.js")
+        self.assertEqual((status, len(body)), (200, len(sdk)))
+        self.assertEqual(body, sdk)
+
     def test_plain_http_on_the_tls_port_gets_400_and_a_close(self):
         with socket.create_connection(("127.0.0.1", self.rtmd.port), timeout=5) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

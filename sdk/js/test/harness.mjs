@@ -52,9 +52,21 @@ export async function waitFor(pred, ms = 5000, what = "condition") {
   }
 }
 
+/**
+ * The certificate run-tests.sh made for TLS tests ({cert, key}), or null. Node trusts it
+ * because run-tests.sh also names it in NODE_EXTRA_CA_CERTS, read when node starts.
+ */
+export function testCertificate() {
+  const cert = process.env.RTM_TEST_TLS_CERT;
+  const key = process.env.RTM_TEST_TLS_KEY;
+  return cert && key && existsSync(cert) && existsSync(key) ? {cert, key} : null;
+}
+
 export class Rtmd {
-  constructor(args = []) {
-    this.args = args;
+  /** `tls`: {cert, key} to serve https/wss with. */
+  constructor(args = [], {tls = null} = {}) {
+    this.args = tls ? [...args, "--tls-cert", tls.cert, "--tls-key", tls.key] : args;
+    this.scheme = tls ? "https" : "http";
     this.apiKey = "js-" + randomBytes(16).toString("hex");
     this.tmp = mkdtempSync(path.join(os.tmpdir(), "rtm-js-"));
     this.proc = null;
@@ -63,7 +75,7 @@ export class Rtmd {
   }
 
   get url() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   /** Starts rtmd (on `port`, else a free one) and waits for /healthz. */
