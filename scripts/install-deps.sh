@@ -17,6 +17,8 @@ packages=(
 
 # Fuzz targets (tests/fuzz): clang with its libFuzzer runtime.
 fuzz_packages=(clang-14 libclang-rt-14-dev)
+# TLS tests: certificates are made with the openssl command.
+tls_test_packages=(openssl)
 
 # ---- browser tests (tests/browser, the demo page in web/) --------------------------------
 # Headless Chromium from Debian, driven by npm playwright-core (which downloads no browser).
@@ -24,7 +26,7 @@ browser_packages=(chromium)
 # ---- end of browser tests ----------------------------------------------------------------
 
 if [ "${1:-}" = "--test" ]; then
-  packages+=("${fuzz_packages[@]}" "${browser_packages[@]}")
+  packages+=("${fuzz_packages[@]}" "${tls_test_packages[@]}" "${browser_packages[@]}")
 fi
 
 missing=()
