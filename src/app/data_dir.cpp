@@ -31,8 +31,7 @@ std::string holder_field(const std::string& text, std::string_view key) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + pos, end - pos);
-    if (line.size() > key.size() && line.substr(0, key.size()) == key &&
-        line[key.size()] == '=') {
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == '=') {
       std::string value;
       for (char c : line.substr(key.size() + 1))
         if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f && value.size() < 128)
@@ -123,8 +122,7 @@ Tightened tighten_modes(const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0) return t;  // the directory itself may be a link
   tighten(dir, st.st_mode);
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied,
-                                           ec),
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec)) {
     std::string path = it->path().string();
@@ -140,14 +138,13 @@ Result<std::unique_ptr<DataDirLock>> open_data_dir(const std::string& dir) {
   if (!lock) return lock.error();
   Tightened t = tighten_modes(dir);
   if (t.count > 0)
-    logging::warn("data_dir.tightened", {{"path", t.first_path},
-                                         {"old_mode", octal_mode(t.first_old_mode)},
-                                         {"paths", t.count}});
+    logging::warn(
+        "data_dir.tightened",
+        {{"path", t.first_path}, {"old_mode", octal_mode(t.first_old_mode)}, {"paths", t.count}});
   if (t.failed > 0)
-    logging::warn("data_dir.mode_unchanged",
-                  {{"path", dir},
-                   {"paths", t.failed},
-                   {"why", "chmod failed (owned by another user?)"}});
+    logging::warn(
+        "data_dir.mode_unchanged",
+        {{"path", dir}, {"paths", t.failed}, {"why", "chmod failed (owned by another user?)"}});
   return lock;
 }
 
