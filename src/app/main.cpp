@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
   }
   rtm::webhooks::WebhookSender webhooks(**store, std::move(hooks), hook_options,
                                         [&engine] { return engine.now_ms(); });
-  std::size_t dead_letters_before = 0;
-  if (auto dead = (*store)->outbox_dead(1'000'000)) dead_letters_before = dead->size();
+  std::uint64_t dead_letters_before = 0;
+  if (auto dead = (*store)->outbox_dead_count()) dead_letters_before = *dead;
   engine.set_server_event_listener([&webhooks](const std::string& body) { webhooks.offer(body); });
   webhooks.start();
 

@@ -4,6 +4,7 @@
 
 #include "core/engine.hpp"
 #include "core/event_body.hpp"
+#include "logging/log.hpp"
 
 namespace rtm {
 
@@ -125,8 +126,15 @@ void Engine::send(SendRequest r, SendCallback done) {
     if (!out) return done(out.error());
     if (!out->duplicate) {
       messages_sent_.fetch_add(1, std::memory_order_relaxed);
-      fan_out(*targets, body);
-      record_message_copy(*targets, body, out->mtime);
+      // The message is durable: whatever goes wrong with live delivery (out of memory in a
+      // queue), the sender is answered with its mid below, never left waiting, and the
+      // recipients find the message in history.
+      try {
+        fan_out(*targets, body);
+        record_message_copy(*targets, body, out->mtime);
+      } catch (const std::exception& e) {
+        logging::error("send.delivery_failed", {{"mid", out->mid}, {"error", e.what()}});
+      }
     }
     done(SendAck{out->mid, out->mtime});
   });

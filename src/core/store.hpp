@@ -128,6 +128,8 @@ class Store {
                                const std::string& error) = 0;
   // Dead letters (entries that used up their attempts), newest first.
   virtual Result<std::vector<OutboxEntry>> outbox_dead(std::size_t limit) = 0;
+  // How many dead letters there are, without reading them.
+  virtual Result<std::uint64_t> outbox_dead_count() = 0;
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

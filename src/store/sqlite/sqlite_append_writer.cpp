@@ -10,18 +10,25 @@
 #include <exception>
 #include <utility>
 
+#include "logging/log.hpp"
+#include "store/sqlite/sqlite_error_log.hpp"
 #include "store/sqlite/sqlite_schema.hpp"
 
 namespace rtm::sqlite {
 namespace {
 
 // A callback is the caller's code; if it throws, the syncer must still answer the rest of the
-// batch and keep serving, so the exception stops here.
+// batch and keep serving, so the exception stops here, with a log line: what the callback
+// had not done yet is lost (its caller makes sure its own answer comes first, Engine::send).
 void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) noexcept {
   if (!done) return;
   try {
     done(std::move(outcome));
+  } catch (const std::exception& e) {
+    logging::error("store.callback_threw", {{"op", "append_message"}, {"error", e.what()}});
   } catch (...) {
+    logging::error("store.callback_threw",
+                   {{"op", "append_message"}, {"error", "not a std::exception"}});
   }
 }
 
@@ -153,6 +160,7 @@ void AppendWriter::run_syncer() {
     for (auto& c : ready) {
       if (c.written && !synced) c.written = synced;
       if (!c.written) {
+        log_store_error("append_message", c.written.error());
         Error e{Rc::Unavailable, "message not stored: " + c.written.error().msg};
         for (auto& p : c.batch) answer(p.done, e);
         continue;
