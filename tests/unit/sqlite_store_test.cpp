@@ -375,6 +375,47 @@ TEST_F(SqliteStoreTest, FailedBatchKeepsNothingAndAnswersUnavailableToEveryAppen
   EXPECT_TRUE(later.ok()) << later.error().msg;
 }
 
+FileRecord file_for(const std::string& id, Uid from, Uid to) {
+  FileRecord f;
+  f.id = id;
+  f.sha256 = std::string(64, 'a');
+  f.name = "f.txt";
+  f.type = "text/plain";
+  f.size = 3;
+  f.from = from;
+  f.to = to;
+  f.created_ms = 1000;
+  return f;
+}
+
+Result<AppendOutcome> append_file_and_wait(Store& store, Message m, FileRecord f) {
+  PendingAppend p;
+  store.append_file_message(std::move(m), std::move(f), p.callback());
+  return p.get();
+}
+
+TEST_F(SqliteStoreTest, AFileRecordIsStoredWithItsMessageOrNotAtAll) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto stored = append_file_and_wait(*store, p2p(1, 2, 1, 1000, "{file}"), file_for("f1", 1, 2));
+  ASSERT_TRUE(stored.ok()) << stored.error().msg;
+  auto found = store->find_file("f1");
+  ASSERT_TRUE(found.ok()) << found.error().msg;
+  EXPECT_EQ(found->from, 1u);
+  EXPECT_EQ(found->to, 2u);
+  EXPECT_EQ(found->name, "f.txt");
+
+  RawDb raw(path_);
+  ASSERT_EQ(raw.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.msg = 'boom' "
+                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+            SQLITE_OK);
+  auto failed = append_file_and_wait(*store, p2p(1, 2, 2, 1000, "boom"), file_for("f2", 1, 2));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().rc, Rc::Unavailable);
+  EXPECT_EQ(store->find_file("f2").error().rc, Rc::NotFound) << "a record without its message";
+  EXPECT_EQ(store->list_files(1'000'000, 10)->size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, AppendAnswersUnavailableWhenAnotherProcessKeepsTheWriteLock) {
   auto store = open(SqliteStoreOptions{std::chrono::milliseconds(100)});
   ASSERT_TRUE(store);

@@ -75,7 +75,14 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::append(Message message, Store::AppendCallback done) {
-  Pending pending{std::move(message), std::move(done)};
+  enqueue(Pending{std::move(message), std::move(done), std::nullopt});
+}
+
+void AppendWriter::append(Message message, FileRecord file, Store::AppendCallback done) {
+  enqueue(Pending{std::move(message), std::move(done), std::move(file)});
+}
+
+void AppendWriter::enqueue(Pending pending) {
   const char* refusal = "the store is closed";
   {
     std::lock_guard lock(mu_);
@@ -213,9 +220,16 @@ Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
                                   std::vector<Result<AppendOutcome>>& out) {
   for (const Pending& p : batch) {
     const Message& m = p.message;
-    if (!ids_storable(m)) {
+    if (!ids_storable(m) || (p.file && !file_storable(*p.file))) {
       out.push_back(Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"});
       continue;
+    }
+    if (p.file) {
+      // The record first, in the same transaction: a batch that fails keeps neither.
+      auto file = db_->prepare(insert_file_sql());
+      if (!file) return file.error();
+      bind_file_insert(*file, *p.file);
+      if (auto s = file->run(); !s) return s;
     }
     auto insert = db_->prepare(insert_message_sql());
     if (!insert) return insert.error();

@@ -76,7 +76,6 @@ class SqliteStore final : public Store {
   Status put_ban(const Ban& ban) override;
   Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) override;
   Result<std::vector<Ban>> bans() override;
-  Status put_file(const FileRecord& file) override;
   Result<FileRecord> find_file(const std::string& id) override;
   Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) override;
   Result<std::size_t> delete_files_before(std::int64_t before_ms) override;
@@ -91,6 +90,7 @@ class SqliteStore final : public Store {
   Result<std::uint64_t> outbox_dead_count() override;
 
   void append_message(Message message, AppendCallback done) override;
+  void append_file_message(Message message, FileRecord file, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
 
   Result<std::string> get_or_init_meta(const std::string& key,
@@ -455,33 +455,6 @@ Result<std::vector<Ban>> SqliteStore::bans() {
 
 // --- files -----------------------------------------------------------------------------------
 
-Status SqliteStore::put_file(const FileRecord& f) {
-  if (!storable(f.from) || !storable(f.to) || !storable(f.gid) || !storable(f.rid) ||
-      !all_storable(f.to_uids))
-    return id_too_large();
-  std::string to_uids;
-  for (Uid u : f.to_uids) to_uids += (to_uids.empty() ? "" : ",") + std::to_string(u);
-  return in_write_transaction("put_file", [&](Db& db) -> Status {
-    auto q = db.prepare(
-        "INSERT INTO files (id, sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, "
-        "rid, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!q) return q.error();
-    q->bind(1, f.id)
-        .bind(2, f.sha256)
-        .bind(3, f.name)
-        .bind(4, f.type)
-        .bind(5, static_cast<std::int64_t>(f.size))
-        .bind(6, to_db(f.from))
-        .bind(7, static_cast<std::int64_t>(f.kind))
-        .bind(8, to_db(f.to))
-        .bind(9, to_uids)
-        .bind(10, to_db(f.gid))
-        .bind(11, to_db(f.rid))
-        .bind(12, f.created_ms);
-    return q->run();
-  });
-}
-
 namespace {
 
 constexpr const char* kFileColumns =
@@ -670,6 +643,10 @@ Result<std::uint64_t> SqliteStore::outbox_dead_count() {
 
 void SqliteStore::append_message(Message message, AppendCallback done) {
   writer_->append(std::move(message), std::move(done));
+}
+
+void SqliteStore::append_file_message(Message message, FileRecord file, AppendCallback done) {
+  writer_->append(std::move(message), std::move(file), std::move(done));
 }
 
 Result<std::vector<Message>> SqliteStore::history(const HistoryQuery& query) {
