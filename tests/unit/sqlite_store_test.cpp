@@ -933,6 +933,17 @@ TEST_F(SqliteStoreTest, OpenFailsWithUnavailableOnAFileThatIsNotADatabase) {
 
 // --- store errors that are not about the data ----------------------------------------------
 
+// The log lines written meanwhile: stdout and stderr both, since where lines go depends on
+// whether logging::configure() ran (rtmd: stderr; a test that never calls it: spdlog's stdout).
+void start_capturing_log() {
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+}
+std::string captured_log() {
+  std::string out = testing::internal::GetCapturedStdout();
+  return out + testing::internal::GetCapturedStderr();
+}
+
 // Overwrites the first bytes of the page of `table`'s b-tree root in the (checkpointed) file,
 // as a failing disk or a stray write would.
 void corrupt_root_page(const std::string& path, const std::string& table) {
@@ -964,10 +975,10 @@ TEST_F(SqliteStoreTest, ACorruptPageAnswersUnavailableWithTheSqliteTextAndIsLogg
   auto store = open();
   ASSERT_TRUE(store);
 
-  testing::internal::CaptureStdout();
+  start_capturing_log();
   auto h = store->history(p2p_query(1, 2));
   auto appended = append_and_wait(*store, p2p(1, 2, 201));
-  std::string log = testing::internal::GetCapturedStdout();
+  std::string log = captured_log();
 
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.error().rc, Rc::Unavailable);
@@ -990,17 +1001,19 @@ TEST_F(SqliteStoreTest, ACorruptPageAnswersUnavailableWithTheSqliteTextAndIsLogg
 }
 
 TEST_F(SqliteStoreTest, RepeatedStoreErrorsOfOneCallAreLoggedOnceASecond) {
-  auto store = open(SqliteStoreOptions{std::chrono::milliseconds(1)});
+  SqliteStoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(1);
+  auto store = open(options);
   ASSERT_TRUE(store);
   RawDb raw(path_);
   ASSERT_EQ(raw.exec("BEGIN IMMEDIATE"), SQLITE_OK);  // every write of the store is refused
-  testing::internal::CaptureStdout();
+  start_capturing_log();
   for (int i = 0; i < 20; ++i) {
     auto s = store->set_password(1, "x");
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().rc, Rc::Unavailable);
   }
-  std::string log = testing::internal::GetCapturedStdout();
+  std::string log = captured_log();
   std::size_t lines = 0;
   for (std::size_t at = log.find("op=set_password"); at != std::string::npos;
        at = log.find("op=set_password", at + 1))
@@ -1013,11 +1026,11 @@ TEST_F(SqliteStoreTest, RepeatedStoreErrorsOfOneCallAreLoggedOnceASecond) {
 TEST_F(SqliteStoreTest, AnswersAboutTheDataAreNotLoggedAsStoreErrors) {
   auto store = open();
   ASSERT_TRUE(store);
-  testing::internal::CaptureStdout();
+  start_capturing_log();
   EXPECT_EQ(store->find_user(42).error().rc, Rc::NotFound);
   ASSERT_TRUE(store->add_user("carol", "hash", 0).ok());
   EXPECT_EQ(store->add_user("carol", "hash", 0).error().rc, Rc::AlreadyExists);
-  std::string log = testing::internal::GetCapturedStdout();
+  std::string log = captured_log();
   EXPECT_EQ(log.find("store.error"), std::string::npos) << log;
 }
 
@@ -1025,7 +1038,7 @@ TEST_F(SqliteStoreTest, AnAppendCallbackThatThrowsIsLoggedAndTheOthersAreAnswere
   WriterGate gate;
   auto store = open(SqliteStoreOptions{std::chrono::milliseconds(5000), gate.seam()});
   ASSERT_TRUE(store);
-  testing::internal::CaptureStdout();
+  start_capturing_log();
   gate.arm();
   PendingAppend first, after;
   store->append_message(p2p(1, 2, 1), first.callback());
@@ -1037,7 +1050,7 @@ TEST_F(SqliteStoreTest, AnAppendCallbackThatThrowsIsLoggedAndTheOthersAreAnswere
   EXPECT_TRUE(first.get().ok());
   EXPECT_TRUE(after.get().ok());
   auto later = append_and_wait(*store, p2p(1, 2, 4));
-  std::string log = testing::internal::GetCapturedStdout();
+  std::string log = captured_log();
   EXPECT_TRUE(later.ok());
   EXPECT_NE(log.find("store.callback_threw op=append_message error=\"the caller's bug\""),
             std::string::npos)
