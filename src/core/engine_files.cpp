@@ -8,6 +8,7 @@
 #include "core/engine.hpp"
 #include "core/file_link.hpp"
 #include "core/random.hpp"
+#include "logging/log.hpp"
 
 namespace rtm {
 
@@ -76,10 +77,15 @@ void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std
       std::move(r), std::move(file),
       [this, done = std::move(done), json = std::move(json), from](Result<SendAck> ack) {
         if (!ack) return done(ack.error());
-        if (records("file.uploaded")) {
-          server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
-                                 std::to_string(ack->mid) + ",\"from\":" + std::to_string(from) +
-                                 ",\"time\":" + std::to_string(ack->mtime) + "}");
+        // Stored and delivered: the uploader is answered even if the server event cannot be
+        // made (out of memory), as Engine::send answers whatever happens to delivery.
+        try {
+          if (records("file.uploaded"))
+            server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
+                                   std::to_string(ack->mid) + ",\"from\":" + std::to_string(from) +
+                                   ",\"time\":" + std::to_string(ack->mtime) + "}");
+        } catch (const std::exception& e) {
+          logging::error("file.event_failed", {{"mid", ack->mid}, {"error", e.what()}});
         }
         done(FileSendAck{ack->mid, ack->mtime, json});
       });
