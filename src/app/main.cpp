@@ -19,6 +19,7 @@
 #include "api/async_bridge.hpp"
 #include "api/metrics_text.hpp"
 #include "app/config.hpp"
+#include "app/data_dir.hpp"
 #include "app/engines.hpp"
 #include "core/engine.hpp"
 #include "core/random.hpp"
@@ -88,9 +89,9 @@ int main(int argc, char** argv) {
   rtm::logging::parse_level(config.log_level, log_level);  // checked by load_config
   rtm::logging::configure(rtm::logging::Format::Text, log_level);
 
-  std::error_code fs_ec;
-  std::filesystem::create_directories(config.data_dir, fs_ec);
-  if (fs_ec) return fail("cannot create data dir " + config.data_dir + ": " + fs_ec.message());
+  // Before anything in it is touched: the data dir's lock, and modes only its user can read.
+  auto data_dir = rtm::app::open_data_dir(config.data_dir);
+  if (!data_dir) return fail(data_dir.error().msg);
 
   bool generated = false;
   std::string key_path;
@@ -133,8 +134,8 @@ int main(int argc, char** argv) {
   }
   rtm::webhooks::WebhookSender webhooks(**store, std::move(hooks), hook_options,
                                         [&engine] { return engine.now_ms(); });
-  std::size_t dead_letters_before = 0;
-  if (auto dead = (*store)->outbox_dead(1'000'000)) dead_letters_before = dead->size();
+  std::uint64_t dead_letters_before = 0;
+  if (auto dead = (*store)->outbox_dead_count()) dead_letters_before = *dead;
   engine.set_server_event_listener([&webhooks](const std::string& body) { webhooks.offer(body); });
   webhooks.start();
 
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
       tls.get());
   if (auto listening = server.listen(config.host, config.port); !listening)
     return fail(listening.error().msg);
+  (*data_dir)->record_listen(config.host, server.port());
 
   auto& main_ctx = *contexts.front();
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;

@@ -337,7 +337,15 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
                                            " topics");
   if (created) {
     topics_.add(topic, session);
-    if (kind == "room") enter_room(session, session->uid(), *parse_id(rest));
+    if (kind == "room") {
+      // Subscribing makes a member; when the store cannot record that (a full disk), the
+      // subscription is taken back: no session follows a room its user is not a member of.
+      if (auto entered = enter_room(session->uid(), *parse_id(rest)); !entered) {
+        session->unsubscribe_topic(topic);
+        topics_.remove(topic, session.get());
+        return entered.error();
+      }
+    }
     if (!session->live()) topics_.remove(topic, session.get());  // ended meanwhile
   }
   return *key;
@@ -352,11 +360,13 @@ Status Engine::unsubscribe(const std::string& id, const std::string& key) {
   return ok_status();
 }
 
-void Engine::enter_room(const std::shared_ptr<Session>& session, Uid uid, Rid rid) {
+Status Engine::enter_room(Uid uid, Rid rid) {
   auto member = store_.is_room_member(rid, uid);
-  if (member && *member) return;
-  if (store_.add_room_member(rid, uid))
-    publish("t:room:" + std::to_string(rid), room_event(rid, uid, "entered"));
+  if (!member) return member.error();
+  if (*member) return ok_status();
+  if (auto added = store_.add_room_member(rid, uid); !added) return added;
+  publish("t:room:" + std::to_string(rid), room_event(rid, uid, "entered"));
+  return ok_status();
 }
 
 void Engine::leave_room_if_last(Uid uid, Rid rid) {
@@ -365,6 +375,8 @@ void Engine::leave_room_if_last(Uid uid, Rid rid) {
     if (s->subscribed(topic)) return;
   auto member = store_.is_room_member(rid, uid);
   if (!member || !*member) return;
+  // A store that cannot write (logged as store.error) keeps the user a member: the
+  // unsubscribe itself still holds, and the user leaves for good at a later unsubscribe.
   if (store_.del_room_member(rid, uid)) publish("t:" + topic, room_event(rid, uid, "left"));
 }
 

@@ -321,10 +321,15 @@ class Engine {
   Result<Uid> check_credentials(const Credentials& credentials);
   void bind(const std::shared_ptr<Session>& session, Uid uid);
   void end_session(const std::shared_ptr<Session>& session, const char* state);
-  void enter_room(const std::shared_ptr<Session>& session, Uid uid, Rid rid);
+  // Makes uid a member of rid (and tells the room) unless it is one; the store's error
+  // otherwise, and nothing changed.
+  Status enter_room(Uid uid, Rid rid);
   void leave_room_if_last(Uid uid, Rid rid);
   void drop_topic(const std::shared_ptr<Session>& session, const std::string& topic);
   Status validate_send(const SendRequest& r);
+  // send() of a checked request; with `file`, the file's record is stored with the message
+  // (Store::append_file_message).
+  void store_and_deliver(SendRequest r, std::optional<FileRecord> file, SendCallback done);
   void fan_out(const Message& m, const EventBody& body);
   void publish(std::string target, EventBody body);
   void on_publication(const Publication& p);

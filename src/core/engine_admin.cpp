@@ -123,15 +123,17 @@ Status Engine::del_room_member(Rid rid, Uid uid) {
   if (rid == 0) return make_error(Rc::InvalidParameter, "rid must be positive");
   auto was = store_.is_room_member(rid, uid);
   if (!was) return was.error();
+  // The store first: when it cannot write, the user stays a member and keeps its sessions'
+  // subscriptions, as if the call had not been made.
+  if (*was) {
+    if (auto removed = store_.del_room_member(rid, uid); !removed) return removed;
+  }
   std::string topic = "room:" + std::to_string(rid);
   for (auto& s : sessions_.user_sessions(uid)) {
     s->unsubscribe_topic(topic);
     topics_.remove(topic, s.get());
   }
-  if (*was) {
-    if (auto removed = store_.del_room_member(rid, uid); !removed) return removed;
-    publish("t:" + topic, room_event(rid, uid, "left"));
-  }
+  if (*was) publish("t:" + topic, room_event(rid, uid, "left"));
   return ok_status();
 }
 

@@ -8,6 +8,7 @@
 #include "core/engine.hpp"
 #include "core/file_link.hpp"
 #include "core/random.hpp"
+#include "logging/log.hpp"
 
 namespace rtm {
 
@@ -68,19 +69,26 @@ void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std
   r.msg = file_json(file);
   // Checked again: a member may have left the group, or been banned, since the token.
   if (auto valid = validate_send(r); !valid) return done(valid.error());
-  // The record first: once the message is out, recipients may ask for the file.
-  if (auto stored = store_.put_file(file); !stored) return done(stored.error());
   std::string json = r.msg;
-  send(std::move(r), [this, done = std::move(done), json = std::move(json),
-                      file = std::move(file)](Result<SendAck> ack) {
-    if (ack && records("file.uploaded")) {
-      server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
-                             std::to_string(ack->mid) + ",\"from\":" + std::to_string(file.from) +
-                             ",\"time\":" + std::to_string(ack->mtime) + "}");
-    }
-    if (!ack) return done(ack.error());
-    done(FileSendAck{ack->mid, ack->mtime, json});
-  });
+  Uid from = file.from;
+  // The record goes with the message, in one transaction: recipients of the message can
+  // ask for the file, and an upload that fails (a full disk) leaves no record behind.
+  store_and_deliver(
+      std::move(r), std::move(file),
+      [this, done = std::move(done), json = std::move(json), from](Result<SendAck> ack) {
+        if (!ack) return done(ack.error());
+        // Stored and delivered: the uploader is answered even if the server event cannot be
+        // made (out of memory), as Engine::send answers whatever happens to delivery.
+        try {
+          if (records("file.uploaded"))
+            server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
+                                   std::to_string(ack->mid) + ",\"from\":" + std::to_string(from) +
+                                   ",\"time\":" + std::to_string(ack->mtime) + "}");
+        } catch (const std::exception& e) {
+          logging::error("file.event_failed", {{"mid", ack->mid}, {"error", e.what()}});
+        }
+        done(FileSendAck{ack->mid, ack->mtime, json});
+      });
 }
 
 Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::string& id) {

@@ -4,6 +4,7 @@
 
 #include "core/engine.hpp"
 #include "core/event_body.hpp"
+#include "logging/log.hpp"
 
 namespace rtm {
 
@@ -81,7 +82,10 @@ Status Engine::validate_send(const SendRequest& r) {
 
 void Engine::send(SendRequest r, SendCallback done) {
   if (auto valid = validate_send(r); !valid) return done(valid.error());
+  store_and_deliver(std::move(r), std::nullopt, std::move(done));
+}
 
+void Engine::store_and_deliver(SendRequest r, std::optional<FileRecord> file, SendCallback done) {
   Message m;
   m.mtime = now_ms();
   m.mid = mids_.next(m.mtime);
@@ -111,8 +115,8 @@ void Engine::send(SendRequest r, SendCallback done) {
   targets->rid = m.rid;
   auto started = std::chrono::steady_clock::now();
 
-  store_.append_message(std::move(m), [this, body = std::move(body), targets, started,
-                                       done = std::move(done)](Result<AppendOutcome> out) {
+  auto stored = [this, body = std::move(body), targets, started,
+                 done = std::move(done)](Result<AppendOutcome> out) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count();
@@ -125,11 +129,22 @@ void Engine::send(SendRequest r, SendCallback done) {
     if (!out) return done(out.error());
     if (!out->duplicate) {
       messages_sent_.fetch_add(1, std::memory_order_relaxed);
-      fan_out(*targets, body);
-      record_message_copy(*targets, body, out->mtime);
+      // The message is durable: whatever goes wrong with live delivery (out of memory in a
+      // queue), the sender is answered with its mid below, never left waiting, and the
+      // recipients find the message in history.
+      try {
+        fan_out(*targets, body);
+        record_message_copy(*targets, body, out->mtime);
+      } catch (const std::exception& e) {
+        logging::error("send.delivery_failed", {{"mid", out->mid}, {"error", e.what()}});
+      }
     }
     done(SendAck{out->mid, out->mtime});
-  });
+  };
+  if (file)
+    store_.append_file_message(std::move(m), std::move(*file), std::move(stored));
+  else
+    store_.append_message(std::move(m), std::move(stored));
 }
 
 void Engine::fan_out(const Message& m, const EventBody& body) {

@@ -96,6 +96,9 @@ class Store {
   using AppendCallback = std::function<void(Result<AppendOutcome>)>;
   // Durable append; see the guarantees above. The callback runs on a store thread.
   virtual void append_message(Message message, AppendCallback done) = 0;
+  // append_message() of the message that announces an upload, with the file's record in the
+  // same transaction: both are stored or neither, so a failed upload leaves no record.
+  virtual void append_file_message(Message message, FileRecord file, AppendCallback done) = 0;
   // Newest first.
   virtual Result<std::vector<Message>> history(const HistoryQuery& query) = 0;
 
@@ -107,9 +110,7 @@ class Store {
   // Every stored ban; expired ones may be among them (the engine skips them).
   virtual Result<std::vector<Ban>> bans() = 0;
 
-  // --- files (core/file_record.hpp) ----------------------------------------------------
-  // AlreadyExists if the id is taken.
-  virtual Status put_file(const FileRecord& file) = 0;
+  // --- files (core/file_record.hpp; stored by append_file_message) ----------------------
   virtual Result<FileRecord> find_file(const std::string& id) = 0;  // NotFound
   // Newest first, at most `limit`, created before `before_ms` (exclusive).
   virtual Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) = 0;
@@ -128,6 +129,8 @@ class Store {
                                const std::string& error) = 0;
   // Dead letters (entries that used up their attempts), newest first.
   virtual Result<std::vector<OutboxEntry>> outbox_dead(std::size_t limit) = 0;
+  // How many dead letters there are, without reading them.
+  virtual Result<std::uint64_t> outbox_dead_count() = 0;
 
   // --- meta (server secrets and settings shared by all nodes) ---------------------------
   // Returns the value under key; if there is none, stores `fallback` and returns it

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/random.hpp"
+#include "logging/log.hpp"
 
 namespace rtm::files {
 
@@ -20,8 +21,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The operator's line names the path and the call; the caller's error only says what went
+// wrong, since it reaches the client and the data dir's layout is not the client's business.
 Error io_error(const std::string& what) {
-  return Error{Rc::Unavailable, what + ": " + std::strerror(errno)};
+  int err = errno;
+  logging::error("files.error", {{"op", what}, {"error", std::strerror(err)}});
+  if (err == ENOSPC || err == EDQUOT)
+    return Error{Rc::Unavailable, "the file cannot be stored: the disk is full"};
+  return Error{Rc::Unavailable, std::string("the file cannot be stored: ") + std::strerror(err)};
 }
 
 bool is_hex64(std::string_view s) {

@@ -10,6 +10,7 @@
 
 #include "http_client/base_url.hpp"
 #include "http_client/blocking_client.hpp"
+#include "logging/log.hpp"
 
 namespace rtm::webhooks {
 
@@ -108,26 +109,82 @@ std::int64_t WebhookSender::backoff_ms(int attempts) {
   return static_cast<std::int64_t>(base * factor);
 }
 
+void WebhookSender::write_unwritten(std::deque<Unwritten>& unwritten) {
+  std::size_t written = 0;
+  while (!unwritten.empty()) {
+    const Unwritten& u = unwritten.front();
+    auto added = store_.outbox_add(u.url, u.body, now_ms_());
+    if (!added) {
+      if (!outbox_failing_)
+        logging::warn("webhook.outbox_unwritable", {{"error", added.error().msg},
+                                                    {"waiting", unwritten.size()},
+                                                    {"kept_at_most", options_.max_unwritten}});
+      outbox_failing_ = true;
+      break;
+    }
+    unwritten.pop_front();
+    ++written;
+  }
+  if (outbox_failing_ && unwritten.empty()) {
+    logging::info("webhook.outbox_writable",
+                  {{"written", written}, {"dropped", dropped_in_outage_}});
+    outbox_failing_ = false;
+    dropped_in_outage_ = 0;
+  }
+}
+
 void WebhookSender::run_coordinator() {
+  // Events the outbox could not take yet (a full disk), oldest first; tried again every round
+  // before anything newer, so they keep their order.
+  std::deque<Unwritten> unwritten;
   std::unique_lock lock(mu_);
   for (;;) {
     wake_coordinator_.wait_for(lock, std::chrono::milliseconds(100));
     bool stopping = stopping_;
     std::deque<std::string> offered;
     offered.swap(offered_);
+    std::vector<Outcome> outcomes;
+    outcomes.swap(unrecorded_);
     lock.unlock();
     // Into the outbox first: from here on an event survives a restart.
-    for (const auto& body : offered) {
+    for (auto& body : offered) {
       std::string_view type = event_type(body);
-      for (const auto& h : hooks_) {
-        if (!h.wants(type)) continue;
-        if (auto added = store_.outbox_add(h.url, body, now_ms_()); !added)
-          spdlog::error("webhook outbox: {}", added.error().msg);
-      }
+      for (const auto& h : hooks_)
+        if (h.wants(type)) unwritten.push_back({h.url, body});
     }
-    if (stopping) return;
+    if (unwritten.size() > options_.max_unwritten) {
+      std::size_t drop = unwritten.size() - options_.max_unwritten;
+      if (dropped_in_outage_ == 0)
+        logging::error("webhook.events_dropped",
+                       {{"why",
+                         "the outbox cannot be written and the events waiting in memory "
+                         "are at their bound"},
+                        {"kept_at_most", options_.max_unwritten}});
+      dropped_in_outage_ += drop;
+      unwritten.erase(unwritten.begin(), unwritten.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+    write_unwritten(unwritten);
+    // Outcomes the outbox could not take before: their entries stay claimed (not sent
+    // again) until they are recorded.
+    std::vector<std::uint64_t> recorded;
+    std::vector<Outcome> still_unrecorded;
+    for (auto& o : outcomes) {
+      if (record(o))
+        recorded.push_back(o.id);
+      else
+        still_unrecorded.push_back(std::move(o));
+    }
+    if (stopping) {
+      if (!unwritten.empty())
+        logging::error("webhook.events_lost",
+                       {{"events", unwritten.size()},
+                        {"why", "the outbox could not be written before rtmd stopped"}});
+      return;
+    }
     auto due = store_.outbox_due(now_ms_(), 256);
     lock.lock();
+    for (std::uint64_t id : recorded) claimed_.erase(id);
+    for (auto& o : still_unrecorded) unrecorded_.push_back(std::move(o));
     if (!due) {
       spdlog::error("webhook outbox: {}", due.error().msg);
       continue;
@@ -151,13 +208,25 @@ void WebhookSender::run_sender() {
     OutboxEntry entry = std::move(ready_.front());
     ready_.pop_front();
     lock.unlock();
-    deliver(entry);
+    Outcome outcome = deliver(entry);
+    bool recorded = static_cast<bool>(record(outcome));
     lock.lock();
-    claimed_.erase(entry.id);
+    // Not recorded (the store cannot be written): the entry stays claimed, so it is not sent
+    // again while the coordinator retries the record.
+    if (recorded)
+      claimed_.erase(entry.id);
+    else
+      unrecorded_.push_back(std::move(outcome));
   }
 }
 
-void WebhookSender::deliver(const OutboxEntry& entry) {
+Status WebhookSender::record(const Outcome& o) {
+  // A failure is the store's own, logged there (store.error, at most once a second).
+  return o.delivered ? store_.outbox_delivered(o.id)
+                     : store_.outbox_failed(o.id, o.attempts, o.next_at_ms, o.dead, o.error);
+}
+
+WebhookSender::Outcome WebhookSender::deliver(const OutboxEntry& entry) {
   const WebhookConfig* hook = hook_for(entry.url);
   std::string error;
   bool ok = false;
@@ -184,12 +253,13 @@ void WebhookSender::deliver(const OutboxEntry& entry) {
       }
     }
   }
+  Outcome outcome;
+  outcome.id = entry.id;
   if (ok) {
-    if (auto done = store_.outbox_delivered(entry.id); !done)
-      spdlog::error("webhook outbox: {}", done.error().msg);
+    outcome.delivered = true;
     std::lock_guard lock(mu_);
     ++stats_.delivered;
-    return;
+    return outcome;
   }
   int attempts = entry.attempts + 1;
   bool dead = !hook || attempts >= hook->max_attempts;
@@ -201,8 +271,11 @@ void WebhookSender::deliver(const OutboxEntry& entry) {
     next_at = now_ms_() + backoff_ms(attempts);
   }
   if (dead) spdlog::warn("webhook {}: event {} is a dead letter ({})", entry.url, entry.id, error);
-  if (auto s = store_.outbox_failed(entry.id, attempts, next_at, dead, error); !s)
-    spdlog::error("webhook outbox: {}", s.error().msg);
+  outcome.attempts = attempts;
+  outcome.next_at_ms = next_at;
+  outcome.dead = dead;
+  outcome.error = std::move(error);
+  return outcome;
 }
 
 }  // namespace rtm::webhooks

@@ -7,7 +7,10 @@
 // as a dead letter (`webhooks.failed`, `rtm webhooks failed`, /metrics). Delivery is
 // at-least-once and survives a restart: what is in the outbox is sent by the next rtmd.
 // A receiver that hangs costs one sender thread for its timeout; message delivery never
-// waits for webhooks. docs/semantics.md "Webhooks".
+// waits for webhooks. When the store cannot be written (a full disk), events wait in memory
+// (at most max_unwritten, then the oldest are dropped) and are written when it can again;
+// a delivery whose outcome cannot be recorded is not sent again until it is. docs/semantics.md
+// "Webhooks" and "Full disk and store errors".
 #pragma once
 
 #include <atomic>
@@ -47,6 +50,8 @@ struct WebhookOptions {
   // What https receivers are verified with (http_client/client_tls.hpp); null: the system's
   // CA store, loaded on the first https delivery.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // Events kept in memory while the outbox cannot be written; past it the oldest are dropped.
+  std::size_t max_unwritten = 10'000;
 };
 
 struct WebhookStats {
@@ -76,9 +81,28 @@ class WebhookSender {
   static std::string signature(std::string_view secret, std::string_view body);
 
  private:
+  // What a delivery did, to be written to the outbox.
+  struct Outcome {
+    std::uint64_t id = 0;
+    bool delivered = false;
+    int attempts = 0;
+    std::int64_t next_at_ms = 0;
+    bool dead = false;
+    std::string error;
+  };
+  // An event for one webhook that the outbox has not taken yet.
+  struct Unwritten {
+    std::string url;
+    std::string body;
+  };
+
   void run_coordinator();
   void run_sender();
-  void deliver(const OutboxEntry& entry);
+  Outcome deliver(const OutboxEntry& entry);
+  Status record(const Outcome& outcome);
+  // Writes `unwritten` to the outbox in order, up to the first failure; logs the start and
+  // the end of an outage.
+  void write_unwritten(std::deque<Unwritten>& unwritten);
   const WebhookConfig* hook_for(const std::string& url) const;
   std::int64_t backoff_ms(int attempts);
 
@@ -92,10 +116,15 @@ class WebhookSender {
   std::condition_variable wake_senders_;
   std::deque<std::string> offered_;  // bodies not yet in the outbox
   std::deque<OutboxEntry> ready_;    // due entries handed to the senders
-  std::set<std::uint64_t> claimed_;  // ids in ready_ or being delivered
+  std::set<std::uint64_t> claimed_;  // ids in ready_, being delivered or in unrecorded_
+  std::vector<Outcome> unrecorded_;  // outcomes the outbox could not take yet
   bool stopping_ = false;
   WebhookStats stats_;
   std::uint64_t rng_state_;
+
+  // The coordinator's own (no lock): the state of an outbox outage.
+  bool outbox_failing_ = false;
+  std::uint64_t dropped_in_outage_ = 0;
 
   std::thread coordinator_;
   std::vector<std::thread> senders_;

@@ -707,5 +707,52 @@ TEST_F(EngineTest, AnUploadTokenWorksOnceAndNotAfterTenMinutes) {
   EXPECT_EQ(expired.error().rc, Rc::TokenExpired);
 }
 
+// A broker that runs out of memory on every publish: live delivery fails after the store has
+// taken the message.
+class OutOfMemoryBroker final : public Broker {
+ public:
+  void set_handler(Handler) override {}
+  Status publish(const Publication&) override { throw std::bad_alloc(); }
+  void close() override {}
+};
+
+TEST(EngineDeliveryFailure, ASendWhoseDeliveryThrowsIsStillAnsweredWithItsMid) {
+  char tmpl[] = "/tmp/rtm-engine-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto store = open_sqlite_store(dir + "/rtm.db");
+  ASSERT_TRUE(store.ok()) << store.error().msg;
+  OutOfMemoryBroker broker;
+  EngineConfig config;
+  config.password_policy = PasswordPolicy{1, 8 * 1024};
+  {
+    Engine engine(**store, broker, config);
+    ASSERT_TRUE(engine.start().ok());
+    auto alice = engine.add_user("alice", "pw-alice", 0);
+    auto bob = engine.add_user("bob", "pw-bob", 0);
+    ASSERT_TRUE(alice.ok() && bob.ok());
+    SendRequest r;
+    r.from = *alice;
+    r.to = *bob;
+    r.msg = "stored, not delivered";
+    auto answered = std::make_shared<std::promise<Result<SendAck>>>();
+    auto future = answered->get_future();
+    engine.send(r, [answered](Result<SendAck> a) { answered->set_value(std::move(a)); });
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+        << "the send was never answered";
+    auto ack = future.get();
+    ASSERT_TRUE(ack.ok()) << ack.error().msg;
+    HistoryQuery q;
+    q.uid = *bob;
+    q.with = *alice;
+    auto h = engine.history(q, *bob);
+    ASSERT_TRUE(h.ok());
+    ASSERT_EQ(h->size(), 1u);
+    EXPECT_EQ((*h)[0].mid, ack->mid);
+  }
+  (*store)->close();
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rtm

@@ -375,6 +375,47 @@ TEST_F(SqliteStoreTest, FailedBatchKeepsNothingAndAnswersUnavailableToEveryAppen
   EXPECT_TRUE(later.ok()) << later.error().msg;
 }
 
+FileRecord file_for(const std::string& id, Uid from, Uid to) {
+  FileRecord f;
+  f.id = id;
+  f.sha256 = std::string(64, 'a');
+  f.name = "f.txt";
+  f.type = "text/plain";
+  f.size = 3;
+  f.from = from;
+  f.to = to;
+  f.created_ms = 1000;
+  return f;
+}
+
+Result<AppendOutcome> append_file_and_wait(Store& store, Message m, FileRecord f) {
+  PendingAppend p;
+  store.append_file_message(std::move(m), std::move(f), p.callback());
+  return p.get();
+}
+
+TEST_F(SqliteStoreTest, AFileRecordIsStoredWithItsMessageOrNotAtAll) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto stored = append_file_and_wait(*store, p2p(1, 2, 1, 1000, "{file}"), file_for("f1", 1, 2));
+  ASSERT_TRUE(stored.ok()) << stored.error().msg;
+  auto found = store->find_file("f1");
+  ASSERT_TRUE(found.ok()) << found.error().msg;
+  EXPECT_EQ(found->from, 1u);
+  EXPECT_EQ(found->to, 2u);
+  EXPECT_EQ(found->name, "f.txt");
+
+  RawDb raw(path_);
+  ASSERT_EQ(raw.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.msg = 'boom' "
+                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+            SQLITE_OK);
+  auto failed = append_file_and_wait(*store, p2p(1, 2, 2, 1000, "boom"), file_for("f2", 1, 2));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().rc, Rc::Unavailable);
+  EXPECT_EQ(store->find_file("f2").error().rc, Rc::NotFound) << "a record without its message";
+  EXPECT_EQ(store->list_files(1'000'000, 10)->size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, AppendAnswersUnavailableWhenAnotherProcessKeepsTheWriteLock) {
   auto store = open(SqliteStoreOptions{std::chrono::milliseconds(100)});
   ASSERT_TRUE(store);
@@ -888,6 +929,146 @@ TEST_F(SqliteStoreTest, OpenFailsWithUnavailableOnAFileThatIsNotADatabase) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().rc, Rc::Unavailable);
   EXPECT_NE(store.error().msg.find("not a database"), std::string::npos) << store.error().msg;
+}
+
+// --- store errors that are not about the data ----------------------------------------------
+
+// The log lines written meanwhile: stdout and stderr both, since where lines go depends on
+// whether logging::configure() ran (rtmd: stderr; a test that never calls it: spdlog's stdout).
+void start_capturing_log() {
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+}
+std::string captured_log() {
+  std::string out = testing::internal::GetCapturedStdout();
+  return out + testing::internal::GetCapturedStderr();
+}
+
+// Overwrites the first bytes of the page of `table`'s b-tree root in the (checkpointed) file,
+// as a failing disk or a stray write would.
+void corrupt_root_page(const std::string& path, const std::string& table) {
+  int root = 0, page_size = 0;
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.exec("PRAGMA wal_checkpoint(TRUNCATE)"), SQLITE_OK);
+    root = std::stoi(
+        raw.query_text("SELECT rootpage FROM sqlite_master WHERE name = '" + table + "'"));
+    page_size = std::stoi(raw.query_text("PRAGMA page_size"));
+  }
+  ASSERT_GT(root, 1);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(root - 1) * page_size);
+  std::string junk(64, '\xAA');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  ASSERT_TRUE(f.good());
+}
+
+TEST_F(SqliteStoreTest, ACorruptPageAnswersUnavailableWithTheSqliteTextAndIsLogged) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    for (Mid mid = 1; mid <= 200; ++mid)
+      ASSERT_TRUE(append_and_wait(*store, p2p(1, 2, mid, 1000, std::string(500, 'm'))).ok());
+    ASSERT_TRUE(store->add_user("alice", "hash", 0).ok());
+  }
+  corrupt_root_page(path_, "messages");
+  auto store = open();
+  ASSERT_TRUE(store);
+
+  start_capturing_log();
+  auto h = store->history(p2p_query(1, 2));
+  auto appended = append_and_wait(*store, p2p(1, 2, 201));
+  std::string log = captured_log();
+
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().rc, Rc::Unavailable);
+  EXPECT_NE(h.error().msg.find("database disk image is malformed (SQLITE_CORRUPT)"),
+            std::string::npos)
+      << h.error().msg;
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().rc, Rc::Unavailable);
+  EXPECT_NE(appended.error().msg.find("SQLITE_CORRUPT"), std::string::npos) << appended.error().msg;
+  EXPECT_NE(log.find("store.error op=history rc=Unavailable error=\"sqlite: "), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("store.error op=append_message rc=Unavailable"), std::string::npos) << log;
+  EXPECT_NE(log.find("malformed"), std::string::npos) << log;
+
+  // The other tables are whole: the store keeps serving what it can.
+  auto alice = store->find_user_by_login("alice");
+  ASSERT_TRUE(alice.ok()) << alice.error().msg;
+  auto added = store->add_user("bob", "hash", 0);
+  EXPECT_TRUE(added.ok()) << added.error().msg;
+}
+
+TEST_F(SqliteStoreTest, RepeatedStoreErrorsOfOneCallAreLoggedOnceASecond) {
+  SqliteStoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(1);
+  auto store = open(options);
+  ASSERT_TRUE(store);
+  RawDb raw(path_);
+  ASSERT_EQ(raw.exec("BEGIN IMMEDIATE"), SQLITE_OK);  // every write of the store is refused
+  start_capturing_log();
+  for (int i = 0; i < 20; ++i) {
+    auto s = store->set_password(1, "x");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().rc, Rc::Unavailable);
+  }
+  std::string log = captured_log();
+  std::size_t lines = 0;
+  for (std::size_t at = log.find("op=set_password"); at != std::string::npos;
+       at = log.find("op=set_password", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_NE(log.find("SQLITE_BUSY"), std::string::npos) << log;
+  ASSERT_EQ(raw.exec("COMMIT"), SQLITE_OK);
+}
+
+TEST_F(SqliteStoreTest, AnswersAboutTheDataAreNotLoggedAsStoreErrors) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  start_capturing_log();
+  EXPECT_EQ(store->find_user(42).error().rc, Rc::NotFound);
+  ASSERT_TRUE(store->add_user("carol", "hash", 0).ok());
+  EXPECT_EQ(store->add_user("carol", "hash", 0).error().rc, Rc::AlreadyExists);
+  std::string log = captured_log();
+  EXPECT_EQ(log.find("store.error"), std::string::npos) << log;
+}
+
+TEST_F(SqliteStoreTest, AnAppendCallbackThatThrowsIsLoggedAndTheOthersAreAnswered) {
+  WriterGate gate;
+  auto store = open(SqliteStoreOptions{std::chrono::milliseconds(5000), gate.seam()});
+  ASSERT_TRUE(store);
+  start_capturing_log();
+  gate.arm();
+  PendingAppend first, after;
+  store->append_message(p2p(1, 2, 1), first.callback());
+  ASSERT_TRUE(gate.wait_holding());
+  store->append_message(
+      p2p(1, 2, 2), [](Result<AppendOutcome>) { throw std::runtime_error("the caller's bug"); });
+  store->append_message(p2p(1, 2, 3), after.callback());
+  gate.release();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(after.get().ok());
+  auto later = append_and_wait(*store, p2p(1, 2, 4));
+  std::string log = captured_log();
+  EXPECT_TRUE(later.ok());
+  EXPECT_NE(log.find("store.callback_threw op=append_message error=\"the caller's bug\""),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(SqliteStoreTest, OutboxDeadCountCountsOnlyDeadLetters) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->outbox_dead_count(), 0u);
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(*store->outbox_add("http://x/", "\"type\":\"t\"}", 1));
+  ASSERT_TRUE(store->outbox_failed(ids[0], 8, 2, true, "HTTP 500").ok());
+  ASSERT_TRUE(store->outbox_failed(ids[1], 8, 2, true, "HTTP 500").ok());
+  ASSERT_TRUE(store->outbox_failed(ids[2], 1, 2, false, "HTTP 500").ok());
+  ASSERT_TRUE(store->outbox_delivered(ids[3]).ok());
+  EXPECT_EQ(*store->outbox_dead_count(), 2u);
+  EXPECT_EQ(store->outbox_dead(1000)->size(), 2u);
 }
 
 TEST_F(SqliteStoreTest, OpenWritesTheSchemaVersionAndRefusesAnother) {

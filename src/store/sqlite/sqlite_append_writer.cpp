@@ -10,18 +10,25 @@
 #include <exception>
 #include <utility>
 
+#include "logging/log.hpp"
+#include "store/sqlite/sqlite_error_log.hpp"
 #include "store/sqlite/sqlite_schema.hpp"
 
 namespace rtm::sqlite {
 namespace {
 
 // A callback is the caller's code; if it throws, the syncer must still answer the rest of the
-// batch and keep serving, so the exception stops here.
+// batch and keep serving, so the exception stops here, with a log line: what the callback
+// had not done yet is lost (its caller makes sure its own answer comes first, Engine::send).
 void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) noexcept {
   if (!done) return;
   try {
     done(std::move(outcome));
+  } catch (const std::exception& e) {
+    logging::error("store.callback_threw", {{"op", "append_message"}, {"error", e.what()}});
   } catch (...) {
+    logging::error("store.callback_threw",
+                   {{"op", "append_message"}, {"error", "not a std::exception"}});
   }
 }
 
@@ -68,7 +75,14 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::append(Message message, Store::AppendCallback done) {
-  Pending pending{std::move(message), std::move(done)};
+  enqueue(Pending{std::move(message), std::move(done), std::nullopt});
+}
+
+void AppendWriter::append(Message message, FileRecord file, Store::AppendCallback done) {
+  enqueue(Pending{std::move(message), std::move(done), std::move(file)});
+}
+
+void AppendWriter::enqueue(Pending pending) {
   const char* refusal = "the store is closed";
   {
     std::lock_guard lock(mu_);
@@ -153,6 +167,7 @@ void AppendWriter::run_syncer() {
     for (auto& c : ready) {
       if (c.written && !synced) c.written = synced;
       if (!c.written) {
+        log_store_error("append_message", c.written.error());
         Error e{Rc::Unavailable, "message not stored: " + c.written.error().msg};
         for (auto& p : c.batch) answer(p.done, e);
         continue;
@@ -205,9 +220,16 @@ Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
                                   std::vector<Result<AppendOutcome>>& out) {
   for (const Pending& p : batch) {
     const Message& m = p.message;
-    if (!ids_storable(m)) {
+    if (!ids_storable(m) || (p.file && !file_storable(*p.file))) {
       out.push_back(Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"});
       continue;
+    }
+    if (p.file) {
+      // The record first, in the same transaction: a batch that fails keeps neither.
+      auto file = db_->prepare(insert_file_sql());
+      if (!file) return file.error();
+      bind_file_insert(*file, *p.file);
+      if (auto s = file->run(); !s) return s;
     }
     auto insert = db_->prepare(insert_message_sql());
     if (!insert) return insert.error();

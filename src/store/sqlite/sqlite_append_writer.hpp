@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,9 @@ class AppendWriter {
   // synced (or failed: then Unavailable, and nothing of the batch was kept). After close(),
   // `done` runs at once on the calling thread with Unavailable.
   void append(Message message, Store::AppendCallback done);
+  // The same, with the record of the file the message announces, inserted in the message's
+  // transaction (Store::append_file_message).
+  void append(Message message, FileRecord file, Store::AppendCallback done);
 
   // Stops taking appends, writes and syncs what is queued, runs its callbacks and joins the
   // threads. Safe to call more than once and from several threads; each call returns once
@@ -57,7 +61,9 @@ class AppendWriter {
   struct Pending {
     Message message;
     Store::AppendCallback done;
+    std::optional<FileRecord> file;
   };
+  void enqueue(Pending pending);
   // A batch the writer finished: its outcomes if it committed, or the error for all of it.
   struct Committed {
     std::vector<Pending> batch;

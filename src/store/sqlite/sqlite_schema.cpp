@@ -239,6 +239,34 @@ Status create_schema(Db& db) {
   return tx.commit();
 }
 
+const std::string& insert_file_sql() {
+  static const std::string sql =
+      "INSERT INTO files (id, sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, "
+      "rid, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  return sql;
+}
+
+void bind_file_insert(Query& q, const FileRecord& f) {
+  q.bind(1, f.id)
+      .bind(2, f.sha256)
+      .bind(3, f.name)
+      .bind(4, f.type)
+      .bind(5, static_cast<std::int64_t>(f.size))
+      .bind(6, to_db(f.from))
+      .bind(7, static_cast<std::int64_t>(f.kind))
+      .bind(8, to_db(f.to))
+      .bind(9, encode_uids(f.to_uids))
+      .bind(10, to_db(f.gid))
+      .bind(11, to_db(f.rid))
+      .bind(12, f.created_ms);
+}
+
+bool file_storable(const FileRecord& f) {
+  for (Uid u : f.to_uids)
+    if (!storable(u)) return false;
+  return storable(f.from) && storable(f.to) && storable(f.gid) && storable(f.rid);
+}
+
 const std::string& insert_message_sql() {
   static const std::string sql =
       "INSERT INTO messages (mid, client_mid, from_uid, kind, to_uid, to_uids, gid, rid, "

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "core/file_record.hpp"
 #include "core/message.hpp"
 #include "core/result.hpp"
 #include "store/sqlite/sqlite_db.hpp"
@@ -37,6 +38,12 @@ const std::string& insert_message_sql();
 const std::string& first_message_sql();
 // Binds every column of `m`; `m` must outlive the query (its text is bound without a copy).
 void bind_message_insert(Query& q, const Message& m);
+
+// INSERT of one file record; parameters bound by bind_file_insert() (copies of the text).
+const std::string& insert_file_sql();
+void bind_file_insert(Query& q, const FileRecord& f);
+// Whether every id of `f` can be stored (see storable()).
+bool file_storable(const FileRecord& f);
 
 // History, newest first. Parameters: the scope's keys (P2p: conversation low uid, high uid;
 // Group: gid; Room: rid), then the highest mid wanted (inclusive), then the row limit.

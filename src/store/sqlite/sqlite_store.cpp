@@ -10,6 +10,7 @@
 
 #include "store/sqlite/sqlite_append_writer.hpp"
 #include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_error_log.hpp"
 #include "store/sqlite/sqlite_schema.hpp"
 
 namespace rtm {
@@ -75,7 +76,6 @@ class SqliteStore final : public Store {
   Status put_ban(const Ban& ban) override;
   Status delete_ban(BanScope scope, std::uint64_t target, Uid uid) override;
   Result<std::vector<Ban>> bans() override;
-  Status put_file(const FileRecord& file) override;
   Result<FileRecord> find_file(const std::string& id) override;
   Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) override;
   Result<std::size_t> delete_files_before(std::int64_t before_ms) override;
@@ -87,8 +87,10 @@ class SqliteStore final : public Store {
   Status outbox_failed(std::uint64_t id, int attempts, std::int64_t next_at_ms, bool dead,
                        const std::string& error) override;
   Result<std::vector<OutboxEntry>> outbox_dead(std::size_t limit) override;
+  Result<std::uint64_t> outbox_dead_count() override;
 
   void append_message(Message message, AppendCallback done) override;
+  void append_file_message(Message message, FileRecord file, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
 
   Result<std::string> get_or_init_meta(const std::string& key,
@@ -122,12 +124,14 @@ class SqliteStore final : public Store {
   void give_back(std::unique_ptr<Db> db);
 
   // Runs body(Db&) on a pooled connection; whatever escapes as an exception becomes Internal,
-  // since no exception may leave the Store interface.
+  // since no exception may leave the Store interface. A failure of the store itself is
+  // logged as `store.error` with `op`, the Store method (sqlite_error_log.hpp).
   template <class F>
-  auto with_connection(F&& body) -> decltype(body(std::declval<Db&>()));
-  // Runs body(Db&) inside BEGIN IMMEDIATE ... COMMIT; an error from body rolls back.
+  auto with_connection(std::string_view op, F&& body) -> decltype(body(std::declval<Db&>()));
+  // Runs body(Db&) inside BEGIN IMMEDIATE ... COMMIT; an error from body rolls back, so a
+  // failed call leaves nothing of itself behind.
   template <class F>
-  auto in_write_transaction(F&& body) -> decltype(body(std::declval<Db&>()));
+  auto in_write_transaction(std::string_view op, F&& body) -> decltype(body(std::declval<Db&>()));
 
   const std::string path_;
   const Db::Options options_;
@@ -163,19 +167,26 @@ void SqliteStore::give_back(std::unique_ptr<Db> db) {
 }
 
 template <class F>
-auto SqliteStore::with_connection(F&& body) -> decltype(body(std::declval<Db&>())) {
-  try {
-    auto conn = take_connection();
-    if (!conn) return conn.error();
-    return body(**conn);
-  } catch (const std::exception& e) {
-    return Error{Rc::Internal, std::string("sqlite store: ") + e.what()};
-  }
+auto SqliteStore::with_connection(std::string_view op, F&& body)
+    -> decltype(body(std::declval<Db&>())) {
+  using R = decltype(body(std::declval<Db&>()));
+  R result = [&]() -> R {
+    try {
+      auto conn = take_connection();
+      if (!conn) return conn.error();
+      return body(**conn);
+    } catch (const std::exception& e) {
+      return Error{Rc::Internal, std::string("sqlite store: ") + e.what()};
+    }
+  }();
+  if (!result) sqlite::log_store_error(op, result.error());
+  return result;
 }
 
 template <class F>
-auto SqliteStore::in_write_transaction(F&& body) -> decltype(body(std::declval<Db&>())) {
-  return with_connection([&](Db& db) -> decltype(body(db)) {
+auto SqliteStore::in_write_transaction(std::string_view op, F&& body)
+    -> decltype(body(std::declval<Db&>())) {
+  return with_connection(op, [&](Db& db) -> decltype(body(db)) {
     std::lock_guard lock(write_mu_);
     Transaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
@@ -191,7 +202,7 @@ auto SqliteStore::in_write_transaction(F&& body) -> decltype(body(std::declval<D
 Result<Uid> SqliteStore::add_user(const std::string& login, const std::string& password_hash,
                                   Uid uid) {
   if (!storable(uid)) return id_too_large();
-  return in_write_transaction([&](Db& db) -> Result<Uid> {
+  return in_write_transaction("add_user", [&](Db& db) -> Result<Uid> {
     {
       auto q = db.prepare("SELECT 1 FROM users WHERE login = ?");
       if (!q) return q.error();
@@ -239,7 +250,7 @@ Result<UserRecord> read_user(Query& q) {
 
 Result<UserRecord> SqliteStore::find_user(Uid uid) {
   if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
-  return with_connection([&](Db& db) -> Result<UserRecord> {
+  return with_connection("find_user", [&](Db& db) -> Result<UserRecord> {
     auto q = db.prepare("SELECT uid, login, password_hash FROM users WHERE uid = ?");
     if (!q) return q.error();
     q->bind(1, to_db(uid));
@@ -248,7 +259,7 @@ Result<UserRecord> SqliteStore::find_user(Uid uid) {
 }
 
 Result<UserRecord> SqliteStore::find_user_by_login(const std::string& login) {
-  return with_connection([&](Db& db) -> Result<UserRecord> {
+  return with_connection("find_user_by_login", [&](Db& db) -> Result<UserRecord> {
     auto q = db.prepare("SELECT uid, login, password_hash FROM users WHERE login = ?");
     if (!q) return q.error();
     q->bind(1, login);
@@ -258,7 +269,7 @@ Result<UserRecord> SqliteStore::find_user_by_login(const std::string& login) {
 
 Status SqliteStore::set_password(Uid uid, const std::string& password_hash) {
   if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("set_password", [&](Db& db) -> Status {
     auto q = db.prepare("UPDATE users SET password_hash = ? WHERE uid = ?");
     if (!q) return q.error();
     q->bind(1, password_hash).bind(2, to_db(uid));
@@ -270,7 +281,7 @@ Status SqliteStore::set_password(Uid uid, const std::string& password_hash) {
 
 Status SqliteStore::delete_user(Uid uid) {
   if (!storable(uid)) return Error{Rc::NotFound, "user not found"};
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("delete_user", [&](Db& db) -> Status {
     {
       auto q = db.prepare("DELETE FROM users WHERE uid = ?");
       if (!q) return q.error();
@@ -309,7 +320,7 @@ Status run_for_each(Db& db, const char* sql, std::uint64_t key, const std::vecto
 Status SqliteStore::add_group_members(Gid gid, const std::vector<Uid>& uids) {
   if (!storable(gid) || !all_storable(uids)) return id_too_large();
   if (uids.empty()) return ok_status();
-  return in_write_transaction([&](Db& db) {
+  return in_write_transaction("add_group_members", [&](Db& db) {
     return run_for_each(db, "INSERT OR IGNORE INTO group_members (gid, uid) VALUES (?, ?)", gid,
                         uids);
   });
@@ -317,14 +328,14 @@ Status SqliteStore::add_group_members(Gid gid, const std::vector<Uid>& uids) {
 
 Status SqliteStore::del_group_members(Gid gid, const std::vector<Uid>& uids) {
   if (uids.empty() || !storable(gid)) return ok_status();  // nothing stored can match
-  return in_write_transaction([&](Db& db) {
+  return in_write_transaction("del_group_members", [&](Db& db) {
     return run_for_each(db, "DELETE FROM group_members WHERE gid = ? AND uid = ?", gid, uids);
   });
 }
 
 Result<std::vector<Uid>> SqliteStore::group_members(Gid gid) {
   if (!storable(gid)) return std::vector<Uid>{};
-  return with_connection([&](Db& db) -> Result<std::vector<Uid>> {
+  return with_connection("group_members", [&](Db& db) -> Result<std::vector<Uid>> {
     auto q = db.prepare("SELECT uid FROM group_members WHERE gid = ? ORDER BY uid");
     if (!q) return q.error();
     q->bind(1, to_db(gid));
@@ -334,7 +345,7 @@ Result<std::vector<Uid>> SqliteStore::group_members(Gid gid) {
 
 Result<bool> SqliteStore::is_group_member(Gid gid, Uid uid) {
   if (!storable(gid) || !storable(uid)) return false;
-  return with_connection([&](Db& db) -> Result<bool> {
+  return with_connection("is_group_member", [&](Db& db) -> Result<bool> {
     auto q = db.prepare("SELECT 1 FROM group_members WHERE gid = ? AND uid = ?");
     if (!q) return q.error();
     q->bind(1, to_db(gid)).bind(2, to_db(uid));
@@ -344,7 +355,7 @@ Result<bool> SqliteStore::is_group_member(Gid gid, Uid uid) {
 
 Status SqliteStore::delete_group(Gid gid) {
   if (!storable(gid)) return ok_status();
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("delete_group", [&](Db& db) -> Status {
     auto q = db.prepare("DELETE FROM group_members WHERE gid = ?");
     if (!q) return q.error();
     q->bind(1, to_db(gid));
@@ -354,7 +365,7 @@ Status SqliteStore::delete_group(Gid gid) {
 
 Result<std::vector<Gid>> SqliteStore::user_groups(Uid uid) {
   if (!storable(uid)) return std::vector<Gid>{};
-  return with_connection([&](Db& db) -> Result<std::vector<Gid>> {
+  return with_connection("user_groups", [&](Db& db) -> Result<std::vector<Gid>> {
     auto q = db.prepare("SELECT gid FROM group_members WHERE uid = ? ORDER BY gid");
     if (!q) return q.error();
     q->bind(1, to_db(uid));
@@ -364,7 +375,7 @@ Result<std::vector<Gid>> SqliteStore::user_groups(Uid uid) {
 
 Status SqliteStore::add_room_member(Rid rid, Uid uid) {
   if (!storable(rid) || !storable(uid)) return id_too_large();
-  return in_write_transaction([&](Db& db) {
+  return in_write_transaction("add_room_member", [&](Db& db) {
     return run_for_each(db, "INSERT OR IGNORE INTO room_members (rid, uid) VALUES (?, ?)", rid,
                         {uid});
   });
@@ -372,14 +383,14 @@ Status SqliteStore::add_room_member(Rid rid, Uid uid) {
 
 Status SqliteStore::del_room_member(Rid rid, Uid uid) {
   if (!storable(rid) || !storable(uid)) return ok_status();
-  return in_write_transaction([&](Db& db) {
+  return in_write_transaction("del_room_member", [&](Db& db) {
     return run_for_each(db, "DELETE FROM room_members WHERE rid = ? AND uid = ?", rid, {uid});
   });
 }
 
 Result<std::vector<Uid>> SqliteStore::room_members(Rid rid) {
   if (!storable(rid)) return std::vector<Uid>{};
-  return with_connection([&](Db& db) -> Result<std::vector<Uid>> {
+  return with_connection("room_members", [&](Db& db) -> Result<std::vector<Uid>> {
     auto q = db.prepare("SELECT uid FROM room_members WHERE rid = ? ORDER BY uid");
     if (!q) return q.error();
     q->bind(1, to_db(rid));
@@ -389,7 +400,7 @@ Result<std::vector<Uid>> SqliteStore::room_members(Rid rid) {
 
 Result<bool> SqliteStore::is_room_member(Rid rid, Uid uid) {
   if (!storable(rid) || !storable(uid)) return false;
-  return with_connection([&](Db& db) -> Result<bool> {
+  return with_connection("is_room_member", [&](Db& db) -> Result<bool> {
     auto q = db.prepare("SELECT 1 FROM room_members WHERE rid = ? AND uid = ?");
     if (!q) return q.error();
     q->bind(1, to_db(rid)).bind(2, to_db(uid));
@@ -401,7 +412,7 @@ Result<bool> SqliteStore::is_room_member(Rid rid, Uid uid) {
 
 Status SqliteStore::put_ban(const Ban& ban) {
   if (!storable(ban.target) || !storable(ban.uid)) return id_too_large();
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("put_ban", [&](Db& db) -> Status {
     auto q = db.prepare(
         "INSERT OR REPLACE INTO bans (scope, target, uid, until_ms) VALUES (?, ?, ?, ?)");
     if (!q) return q.error();
@@ -415,7 +426,7 @@ Status SqliteStore::put_ban(const Ban& ban) {
 
 Status SqliteStore::delete_ban(BanScope scope, std::uint64_t target, Uid uid) {
   if (!storable(target) || !storable(uid)) return ok_status();
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("delete_ban", [&](Db& db) -> Status {
     auto q = db.prepare("DELETE FROM bans WHERE scope = ? AND target = ? AND uid = ?");
     if (!q) return q.error();
     q->bind(1, static_cast<std::int64_t>(scope)).bind(2, to_db(target)).bind(3, to_db(uid));
@@ -424,7 +435,7 @@ Status SqliteStore::delete_ban(BanScope scope, std::uint64_t target, Uid uid) {
 }
 
 Result<std::vector<Ban>> SqliteStore::bans() {
-  return with_connection([&](Db& db) -> Result<std::vector<Ban>> {
+  return with_connection("bans", [&](Db& db) -> Result<std::vector<Ban>> {
     auto q = db.prepare("SELECT scope, target, uid, until_ms FROM bans");
     if (!q) return q.error();
     std::vector<Ban> out;
@@ -443,33 +454,6 @@ Result<std::vector<Ban>> SqliteStore::bans() {
 }
 
 // --- files -----------------------------------------------------------------------------------
-
-Status SqliteStore::put_file(const FileRecord& f) {
-  if (!storable(f.from) || !storable(f.to) || !storable(f.gid) || !storable(f.rid) ||
-      !all_storable(f.to_uids))
-    return id_too_large();
-  std::string to_uids;
-  for (Uid u : f.to_uids) to_uids += (to_uids.empty() ? "" : ",") + std::to_string(u);
-  return in_write_transaction([&](Db& db) -> Status {
-    auto q = db.prepare(
-        "INSERT INTO files (id, sha256, name, type, size, from_uid, kind, to_uid, to_uids, gid, "
-        "rid, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!q) return q.error();
-    q->bind(1, f.id)
-        .bind(2, f.sha256)
-        .bind(3, f.name)
-        .bind(4, f.type)
-        .bind(5, static_cast<std::int64_t>(f.size))
-        .bind(6, to_db(f.from))
-        .bind(7, static_cast<std::int64_t>(f.kind))
-        .bind(8, to_db(f.to))
-        .bind(9, to_uids)
-        .bind(10, to_db(f.gid))
-        .bind(11, to_db(f.rid))
-        .bind(12, f.created_ms);
-    return q->run();
-  });
-}
 
 namespace {
 
@@ -502,7 +486,7 @@ FileRecord read_file_row(const sqlite::Query& q) {
 }  // namespace
 
 Result<FileRecord> SqliteStore::find_file(const std::string& id) {
-  return with_connection([&](Db& db) -> Result<FileRecord> {
+  return with_connection("find_file", [&](Db& db) -> Result<FileRecord> {
     auto q = db.prepare(std::string("SELECT ") + kFileColumns + " FROM files WHERE id = ?");
     if (!q) return q.error();
     q->bind(1, id);
@@ -514,7 +498,7 @@ Result<FileRecord> SqliteStore::find_file(const std::string& id) {
 }
 
 Result<std::vector<FileRecord>> SqliteStore::list_files(std::int64_t before_ms, std::size_t limit) {
-  return with_connection([&](Db& db) -> Result<std::vector<FileRecord>> {
+  return with_connection("list_files", [&](Db& db) -> Result<std::vector<FileRecord>> {
     auto q = db.prepare(std::string("SELECT ") + kFileColumns +
                         " FROM files WHERE created_ms < ? ORDER BY created_ms DESC, id LIMIT ?");
     if (!q) return q.error();
@@ -531,7 +515,7 @@ Result<std::vector<FileRecord>> SqliteStore::list_files(std::int64_t before_ms, 
 }
 
 Result<std::size_t> SqliteStore::delete_files_before(std::int64_t before_ms) {
-  return in_write_transaction([&](Db& db) -> Result<std::size_t> {
+  return in_write_transaction("delete_files_before", [&](Db& db) -> Result<std::size_t> {
     auto q = db.prepare("DELETE FROM files WHERE created_ms < ?");
     if (!q) return q.error();
     q->bind(1, before_ms);
@@ -541,7 +525,7 @@ Result<std::size_t> SqliteStore::delete_files_before(std::int64_t before_ms) {
 }
 
 Result<std::vector<std::string>> SqliteStore::blobs_in_use() {
-  return with_connection([&](Db& db) -> Result<std::vector<std::string>> {
+  return with_connection("blobs_in_use", [&](Db& db) -> Result<std::vector<std::string>> {
     auto q = db.prepare("SELECT DISTINCT sha256 FROM files");
     if (!q) return q.error();
     std::vector<std::string> out;
@@ -586,7 +570,7 @@ constexpr const char* kOutboxColumns =
 
 Result<std::uint64_t> SqliteStore::outbox_add(const std::string& url, const std::string& body,
                                               std::int64_t now_ms) {
-  return in_write_transaction([&](Db& db) -> Result<std::uint64_t> {
+  return in_write_transaction("outbox_add", [&](Db& db) -> Result<std::uint64_t> {
     auto q = db.prepare(
         "INSERT INTO webhook_outbox (url, body, next_at_ms, created_ms) VALUES (?, ?, ?, ?) "
         "RETURNING id");
@@ -600,7 +584,7 @@ Result<std::uint64_t> SqliteStore::outbox_add(const std::string& url, const std:
 }
 
 Result<std::vector<OutboxEntry>> SqliteStore::outbox_due(std::int64_t now_ms, std::size_t limit) {
-  return with_connection([&](Db& db) -> Result<std::vector<OutboxEntry>> {
+  return with_connection("outbox_due", [&](Db& db) -> Result<std::vector<OutboxEntry>> {
     auto q = db.prepare(std::string("SELECT ") + kOutboxColumns +
                         " FROM webhook_outbox WHERE dead = 0 AND next_at_ms <= ? ORDER BY id "
                         "LIMIT ?");
@@ -611,7 +595,7 @@ Result<std::vector<OutboxEntry>> SqliteStore::outbox_due(std::int64_t now_ms, st
 }
 
 Status SqliteStore::outbox_delivered(std::uint64_t id) {
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("outbox_delivered", [&](Db& db) -> Status {
     auto q = db.prepare("DELETE FROM webhook_outbox WHERE id = ?");
     if (!q) return q.error();
     q->bind(1, static_cast<std::int64_t>(id));
@@ -621,7 +605,7 @@ Status SqliteStore::outbox_delivered(std::uint64_t id) {
 
 Status SqliteStore::outbox_failed(std::uint64_t id, int attempts, std::int64_t next_at_ms,
                                   bool dead, const std::string& error) {
-  return in_write_transaction([&](Db& db) -> Status {
+  return in_write_transaction("outbox_failed", [&](Db& db) -> Status {
     auto q = db.prepare(
         "UPDATE webhook_outbox SET attempts = ?, next_at_ms = ?, dead = ?, last_error = ? "
         "WHERE id = ?");
@@ -636,7 +620,7 @@ Status SqliteStore::outbox_failed(std::uint64_t id, int attempts, std::int64_t n
 }
 
 Result<std::vector<OutboxEntry>> SqliteStore::outbox_dead(std::size_t limit) {
-  return with_connection([&](Db& db) -> Result<std::vector<OutboxEntry>> {
+  return with_connection("outbox_dead", [&](Db& db) -> Result<std::vector<OutboxEntry>> {
     auto q = db.prepare(std::string("SELECT ") + kOutboxColumns +
                         " FROM webhook_outbox WHERE dead = 1 ORDER BY id DESC LIMIT ?");
     if (!q) return q.error();
@@ -645,10 +629,24 @@ Result<std::vector<OutboxEntry>> SqliteStore::outbox_dead(std::size_t limit) {
   });
 }
 
+Result<std::uint64_t> SqliteStore::outbox_dead_count() {
+  return with_connection("outbox_dead_count", [&](Db& db) -> Result<std::uint64_t> {
+    auto q = db.prepare("SELECT COUNT(*) FROM webhook_outbox WHERE dead = 1");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    return *row ? static_cast<std::uint64_t>(q->column_int64(0)) : 0;
+  });
+}
+
 // --- messages --------------------------------------------------------------------------------
 
 void SqliteStore::append_message(Message message, AppendCallback done) {
   writer_->append(std::move(message), std::move(done));
+}
+
+void SqliteStore::append_file_message(Message message, FileRecord file, AppendCallback done) {
+  writer_->append(std::move(message), std::move(file), std::move(done));
 }
 
 Result<std::vector<Message>> SqliteStore::history(const HistoryQuery& query) {
@@ -683,7 +681,7 @@ Result<std::vector<Message>> SqliteStore::history(const HistoryQuery& query) {
   }
   if (sql == nullptr) return Error{Rc::Internal, "sqlite store: unknown history scope"};
 
-  return with_connection([&](Db& db) -> Result<std::vector<Message>> {
+  return with_connection("history", [&](Db& db) -> Result<std::vector<Message>> {
     auto q = db.prepare(*sql);
     if (!q) return q.error();
     int param = 1;
@@ -709,7 +707,7 @@ Result<std::string> SqliteStore::get_or_init_meta(const std::string& key,
                                                   const std::string& fallback) {
   // Both statements in one write transaction: another process initializing the same key at
   // the same moment waits for the lock, then finds this value and keeps it.
-  return in_write_transaction([&](Db& db) -> Result<std::string> {
+  return in_write_transaction("get_or_init_meta", [&](Db& db) -> Result<std::string> {
     {
       auto q = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)");
       if (!q) return q.error();
