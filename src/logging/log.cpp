@@ -162,13 +162,6 @@ void configure(Format format, Level level) {
       std::make_shared<spdlog::logger>("rtm", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   spdlog::set_default_logger(logger);
   g_format.store(format);
-  // stderr, not spdlog's default stdout: stdout carries rtmd's one-line start-up notice.
-  static const bool installed = [] {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-        "rtmd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
-    return true;
-  }();
-  (void)installed;
   spdlog::set_level(to_spdlog(level));
   if (format == Format::Json)
     spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ",%v})", spdlog::pattern_time_type::utc);

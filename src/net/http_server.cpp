@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/access_log.hpp"
 #include "net/file_transfer.hpp"
 #include "net/push_websockets.hpp"
 #include "net/server_tls.hpp"
@@ -64,12 +65,15 @@ Target parse_target(std::string_view target) {
   return t;
 }
 
+// The API key of `Authorization: Bearer KEY`; empty when there is no such header (or an empty
+// one). A header of another form is answered whole: it counts as a wrong key, not a missing
+// one.
 std::string_view bearer_token(const http::request<http::string_body>& req) {
   auto it = req.find(http::field::authorization);
   if (it == req.end()) return {};
   std::string_view v = it->value();
   constexpr std::string_view kPrefix = "Bearer ";
-  if (v.size() <= kPrefix.size() || v.substr(0, kPrefix.size()) != kPrefix) return {};
+  if (v.size() <= kPrefix.size() || v.substr(0, kPrefix.size()) != kPrefix) return v;
   return v.substr(kPrefix.size());
 }
 
@@ -260,6 +264,7 @@ struct HttpServer::Impl {
       head.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(limits.request_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, head, kUseTuple);
+      auto started = std::chrono::steady_clock::now();  // for the access log
       if (!hec) {
         std::string_view path = parse_target(head.get().target()).path;
         if (path.substr(0, kFilesPath.size()) == kFilesPath) {
@@ -357,6 +362,8 @@ struct HttpServer::Impl {
       }
       stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
       auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
+      if (limits.access_log)
+        log_access(req.method_string(), req.target(), res.status, started, wn, peer);
       if (wec && res.undelivered) res.undelivered();
       if (wec || !res.keep_alive) break;
     }

@@ -3,17 +3,24 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
 
 #include "http_client/base_url.hpp"
 #include "http_client/blocking_client.hpp"
+#include "logging/log.hpp"
+#include "logging/redact.hpp"
 
 namespace rtm::webhooks {
 
 namespace {
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string_view event_type(std::string_view body) {
   constexpr std::string_view kKey = "\"type\":\"";
@@ -122,14 +129,16 @@ void WebhookSender::run_coordinator() {
       for (const auto& h : hooks_) {
         if (!h.wants(type)) continue;
         if (auto added = store_.outbox_add(h.url, body, now_ms_()); !added)
-          spdlog::error("webhook outbox: {}", added.error().msg);
+          log_outbox_error("add", added.error());
       }
     }
     if (stopping) return;
     auto due = store_.outbox_due(now_ms_(), 256);
     lock.lock();
     if (!due) {
-      spdlog::error("webhook outbox: {}", due.error().msg);
+      lock.unlock();
+      log_outbox_error("due", due.error());
+      lock.lock();
       continue;
     }
     bool any = false;
@@ -186,7 +195,7 @@ void WebhookSender::deliver(const OutboxEntry& entry) {
   }
   if (ok) {
     if (auto done = store_.outbox_delivered(entry.id); !done)
-      spdlog::error("webhook outbox: {}", done.error().msg);
+      log_outbox_error("delivered", done.error());
     std::lock_guard lock(mu_);
     ++stats_.delivered;
     return;
@@ -200,9 +209,24 @@ void WebhookSender::deliver(const OutboxEntry& entry) {
     if (dead) ++stats_.dead_letters;
     next_at = now_ms_() + backoff_ms(attempts);
   }
-  if (dead) spdlog::warn("webhook {}: event {} is a dead letter ({})", entry.url, entry.id, error);
+  std::uint64_t suppressed = 0;
+  if (log_budget_.admit(dead ? "webhook.dead_letter" : "webhook.failed", steady_ms(), suppressed))
+    logging::warn(dead ? "webhook.dead_letter" : "webhook.failed",
+                  {{"url", logging::redact_url(entry.url)},
+                   {"id", entry.id},
+                   {"attempts", attempts},
+                   {"error", error},
+                   {"retry_in_ms", dead ? 0 : next_at - now_ms_()},
+                   {"suppressed", suppressed}});
   if (auto s = store_.outbox_failed(entry.id, attempts, next_at, dead, error); !s)
-    spdlog::error("webhook outbox: {}", s.error().msg);
+    log_outbox_error("failed", s.error());
+}
+
+void WebhookSender::log_outbox_error(std::string_view op, const Error& e) {
+  std::uint64_t suppressed = 0;
+  if (log_budget_.admit("webhook.outbox_error", steady_ms(), suppressed))
+    logging::error("webhook.outbox_error",
+                   {{"op", op}, {"msg", e.msg}, {"suppressed", suppressed}});
 }
 
 }  // namespace rtm::webhooks
