@@ -64,7 +64,7 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
     reply = Reply::error(Rc::UnknownMethod, unknown_method_message(scope, method));
   } else if (scope == Scope::Server && !api_key_matches(caller.bearer, services.api_key)) {
     // A missing key is a client's mistake, a wrong one may be a guess: both are logged.
-    bool given = !caller.bearer.empty();
+    bool given = caller.authorization_given || !caller.bearer.empty();
     reply =
         Reply::error(Rc::Unauthorized, given ? "wrong API key"
                                              : "missing Authorization header: server methods need "

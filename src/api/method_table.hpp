@@ -41,6 +41,9 @@ struct Caller {
   std::string address;
   // The token of the Authorization header (server methods need the API key).
   std::string_view bearer;
+  // Whether an Authorization header came at all, of whatever form: a refusal says "wrong API
+  // key" then, "missing Authorization header" otherwise.
+  bool authorization_given = false;
 };
 
 struct Call {

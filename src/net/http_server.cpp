@@ -65,15 +65,12 @@ Target parse_target(std::string_view target) {
   return t;
 }
 
-// The API key of `Authorization: Bearer KEY`; empty when there is no such header (or an empty
-// one). A header of another form is answered whole: it counts as a wrong key, not a missing
-// one.
 std::string_view bearer_token(const http::request<http::string_body>& req) {
   auto it = req.find(http::field::authorization);
   if (it == req.end()) return {};
   std::string_view v = it->value();
   constexpr std::string_view kPrefix = "Bearer ";
-  if (v.size() <= kPrefix.size() || v.substr(0, kPrefix.size()) != kPrefix) return v;
+  if (v.size() <= kPrefix.size() || v.substr(0, kPrefix.size()) != kPrefix) return {};
   return v.substr(kPrefix.size());
 }
 
@@ -199,6 +196,7 @@ struct HttpServer::Impl {
       api::Caller caller{peer, {}};
       if (target.path.substr(0, kServer.size()) == kServer) {
         caller.bearer = bearer_token(req);
+        caller.authorization_given = !req[http::field::authorization].empty();
         reply = co_await api::dispatch(services, api::Scope::Server,
                                        target.path.substr(kServer.size()), req.body(), caller);
       } else {
@@ -315,12 +313,18 @@ struct HttpServer::Impl {
               Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, xml, 11, false);
+          if (limits.access_log)
+            log_access(head.method_string(), head.target(), res.status, started,
+                       res.head.size() + res.body.size(), peer);
           co_await write_and_close(stream, res);
         } else if (is_malformed_request(ec)) {
           auto reply =
               api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, false, 11, false);
+          if (limits.access_log)
+            log_access(parser.get().method_string(), parser.get().target(), res.status, started,
+                       res.head.size() + res.body.size(), peer);
           co_await write_and_close(stream, res);
         }
         break;  // end of stream, timeout, reset: nothing to answer

@@ -267,6 +267,26 @@ class TestAccessLog(JsonLogCase):
             self.assertNotIn("sig=", json.dumps(line))
 
 
+    def test_a_refused_oversized_body_and_a_malformed_request_have_lines_too(self):
+        raw = RawSocket(self.rtmd.port)
+        try:
+            raw.send(b"POST /v1/message.send?token=big HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 9000000\r\n\r\n")
+            self.assertEqual(raw.read_response()[0], 413)
+        finally:
+            raw.close()
+        raw = RawSocket(self.rtmd.port)
+        try:
+            raw.send(b"POST /v1/x HTTP/1.1\r\nContent-Length: zzz\r\n\r\n")
+            self.assertEqual(raw.read_response()[0], 400)
+        finally:
+            raw.close()
+        line = self.wait_line(lambda l: l.get("event") == "http.access" and
+                              l.get("status") == 413)
+        self.assertEqual((line["method"], line["path"]), ("POST", "/v1/message.send"))
+        self.wait_line(lambda l: l.get("event") == "http.access" and l.get("status") == 400)
+
+
 class TestWebhookErrors(JsonLogCase):
     def test_a_failed_delivery_is_logged_with_its_url_redacted(self):
         self.login()  # user.online goes to the webhook, whose receiver is not there
