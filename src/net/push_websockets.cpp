@@ -177,7 +177,7 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
     bool given = !req[http::field::authorization].empty();
     if (services.call_log) {
       beast::error_code ec;
-      auto peer = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+      auto peer = stream.socket().remote_endpoint(ec);
       services.call_log->refused_key("/v1/server/ws", ec ? "" : peer.address().to_string(), given);
     }
     co_await refuse(stream, req.version(),
