@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
+#include "api/call_log.hpp"
 #include "core/quote_input.hpp"
 
 namespace rtm::api {
@@ -36,6 +37,21 @@ bool api_key_matches(std::string_view given, const std::string& expected) {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+namespace {
+
+// An unknown method that exists on the other path: say where it is.
+std::string unknown_method_message(Scope scope, std::string_view method) {
+  if (scope == Scope::Client && find_method(Scope::Server, method))
+    return std::string(method) + " is a server method: POST /v1/server/" + std::string(method) +
+           " with the API key";
+  if (scope == Scope::Server && find_method(Scope::Client, method))
+    return std::string(method) + " is a client method: POST /v1/" + std::string(method) +
+           " (no API key)";
+  return "no such method: " + quote_input(method);
+}
+
+}  // namespace
+
 boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
                                               std::string_view method,
                                               const boost::json::object& params,
@@ -43,12 +59,20 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
   Reply reply;
   const MethodSpec* spec = find_method(scope, method);
   if (!spec) {
-    // The name comes from the raw request path: any length, any bytes.
-    reply = Reply::error(Rc::UnknownMethod, "no such method: " + quote_input(method));
+    // The name comes from the raw request path: any length, any bytes (a name found on the
+    // other path is one of the table's).
+    reply = Reply::error(Rc::UnknownMethod, unknown_method_message(scope, method));
   } else if (scope == Scope::Server && !api_key_matches(caller.bearer, services.api_key)) {
-    reply = Reply::error(Rc::Unauthorized, "server methods need Authorization: Bearer <api key>");
+    // A missing key is a client's mistake, a wrong one may be a guess: both are logged.
+    bool given = caller.authorization_given || !caller.bearer.empty();
+    reply =
+        Reply::error(Rc::Unauthorized, given ? "wrong API key"
+                                             : "missing Authorization header: server methods need "
+                                               "Authorization: Bearer <api key>");
+    if (services.call_log) services.call_log->refused_key(spec->name, caller.address, given);
   } else {
     Call call{services, Params(params), caller};
+    auto started = std::chrono::steady_clock::now();
     try {
       reply = co_await spec->handler(call);
     } catch (const CallError& e) {
@@ -59,6 +83,9 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
       // A bug, not an input error: answer Internal and keep serving (API.md rc 1500).
       reply = Reply::error(Rc::Internal, std::string("internal error: ") + e.what());
     }
+    if (services.call_log)
+      services.call_log->answered(spec->name, caller.address, reply,
+                                  std::chrono::steady_clock::now() - started - call.waited);
   }
   services.metrics.record(reply.rc);
   co_return reply;

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/async_bridge.hpp"
+#include "api/call_log.hpp"
 #include "api/call_metrics.hpp"
 #include "api/params.hpp"
 #include "api/reply.hpp"
@@ -29,6 +31,7 @@ struct Services {
   CallMetrics& metrics;
   std::string api_key;
   files::BlobStore* blobs = nullptr;  // uploaded files' bytes (net/file_transfer.hpp)
+  CallLog* call_log = nullptr;        // refusals, rate limits, errors, slow calls; null: none
 };
 
 // Who is calling, as the transport saw it.
@@ -38,12 +41,18 @@ struct Caller {
   std::string address;
   // The token of the Authorization header (server methods need the API key).
   std::string_view bearer;
+  // Whether an Authorization header came at all, of whatever form: a refusal says "wrong API
+  // key" then, "missing Authorization header" otherwise.
+  bool authorization_given = false;
 };
 
 struct Call {
   Services& services;
   Params params;
   const Caller& caller;
+  // What the call spent waiting by design (a long poll's wait for events): a handler that
+  // waits adds it, and the slow-call log counts only the rest.
+  std::chrono::steady_clock::duration waited{};
   Engine& engine() const { return services.engine; }
 };
 

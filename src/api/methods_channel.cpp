@@ -99,7 +99,9 @@ awaitable<Reply> channel_poll(Call& c) {
   auto polled = unwrap(engine.channel_poll(token, std::move(waiter), ticket));
   if (polled.messages)
     co_return returnable_reply(engine, polled.client_id, std::move(*polled.messages));
+  auto wait_began = std::chrono::steady_clock::now();
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  c.waited += std::chrono::steady_clock::now() - wait_began;
   engine.channel_cancel_wait(polled.client_id, ticket);
   co_return returnable_reply(engine, polled.client_id, engine.channel_take(polled.client_id));
 }

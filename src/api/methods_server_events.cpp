@@ -48,7 +48,9 @@ awaitable<Reply> events_poll(Call& c) {
     std::uint64_t ticket = 0;
     auto ready = engine.take_or_wait_server_events(after, std::move(waiter), ticket);
     if (ready) co_return events_reply(*ready);
+    auto wait_began = std::chrono::steady_clock::now();
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    c.waited += std::chrono::steady_clock::now() - wait_began;
     engine.cancel_server_events_wait(ticket);
     auto batch = engine.take_server_events(after);
     if (!batch.events.empty() || engine.shutting_down() ||

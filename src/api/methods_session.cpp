@@ -6,6 +6,7 @@
 
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
+#include "core/login_throttle.hpp"
 #include "core/quote_input.hpp"
 
 namespace rtm::api {
@@ -47,6 +48,19 @@ awaitable<Reply> session_create(Call& c) {
   co_return r;
 }
 
+// Whether an error of session.authorize is a refused credential, which the operator sees in
+// the log (login name and address; never the password or token).
+bool is_failed_login(const Error& e) {
+  return e.rc == Rc::AuthorizeFailed || e.rc == Rc::InvalidToken || e.rc == Rc::TokenExpired ||
+         (e.rc == Rc::RateLimited && e.msg == kLoginThrottledMessage);
+}
+
+[[noreturn]] void fail_login(Call& c, const Credentials& cred, Rc rc, std::string msg) {
+  Error e{rc, std::move(msg)};
+  if (c.services.call_log) c.services.call_log->login_failed(cred.login, c.caller.address, e);
+  throw CallError{std::move(e)};
+}
+
 awaitable<Reply> session_authorize(Call& c) {
   std::string session = c.params.string("session");
   Credentials cred;
@@ -54,12 +68,12 @@ awaitable<Reply> session_authorize(Call& c) {
     if (c.params.has("login") || c.params.has("password"))
       fail(Rc::InvalidRequest, "give either token or login and password, not both");
     cred.token = *token;
-    if (cred.token.empty()) fail(Rc::InvalidToken, "token is empty");
+    if (cred.token.empty()) fail_login(c, cred, Rc::InvalidToken, "token is empty");
   } else {
     cred.login = c.params.string("login");
     cred.password = c.params.string("password");
     if (cred.login.size() > 128 || cred.password.size() > 1024)
-      fail(Rc::AuthorizeFailed, "login or password do not match");
+      fail_login(c, cred, Rc::AuthorizeFailed, "login or password do not match");
   }
   auto mode_text = c.params.optional_string("mode").value_or("kill");
   auto mode = parse_login_mode(mode_text);
@@ -68,6 +82,8 @@ awaitable<Reply> session_authorize(Call& c) {
   Engine& engine = c.engine();
   auto work = [&engine, session, cred, m = *mode] { return engine.authorize(session, cred, m); };
   auto result = co_await run_blocking(c.services.blocking, std::move(work));
+  if (!*result && is_failed_login(result->error()))
+    fail_login(c, cred, result->error().rc, result->error().msg);
   auto out = unwrap(std::move(*result));
   Reply r;
   r.fields["uid"] = out.uid;
@@ -133,7 +149,9 @@ awaitable<Reply> session_get_events(Call& c) {
       },
       ticket));
   if (ready) co_return events_reply(engine, session, *ready);
+  auto wait_began = std::chrono::steady_clock::now();
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  c.waited += std::chrono::steady_clock::now() - wait_began;
   engine.cancel_wait(session, ticket);
   co_return events_reply(engine, session, unwrap(engine.take_events(session, after)));
 }

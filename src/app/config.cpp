@@ -72,6 +72,7 @@ constexpr Limit kLimits[] = {
     {"file_link_ttl", "RTM_FILE_LINK_TTL", 60, 31'536'000, &Config::file_link_ttl_s},
     {"file_retention", "RTM_FILE_RETENTION", 0, 315'360'000, &Config::file_retention_s},
     {"webhook_retry_base", "RTM_WEBHOOK_RETRY_BASE", 10, 3'600'000, &Config::webhook_retry_base_ms},
+    {"slow_call_ms", "RTM_SLOW_CALL_MS", 0, 3'600'000, &Config::slow_call_ms},
 };
 
 // [[webhook]] tables: url (http:// or https://), events (types or "*"), secret, timeout (s),
@@ -206,7 +207,15 @@ Status apply_file(const std::string& path, Config& c) {
       s = str(c.broker);
     else if (k == "log_level")
       s = str(c.log_level);
-    else if (k == "cors_origins")
+    else if (k == "log_format")
+      s = str(c.log_format);
+    else if (k == "access_log") {
+      if (auto v = node.value<bool>())
+        c.access_log = *v;
+      else
+        s = make_error(Rc::InvalidParameter,
+                       "config " + path + ": access_log must be true or false");
+    } else if (k == "cors_origins")
       s = str(c.cors_origins);
     else if (k == "tls_cert")
       s = str(c.tls_cert);
@@ -243,7 +252,8 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   CLI::App cli{"rtmd: the rtm real-time messaging server"};
   cli.set_version_flag("--version", "rtmd 0.1.0");
   std::optional<std::string> listen, data_dir, api_key, public_url, config_file, store, broker,
-      log_level, cors_origins, tls_cert, tls_key, webhook_ca;
+      log_level, log_format, cors_origins, tls_cert, tls_key, webhook_ca;
+  bool access_log_flag = false;
   std::optional<int> threads;
   cli.add_option("--listen", listen,
                  "HOST:PORT of the HTTP + WebSocket listener (default 127.0.0.1:8080)");
@@ -257,6 +267,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   cli.add_option("--store", store, "sqlite:PATH (default sqlite:DATA_DIR/rtm.db)");
   cli.add_option("--broker", broker, "local (one node)");
   cli.add_option("--log-level", log_level, "debug, info, warn or error");
+  cli.add_option("--log-format", log_format, "text (default) or json: one JSON object a line");
+  cli.add_flag("--access-log", access_log_flag,
+               "log an http.access line per answered request (default off)");
   cli.add_option("--threads", threads, "event-loop threads (default: one per core)");
   cli.add_option("--tls-cert", tls_cert,
                  "PEM certificate (chain) to serve HTTPS and WSS with; needs --tls-key");
@@ -279,6 +292,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "seconds a file's download link stays valid (default 604800: 7 days)",
       "seconds after which files are forgotten and their bytes removed (default 0: never)",
       "milliseconds before a failed webhook delivery is first retried; doubles (default 1000)",
+      "a call busy this many milliseconds is logged as call.slow (default 1000; 0: never)",
   };
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)
@@ -314,6 +328,17 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   pick(c.store, "RTM_STORE", store);
   pick(c.broker, "RTM_BROKER", broker);
   pick(c.log_level, "RTM_LOG_LEVEL", log_level);
+  pick(c.log_format, "RTM_LOG_FORMAT", log_format);
+  if (auto v = env("RTM_ACCESS_LOG")) {
+    if (*v == "1" || *v == "true")
+      c.access_log = true;
+    else if (*v == "0" || *v == "false")
+      c.access_log = false;
+    else
+      return make_error(Rc::InvalidParameter,
+                        "RTM_ACCESS_LOG must be 1, true, 0 or false, got '" + *v + "'");
+  }
+  if (access_log_flag) c.access_log = true;
   pick(c.cors_origins, "RTM_CORS_ORIGINS", cors_origins);
   pick(c.tls_cert, "RTM_TLS_CERT", tls_cert);
   pick(c.tls_key, "RTM_TLS_KEY", tls_key);
@@ -338,6 +363,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       c.log_level != "error")
     return make_error(Rc::InvalidParameter,
                       "--log-level must be debug, info, warn or error, got '" + c.log_level + "'");
+  if (c.log_format != "text" && c.log_format != "json")
+    return make_error(Rc::InvalidParameter,
+                      "--log-format must be text or json, got '" + c.log_format + "'");
   if (c.data_dir.empty()) return make_error(Rc::InvalidParameter, "--data-dir must not be empty");
   if (auto cors = net::CorsPolicy::parse(c.cors_origins); !cors) return cors.error();
   if (auto s = split_listen(c); !s) return s.error();

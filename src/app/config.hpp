@@ -29,6 +29,12 @@ struct Config {
   std::string store;  // empty: sqlite:DATA_DIR/rtm.db
   std::string broker = "local";
   std::string log_level = "info";
+  // Logs (docs/semantics.md "Logs"): text or json lines on stderr; an `http.access` line per
+  // answered request when access_log is on; a `call.slow` line for a call busy this long
+  // (0: never).
+  std::string log_format = "text";
+  bool access_log = false;
+  std::size_t slow_call_ms = 1000;
   int threads = 0;  // event-loop threads; 0: one per core
   unsigned node_id = 0;
   std::size_t max_body = 1024 * 1024;

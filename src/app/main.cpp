@@ -1,7 +1,6 @@
 // rtmd: reads the configuration, opens the store and broker, starts the engine and the HTTP
 // listener on one io_context per core, and drains on SIGTERM/SIGINT (API.md section 1).
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,10 +16,12 @@
 #include <thread>
 
 #include "api/async_bridge.hpp"
+#include "api/call_log.hpp"
 #include "api/metrics_text.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/engines.hpp"
+#include "app/startup_log.hpp"
 #include "core/engine.hpp"
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
@@ -46,8 +47,13 @@ void raise_open_file_limit() {
   }
 }
 
+// One line on stderr: plain before the log is configured and in the text format (a person
+// reads it), a log line in the json format (a log shipper reads every line).
 int fail(const std::string& msg) {
-  std::cerr << "rtmd: " << msg << std::endl;
+  if (rtm::logging::format() == rtm::logging::Format::Json)
+    rtm::logging::error("rtmd.start_failed", {{"msg", msg}});
+  else
+    std::cerr << "rtmd: " << msg << std::endl;
   return 2;
 }
 
@@ -85,9 +91,11 @@ int main(int argc, char** argv) {
   if (*outcome == rtm::app::ConfigOutcome::ExitOk) return 0;
 
   raise_open_file_limit();
+  rtm::logging::Format log_format = rtm::logging::Format::Text;
   rtm::logging::Level log_level = rtm::logging::Level::Info;
-  rtm::logging::parse_level(config.log_level, log_level);  // checked by load_config
-  rtm::logging::configure(rtm::logging::Format::Text, log_level);
+  rtm::logging::parse_format(config.log_format, log_format);  // both checked by load_config
+  rtm::logging::parse_level(config.log_level, log_level);
+  rtm::logging::configure(log_format, log_level);
 
   // Before anything in it is touched: the data dir's lock, and modes only its user can read.
   auto data_dir = rtm::app::open_data_dir(config.data_dir);
@@ -153,11 +161,13 @@ int main(int argc, char** argv) {
   rtm::api::CallMetrics metrics;
   auto blobs = rtm::files::BlobStore::open(config.data_dir + "/files", config.max_file_size);
   if (!blobs) return fail(blobs.error().msg);
-  rtm::api::Services services{engine, blocking, metrics, *api_key, blobs->get()};
+  rtm::api::CallLog call_log{std::chrono::milliseconds(config.slow_call_ms)};
+  rtm::api::Services services{engine, blocking, metrics, *api_key, blobs->get(), &call_log};
 
   rtm::net::HttpLimits limits;
   limits.max_body = config.max_body;
   limits.request_timeout = std::chrono::seconds(config.request_timeout_s);
+  limits.access_log = config.access_log;
   auto cors = rtm::net::CorsPolicy::parse(config.cors_origins);
   if (!cors) return fail(cors.error().msg);
   limits.cors = std::move(*cors);
@@ -187,13 +197,15 @@ int main(int argc, char** argv) {
 
   // Idle expiry and ended-session cleanup, once a second. The sweep runs on the blocking pool:
   // an expired session may leave a room, a SQLite write that must not stall an event loop.
-  // The next one is armed when it is done, so sweeps never pile up.
+  // The next one is armed when it is done, so sweeps never pile up. The counts of log lines
+  // held back in the last second go out with it.
   asio::steady_timer sweep_timer(main_ctx);
   std::function<void()> schedule_sweep = [&] {
     if (engine.shutting_down()) return;
     sweep_timer.expires_after(std::chrono::seconds(1));
     sweep_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
+      call_log.report_held_back();
       blocking.post([&] {
         engine.sweep();
         asio::post(main_ctx, [&] { schedule_sweep(); });
@@ -213,10 +225,11 @@ int main(int argc, char** argv) {
       blocking.post([&] {
         auto report = rtm::files::apply_retention(engine, **blobs, engine_config.file_retention_s);
         if (!report)
-          spdlog::warn("file retention: {}", report.error().msg);
+          rtm::logging::error("file_retention.failed", {{"msg", report.error().msg}});
         else if (report->files_expired || report->blobs_removed)
-          spdlog::info("file retention: {} files expired, {} blobs ({} bytes) removed",
-                       report->files_expired, report->blobs_removed, report->bytes_freed);
+          rtm::logging::info("file_retention.done", {{"files_expired", report->files_expired},
+                                                     {"blobs_removed", report->blobs_removed},
+                                                     {"bytes_freed", report->bytes_freed}});
         asio::post(main_ctx, [&] { schedule_retention(std::chrono::minutes(10)); });
       });
     });
@@ -248,7 +261,7 @@ int main(int argc, char** argv) {
   await_hangup();
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    spdlog::info("signal {}: draining", signo);
+    rtm::logging::info("rtmd.draining", {{"signal", signo}});
     server.stop_accepting();
     hangups.cancel();
     sweep_timer.cancel();
@@ -261,13 +274,9 @@ int main(int argc, char** argv) {
     });
   });
 
-  if (generated)
-    spdlog::info("generated an API key in {}", key_path);
-  else if (!key_path.empty())
-    spdlog::info("API key in {}", key_path);
+  if (generated) rtm::logging::info("api_key.generated", {{"path", key_path}});
+  rtm::app::log_startup(config, server.port(), threads, key_path);
   const char* scheme = tls ? "https" : "http";
-  spdlog::info("rtmd listening on {}://{}:{} (store {}, broker {}, {} threads)", scheme,
-               config.host, server.port(), config.store, config.broker, threads);
   std::cout << "rtmd: listening on " << scheme << "://" << config.host << ":" << server.port()
             << std::endl;
   if (!key_path.empty()) std::cout << "rtmd: API key file " << key_path << std::endl;
@@ -281,6 +290,7 @@ int main(int argc, char** argv) {
   webhooks.stop();  // what was offered goes to the outbox: the next rtmd sends it
   (*store)->close();
   (*broker)->close();
-  spdlog::info("rtmd stopped");
+  call_log.report_held_back();
+  rtm::logging::info("rtmd.stopped");
   return 0;
 }

@@ -112,7 +112,7 @@ Result<Uid> Engine::check_credentials(const Credentials& c) {
   // The attempt is counted before argon2 runs, so parallel guesses cannot all slip in while
   // the first ones are still being checked; a success clears the count.
   if (!throttle_.try_begin(c.login, now_ms()))
-    return make_error(Rc::RateLimited, "too many failed logins; try again in a minute");
+    return make_error(Rc::RateLimited, std::string(kLoginThrottledMessage));
   auto user = store_.find_user_by_login(c.login);
   if (!user && user.error().rc != Rc::NotFound) {
     throttle_.abandon(c.login);  // the store failed, not the caller's password

@@ -1,7 +1,9 @@
-// Structured log lines for operators (spdlog underneath). Every line is an event name and
-// a few fields, written as `ts level event key=value ...` (text) or as one JSON object per
-// line (json, for a log shipper), chosen once at start-up by configure(). Every layer logs
-// through this, never through spdlog directly, so both formats hold for every line.
+// Structured log lines for operators (spdlog underneath), on stderr. Every line is an event
+// name and a few fields, written as `ts level event key=value ...` (text) or as one JSON
+// object per line, `{"ts":..,"level":..,"event":..,key:value,...}` (json, for a log
+// shipper), chosen once at start-up by configure(). Every layer logs through this, never
+// through spdlog directly, so both formats hold for every line. docs/semantics.md "Logs"
+// lists the events.
 //
 // Secrets never go into a line: log a login name, an address, an error text, never a
 // password, a token or a key (docs/semantics.md "Logs").
@@ -22,11 +24,14 @@ enum class Level { Debug, Info, Warn, Error };
 bool parse_format(std::string_view text, Format& out);
 bool parse_level(std::string_view text, Level& out);
 
-// Sets the format and the lowest level written (to stderr). Before it runs, lines are text
-// at info.
+// Sets the format and the lowest level written, and sends the lines to stderr. Call it once,
+// before the threads that log start.
 void configure(Format format, Level level);
+Format format();
 
-// One field of a line. A string value is quoted (and escaped) as needed; a number is not.
+// One field of a line. A string value is quoted (and escaped) as needed; a number is not. A
+// string value is viewed, not copied: it must outlive the write() (a temporary of the same
+// full expression does).
 struct Field {
   Field(std::string_view k, std::string_view v) : key(k), text(v) {}
   Field(std::string_view k, const std::string& v) : key(k), text(v) {}
@@ -65,8 +70,8 @@ inline void error(std::string_view event, std::initializer_list<Field> fields = 
   write(Level::Error, event, fields);
 }
 
-// The line write() would produce without its timestamp and level: for tests.
-std::string format_payload(Format format, std::string_view event,
+// The line write() would produce, without its timestamp: for tests.
+std::string format_payload(Format format, Level level, std::string_view event,
                            std::initializer_list<Field> fields);
 
 }  // namespace rtm::logging

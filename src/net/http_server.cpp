@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "api/reply.hpp"
+#include "net/access_log.hpp"
 #include "net/file_transfer.hpp"
 #include "net/push_websockets.hpp"
 #include "net/server_tls.hpp"
@@ -195,6 +196,7 @@ struct HttpServer::Impl {
       api::Caller caller{peer, {}};
       if (target.path.substr(0, kServer.size()) == kServer) {
         caller.bearer = bearer_token(req);
+        caller.authorization_given = !req[http::field::authorization].empty();
         reply = co_await api::dispatch(services, api::Scope::Server,
                                        target.path.substr(kServer.size()), req.body(), caller);
       } else {
@@ -260,6 +262,7 @@ struct HttpServer::Impl {
       head.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(limits.request_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, head, kUseTuple);
+      auto started = std::chrono::steady_clock::now();  // for the access log
       if (!hec) {
         std::string_view path = parse_target(head.get().target()).path;
         if (path.substr(0, kFilesPath.size()) == kFilesPath) {
@@ -310,12 +313,18 @@ struct HttpServer::Impl {
               Rc::PayloadTooLarge, "body is over " + std::to_string(limits.max_body) + " bytes");
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, xml, 11, false);
+          if (limits.access_log)
+            log_access(head.method_string(), head.target(), res.status, started,
+                       res.head.size() + res.body.size(), peer);
           co_await write_and_close(stream, res);
         } else if (is_malformed_request(ec)) {
           auto reply =
               api::Reply::error(Rc::InvalidRequest, "malformed HTTP request: " + ec.message());
           services.metrics.record(reply.rc);
           auto res = reply_response(reply, false, 11, false);
+          if (limits.access_log)
+            log_access(parser.get().method_string(), parser.get().target(), res.status, started,
+                       res.head.size() + res.body.size(), peer);
           co_await write_and_close(stream, res);
         }
         break;  // end of stream, timeout, reset: nothing to answer
@@ -357,6 +366,8 @@ struct HttpServer::Impl {
       }
       stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
       auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
+      if (limits.access_log)
+        log_access(req.method_string(), req.target(), res.status, started, wn, peer);
       if (wec && res.undelivered) res.undelivered();
       if (wec || !res.keep_alive) break;
     }

@@ -24,7 +24,8 @@ struct HttpLimits {
   std::size_t max_body = 1024 * 1024;  // larger bodies: 413 PayloadTooLarge
   std::size_t max_header = 16 * 1024;
   std::chrono::seconds request_timeout{30};  // headers and body must arrive within this
-  CorsPolicy cors;  // browser origins allowed besides rtmd's own (the client side only)
+  CorsPolicy cors;          // browser origins allowed besides rtmd's own (the client side only)
+  bool access_log = false;  // an http.access line per answered request (net/access_log.hpp)
 };
 
 class HttpServer {

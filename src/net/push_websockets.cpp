@@ -174,11 +174,18 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
     if (v.substr(0, 7) == "Bearer ") bearer = v.substr(7);
   }
   if (!api::api_key_matches(bearer, services.api_key)) {
-    co_await refuse(
-        stream, req.version(),
-        api::Reply::error(Rc::Unauthorized,
-                          "the server event stream needs Authorization: Bearer <api key>"),
-        services);
+    bool given = !req[http::field::authorization].empty();
+    if (services.call_log) {
+      beast::error_code ec;
+      auto peer = stream.socket().remote_endpoint(ec);
+      services.call_log->refused_key("/v1/server/ws", ec ? "" : peer.address().to_string(), given);
+    }
+    co_await refuse(stream, req.version(),
+                    api::Reply::error(Rc::Unauthorized,
+                                      given ? "wrong API key"
+                                            : "missing Authorization header: the server event "
+                                              "stream needs Authorization: Bearer <api key>"),
+                    services);
     co_return;
   }
   std::optional<std::uint64_t> after;

@@ -3,7 +3,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
@@ -11,10 +10,17 @@
 #include "http_client/base_url.hpp"
 #include "http_client/blocking_client.hpp"
 #include "logging/log.hpp"
+#include "logging/redact.hpp"
 
 namespace rtm::webhooks {
 
 namespace {
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string_view event_type(std::string_view body) {
   constexpr std::string_view kKey = "\"type\":\"";
@@ -186,7 +192,9 @@ void WebhookSender::run_coordinator() {
     for (std::uint64_t id : recorded) claimed_.erase(id);
     for (auto& o : still_unrecorded) unrecorded_.push_back(std::move(o));
     if (!due) {
-      spdlog::error("webhook outbox: {}", due.error().msg);
+      lock.unlock();
+      log_outbox_error("due", due.error());
+      lock.lock();
       continue;
     }
     bool any = false;
@@ -270,12 +278,27 @@ WebhookSender::Outcome WebhookSender::deliver(const OutboxEntry& entry) {
     if (dead) ++stats_.dead_letters;
     next_at = now_ms_() + backoff_ms(attempts);
   }
-  if (dead) spdlog::warn("webhook {}: event {} is a dead letter ({})", entry.url, entry.id, error);
+  std::uint64_t suppressed = 0;
+  if (log_budget_.admit(dead ? "webhook.dead_letter" : "webhook.failed", steady_ms(), suppressed))
+    logging::warn(dead ? "webhook.dead_letter" : "webhook.failed",
+                  {{"url", logging::redact_url(entry.url)},
+                   {"id", entry.id},
+                   {"attempts", attempts},
+                   {"error", error},
+                   {"retry_in_ms", dead ? 0 : next_at - now_ms_()},
+                   {"suppressed", suppressed}});
   outcome.attempts = attempts;
   outcome.next_at_ms = next_at;
   outcome.dead = dead;
   outcome.error = std::move(error);
   return outcome;
+}
+
+void WebhookSender::log_outbox_error(std::string_view op, const Error& e) {
+  std::uint64_t suppressed = 0;
+  if (log_budget_.admit("webhook.outbox_error", steady_ms(), suppressed))
+    logging::error("webhook.outbox_error",
+                   {{"op", op}, {"msg", e.msg}, {"suppressed", suppressed}});
 }
 
 }  // namespace rtm::webhooks

@@ -31,6 +31,7 @@ class context;
 #include <vector>
 
 #include "core/store.hpp"
+#include "logging/line_budget.hpp"
 
 namespace rtm::webhooks {
 
@@ -105,11 +106,16 @@ class WebhookSender {
   void write_unwritten(std::deque<Unwritten>& unwritten);
   const WebhookConfig* hook_for(const std::string& url) const;
   std::int64_t backoff_ms(int attempts);
+  // A store error of the outbox (`op`: add, due, delivered, failed); called without mu_.
+  void log_outbox_error(std::string_view op, const Error& e);
 
   Store& store_;
   const std::vector<WebhookConfig> hooks_;
   const WebhookOptions options_;
   std::function<std::int64_t()> now_ms_;
+  // Failed deliveries, dead letters and outbox errors: a receiver that is down for an hour
+  // must not write a line per retried event (logging/line_budget.hpp).
+  logging::LineBudget log_budget_{10};
 
   mutable std::mutex mu_;  // guards everything below; a leaf lock
   std::condition_variable wake_coordinator_;
