@@ -49,7 +49,7 @@ class EngineTest : public ::testing::Test {
     return *uid;
   }
   std::string login(const std::string& login, LoginMode mode = LoginMode::Multi) {
-    auto sid = engine_->create_session();
+    auto sid = engine_->create_session().value();
     auto r = engine_->authorize(sid, Credentials{login, "pw-" + login, ""}, mode);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().msg);
     return r.ok() ? r->session : sid;
@@ -103,7 +103,7 @@ TEST_F(EngineTest, P2pSendIsDeliveredToEveryRecipientSessionButNotTheSender) {
 
 TEST_F(EngineTest, WrongPasswordIsAuthorizeFailedAndUnknownLoginToo) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"alice", "nope", ""}, LoginMode::Kill).error().rc,
             Rc::AuthorizeFailed);
   EXPECT_EQ(engine_->authorize(sid, {"nobody", "x", ""}, LoginMode::Kill).error().rc,
@@ -149,7 +149,7 @@ TEST_F(EngineTest, KillModeNeverShowsUserOfflineDuringRelogin) {
 TEST_F(EngineTest, RefuseModeIsSessionExistsWhileTheUserHasALiveSession) {
   add_user("alice");
   auto first = login("alice", LoginMode::Refuse);
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).error().rc,
             Rc::SessionExists);
   ASSERT_TRUE(engine_->destroy_session(first).ok());
@@ -160,7 +160,7 @@ TEST_F(EngineTest, PossessModeAnswersTheExistingSessionWithItsQueuedEvents) {
   Uid alice = add_user("alice"), bob = add_user("bob");
   auto existing = login("bob");
   ASSERT_TRUE(send(p2p(alice, bob, "queued")).ok());
-  auto fresh = engine_->create_session();
+  auto fresh = engine_->create_session().value();
   auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->session, existing);
@@ -170,7 +170,7 @@ TEST_F(EngineTest, PossessModeAnswersTheExistingSessionWithItsQueuedEvents) {
 
 TEST_F(EngineTest, PossessModeWithoutASessionBindsTheNewOne) {
   add_user("bob");
-  auto fresh = engine_->create_session();
+  auto fresh = engine_->create_session().value();
   auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->session, fresh);
@@ -179,7 +179,7 @@ TEST_F(EngineTest, PossessModeWithoutASessionBindsTheNewOne) {
 
 TEST_F(EngineTest, AuthModeChecksCredentialsAndLeavesTheSessionUnauthorized) {
   Uid alice = add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto r = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Auth);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->uid, alice);
@@ -191,12 +191,12 @@ TEST_F(EngineTest, UserTokenAuthorizesAndExpires) {
   Uid alice = add_user("alice");
   auto token = engine_->user_token(alice, 60);
   ASSERT_TRUE(token.ok());
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto r = engine_->authorize(sid, {"", "", *token}, LoginMode::Multi);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->uid, alice);
   now_ += 61'000;
-  auto late = engine_->create_session();
+  auto late = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(late, {"", "", *token}, LoginMode::Multi).error().rc,
             Rc::TokenExpired);
   EXPECT_EQ(engine_->authorize(late, {"", "", *token + "x"}, LoginMode::Multi).error().rc,
@@ -231,7 +231,7 @@ TEST_F(EngineTest, PollStartedAfterShutdownAnswersAtOnce) {
 
 TEST_F(EngineTest, ShutdownWakesOrRefusesEveryPollThatRacesWithIt) {
   std::vector<std::string> sids;
-  for (int i = 0; i < 2000; ++i) sids.push_back(engine_->create_session());
+  for (int i = 0; i < 2000; ++i) sids.push_back(engine_->create_session().value());
   std::atomic<int> registered{0}, woken{0};
   std::thread poller([&] {
     for (auto& sid : sids) {
@@ -261,7 +261,7 @@ TEST_F(EngineTest, IdleSessionExpiresAfterItsIdleTimeout) {
 }
 
 TEST_F(EngineTest, SettingsOutOfRangeAreInvalidParameterAndChangeNothing) {
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   SettingsPatch bad;
   bad.max_events = 5;
   bad.queue_limit = 5;  // below 10
@@ -368,7 +368,7 @@ TEST_F(EngineTest, MtypeRulesAndSizeLimitsAreChecked) {
 
 TEST_F(EngineTest, FailedLoginsBecomeRateLimitedEvenWithTheRightPassword) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
@@ -385,7 +385,7 @@ TEST_F(EngineTest, ParallelWrongPasswordsGetNoMoreTriesThanTheLimit) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < 5; ++i) {
-        auto sid = engine_->create_session();
+        auto sid = engine_->create_session().value();
         auto r = engine_->authorize(sid, {"alice", "guess", ""}, LoginMode::Multi);
         if (r.ok())
           other.fetch_add(1);
@@ -406,19 +406,19 @@ TEST_F(EngineTest, ParallelWrongPasswordsGetNoMoreTriesThanTheLimit) {
 
 TEST_F(EngineTest, RightPasswordClearsTheFailedCount) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   for (int i = 0; i < 9; ++i)
     EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
   EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
-  auto next = engine_->create_session();
+  auto next = engine_->create_session().value();
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(engine_->authorize(next, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
 }
 
 TEST_F(EngineTest, SettingsPatchesFromTwoThreadsNeverUndoEachOther) {
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   constexpr int kRounds = 3000;
   std::atomic<bool> go{false};
   auto patcher = [&](bool events) {
@@ -448,7 +448,7 @@ TEST_F(EngineTest, SessionsPerUserAreLimitedAndMoreIsRateLimited) {
   Uid alice = add_user("alice");
   auto a1 = login("alice");
   login("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto third = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi);
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.error().rc, Rc::RateLimited);
@@ -459,7 +459,7 @@ TEST_F(EngineTest, SessionsPerUserAreLimitedAndMoreIsRateLimited) {
   EXPECT_EQ(engine_->authorized_uid(a1).error().rc, Rc::InvalidSession);
   // Below the limit again: multi binds.
   EXPECT_TRUE(
-      engine_->authorize(engine_->create_session(), {"alice", "pw-alice", ""}, LoginMode::Multi)
+      engine_->authorize(engine_->create_session().value(), {"alice", "pw-alice", ""}, LoginMode::Multi)
           .ok());
   EXPECT_EQ(engine_->online({alice}), std::vector<Uid>{alice});
 }
@@ -580,7 +580,7 @@ TEST_F(EngineTest, AUserTokenIsNotAChannelTokenNorTheOtherWayRound) {
   ASSERT_TRUE(user_token.ok());
   EXPECT_EQ(engine_->check_channel_token(*user_token).error().rc, Rc::InvalidToken);
   auto channel_token = engine_->create_channel(std::to_string(alice), 60);
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"", "", *channel_token}, LoginMode::Multi).error().rc,
             Rc::InvalidToken);
 }
