@@ -70,8 +70,10 @@ std::int64_t TokenBuckets::take(const std::string& key, std::int64_t now_ms) {
     b.tokens -= 1;
     return 0;
   }
+  // Less a hair, so that floating-point dust (0.998 tokens after 499 ms at 2/s) does not
+  // round one millisecond up into two.
   double wait_ms = (1 - b.tokens) * 1000.0 / limit_.per_second;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_ms)));
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_ms - 1e-6)));
 }
 
 void TokenBuckets::sweep(std::int64_t now_ms) {
