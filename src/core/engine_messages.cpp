@@ -81,10 +81,10 @@ Status Engine::validate_send(const SendRequest& r) {
 }
 
 Status Engine::check_send_rate(const SendRequest& r) {
-  if (r.as_server || r.from == 0) return ok_status();
+  if (r.as_server || r.from == 0 || !send_rate_.enabled()) return ok_status();
   if (auto wait_ms = send_rate_.take(std::to_string(r.from), now_ms())) {
     count_refusal(RateLimitKind::Send);
-    return rate_limited("this user sends too fast (rate_send)", wait_ms);
+    return rate_limited("too many messages from this user (rate_send)", wait_ms);
   }
   return ok_status();
 }
