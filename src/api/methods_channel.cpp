@@ -79,6 +79,7 @@ awaitable<Reply> channel_clear(Call& c) {
 // Long poll: answers at once with everything queued, else waits up to `timeout` s for the
 // next channel.send. timeout 0 only reads (and still counts as a poll: it connects).
 awaitable<Reply> channel_poll(Call& c) {
+  unwrap(c.engine().check_call_rate(RateLimitKind::ChannelPoll, c.caller.address));
   std::string token = c.params.string("token");
   auto timeout = c.params.integer("timeout", 30, 0, 60);
   Engine& engine = c.engine();

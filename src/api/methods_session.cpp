@@ -44,7 +44,7 @@ Reply events_reply(Engine& engine, const std::string& session, const EventBatch&
 
 awaitable<Reply> session_create(Call& c) {
   Reply r;
-  r.fields["session"] = c.engine().create_session();
+  r.fields["session"] = unwrap(c.engine().create_session(c.caller.address));
   co_return r;
 }
 
@@ -62,6 +62,7 @@ bool is_failed_login(const Error& e) {
 }
 
 awaitable<Reply> session_authorize(Call& c) {
+  unwrap(c.engine().check_call_rate(RateLimitKind::SessionAuthorize, c.caller.address));
   std::string session = c.params.string("session");
   Credentials cred;
   if (auto token = c.params.optional_string("token")) {

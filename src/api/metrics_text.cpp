@@ -37,6 +37,16 @@ std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
                        rc_name(CallMetrics::kCodes[i]), c.errors_by_rc[i].load());
   metric(out, "rtm_sessions", "gauge", "Sessions held (live and ended awaiting a final read).",
          e.sessions);
+  metric(out, "rtm_sessions_unauthorized", "gauge",
+         "Live sessions never authorized (each expires unauthorized_session_ttl after creation).",
+         e.unauthorized_sessions);
+  out +=
+      "# HELP rtm_rate_limited_total Calls refused RateLimited, by the limit (its setting) that "
+      "refused them.\n"
+      "# TYPE rtm_rate_limited_total counter\n";
+  for (std::size_t i = 0; i < kRateLimitKinds; ++i)
+    out += fmt::format("rtm_rate_limited_total{{limit=\"{}\"}} {}\n",
+                       rate_limit_name(static_cast<RateLimitKind>(i)), e.rate_limited[i]);
   metric(out, "rtm_users_online", "gauge", "Users with at least one live authorized session.",
          e.online_users);
   metric(out, "rtm_events_queued", "gauge", "Events kept in session queues.", e.events_queued);

@@ -22,6 +22,8 @@ struct Reply {
   // transport calls it when the answer cannot be delivered (the client has gone), so what
   // was taken goes back instead of being lost.
   std::function<void()> undelivered;
+  // RateLimited: seconds after which to try again (Error::retry_after_s); 0 when not said.
+  std::int64_t retry_after_s = 0;
 
   static Reply error(Rc rc, std::string msg) {
     Reply r;
@@ -29,12 +31,16 @@ struct Reply {
     r.msg = std::move(msg);
     return r;
   }
-  static Reply error(const Error& e) { return error(e.rc, e.msg); }
+  static Reply error(const Error& e) {
+    Reply r = error(e.rc, e.msg);
+    r.retry_after_s = e.retry_after_s;
+    return r;
+  }
   bool ok() const { return rc == Rc::Ok; }
   int http_status() const { return rc_http_status(rc); }
 };
 
-// {"rc":0,...fields} or {"rc":N,"error":"Name","msg":"..."}.
+// {"rc":0,...fields} or {"rc":N,"error":"Name","msg":"..."} (plus "retry_after":S when set).
 std::string encode_json(const Reply& reply);
 // <out><rc>0</rc><msg>ok</msg>...</out> (the 1010data form; docs/semantics.md "Calls").
 std::string encode_xml(const Reply& reply);

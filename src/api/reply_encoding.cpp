@@ -66,6 +66,7 @@ std::string encode_json(const Reply& reply) {
     o["rc"] = static_cast<int>(reply.rc);
     o["error"] = rc_name(reply.rc);
     o["msg"] = valid_utf8(reply.msg);
+    if (reply.retry_after_s > 0) o["retry_after"] = reply.retry_after_s;
     return boost::json::serialize(o);
   }
   std::string out = "{\"rc\":0";
@@ -160,7 +161,10 @@ std::string encode_xml(const Reply& reply) {
     out += rc_name(reply.rc);
     out += "</error><msg>";
     escape_xml(out, reply.msg);
-    out += "</msg></out>";
+    out += "</msg>";
+    if (reply.retry_after_s > 0)
+      out += "<retry_after>" + std::to_string(reply.retry_after_s) + "</retry_after>";
+    out += "</out>";
     return out;
   }
   out += "<msg>ok</msg>";

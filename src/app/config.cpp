@@ -12,7 +12,9 @@
 #include <iostream>
 #include <optional>
 
+#include "core/token_buckets.hpp"
 #include "http_client/base_url.hpp"
+#include "net/client_address.hpp"
 #include "net/cors_policy.hpp"
 
 namespace rtm::app {
@@ -65,6 +67,12 @@ constexpr Limit kLimits[] = {
     {"max_subscriptions_per_session", "RTM_MAX_SUBSCRIPTIONS_PER_SESSION", 1, 1'000'000,
      &Config::max_subscriptions_per_session},
     {"blocking_queue", "RTM_BLOCKING_QUEUE", 1, 1'000'000, &Config::blocking_queue},
+    {"unauthorized_session_ttl", "RTM_UNAUTHORIZED_SESSION_TTL", 1, 86'400,
+     &Config::unauthorized_session_ttl_s},
+    {"max_unauthorized_sessions_per_address", "RTM_MAX_UNAUTHORIZED_SESSIONS_PER_ADDRESS", 1,
+     10'000'000, &Config::max_unauthorized_sessions_per_address},
+    {"max_unauthorized_sessions", "RTM_MAX_UNAUTHORIZED_SESSIONS", 1, 100'000'000,
+     &Config::max_unauthorized_sessions},
     {"channel_queue_limit", "RTM_CHANNEL_QUEUE_LIMIT", 1, 1'000'000, &Config::channel_queue_limit},
     {"channel_timeout", "RTM_CHANNEL_TIMEOUT", 1, 86'400, &Config::channel_timeout_s},
     {"server_events_limit", "RTM_SERVER_EVENTS_LIMIT", 1, 10'000'000, &Config::server_events_limit},
@@ -73,6 +81,29 @@ constexpr Limit kLimits[] = {
     {"file_retention", "RTM_FILE_RETENTION", 0, 315'360'000, &Config::file_retention_s},
     {"webhook_retry_base", "RTM_WEBHOOK_RETRY_BASE", 10, 3'600'000, &Config::webhook_retry_base_ms},
     {"slow_call_ms", "RTM_SLOW_CALL_MS", 0, 3'600'000, &Config::slow_call_ms},
+};
+
+// The string settings that are flag, RTM_* variable and TOML key alike, each checked once all
+// sources are read.
+struct TextSetting {
+  const char* toml;  // and the flag, with - for _
+  const char* env;
+  std::string Config::*field;
+  const char* help;
+};
+const TextSetting kTextSettings[] = {
+    {"rate_session_create", "RTM_RATE_SESSION_CREATE", &Config::rate_session_create,
+     "session.create calls per client address: off, N/s, N/m or N/h, :BURST optional "
+     "(default off)"},
+    {"rate_session_authorize", "RTM_RATE_SESSION_AUTHORIZE", &Config::rate_session_authorize,
+     "session.authorize calls per client address, as --rate-session-create (default off)"},
+    {"rate_channel_poll", "RTM_RATE_CHANNEL_POLL", &Config::rate_channel_poll,
+     "channel.poll calls per client address, as --rate-session-create (default off)"},
+    {"rate_send", "RTM_RATE_SEND", &Config::rate_send,
+     "messages (files included) one user may send, as --rate-session-create (default off)"},
+    {"trusted_proxies", "RTM_TRUSTED_PROXIES", &Config::trusted_proxies,
+     "proxies (IPs, CIDRs, comma-separated) whose X-Forwarded-For names the client "
+     "(default none)"},
 };
 
 // [[webhook]] tables: url (http:// or https://), events (types or "*"), secret, timeout (s),
@@ -140,6 +171,12 @@ Status read_webhooks(const std::string& path, const toml::node& node,
 const Limit* find_limit(const std::string& toml) {
   for (const auto& l : kLimits)
     if (toml == l.toml) return &l;
+  return nullptr;
+}
+
+const TextSetting* find_text_setting(const std::string& toml) {
+  for (const auto& t : kTextSettings)
+    if (toml == t.toml) return &t;
   return nullptr;
 }
 
@@ -237,6 +274,8 @@ Status apply_file(const std::string& path, Config& c) {
       s = num(c.request_timeout_s, 1, 3600);
     else if (const Limit* l = find_limit(k))
       s = num(c.*l->field, l->lo, l->hi);
+    else if (const TextSetting* t = find_text_setting(k))
+      s = str(c.*t->field);
     else if (k == "webhook")
       s = read_webhooks(path, node, c.webhooks);
     else
@@ -285,6 +324,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
       "live sessions one user may have (mode multi; default 64)",
       "topics one session may subscribe to (default 1024)",
       "argon2 and store jobs queued or running before calls are RateLimited (default 256)",
+      "seconds a session that is never authorized lives after session.create (default 30)",
+      "sessions not yet authorized one client address may hold (default 1000)",
+      "sessions not yet authorized the whole server may hold (default 100000)",
       "messages kept per channel while nobody takes them; oldest dropped (default 1000)",
       "seconds without a poll before a channel is disconnected (default 15)",
       "events kept in the server event stream (default 10000)",
@@ -297,6 +339,9 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   static_assert(std::size(limit_help) == std::size(kLimits));
   for (std::size_t i = 0; i < std::size(kLimits); ++i)
     cli.add_option(flag_name(kLimits[i].toml), limit_flags[i], limit_help[i])->type_name("INT");
+  std::optional<std::string> text_flags[std::size(kTextSettings)];
+  for (std::size_t i = 0; i < std::size(kTextSettings); ++i)
+    cli.add_option(flag_name(kTextSettings[i].toml), text_flags[i], kTextSettings[i].help);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -353,6 +398,8 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
         return s.error();
     }
   }
+  for (std::size_t i = 0; i < std::size(kTextSettings); ++i)
+    pick(c.*kTextSettings[i].field, kTextSettings[i].env, text_flags[i]);
   if (threads) {
     if (*threads < 0 || *threads > 256)
       return make_error(Rc::InvalidParameter, "--threads must be 0-256");
@@ -368,6 +415,12 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
                       "--log-format must be text or json, got '" + c.log_format + "'");
   if (c.data_dir.empty()) return make_error(Rc::InvalidParameter, "--data-dir must not be empty");
   if (auto cors = net::CorsPolicy::parse(c.cors_origins); !cors) return cors.error();
+  if (auto proxies = net::TrustedProxies::parse(c.trusted_proxies); !proxies)
+    return proxies.error();
+  for (const auto& t : kTextSettings) {
+    if (t.field == &Config::trusted_proxies) continue;
+    if (auto rate = parse_rate_limit(c.*t.field, flag_name(t.toml)); !rate) return rate.error();
+  }
   if (auto s = split_listen(c); !s) return s.error();
   if (c.store.empty()) c.store = "sqlite:" + c.data_dir + "/rtm.db";
   if (c.tls_cert.empty() != c.tls_key.empty())

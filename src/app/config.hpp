@@ -45,6 +45,20 @@ struct Config {
   std::size_t max_sessions_per_user = 64;
   std::size_t max_subscriptions_per_session = 1024;
   std::size_t blocking_queue = 256;  // jobs queued or running on the blocking pool
+  // Sessions never authorized: their life from session.create, and how many one client
+  // address and the whole server may hold (past them session.create is RateLimited).
+  std::size_t unauthorized_session_ttl_s = 30;
+  std::size_t max_unauthorized_sessions_per_address = 1000;
+  std::size_t max_unauthorized_sessions = 100'000;
+  // Token buckets (core/token_buckets.hpp: "off", "20/s", "600/m:50"): per client address
+  // for session.create, session.authorize, channel.poll; per user for client sends.
+  std::string rate_session_create = "off";
+  std::string rate_session_authorize = "off";
+  std::string rate_channel_poll = "off";
+  std::string rate_send = "off";
+  // Peers whose X-Forwarded-For names the client (net/client_address.hpp): IPs and CIDRs,
+  // comma-separated. Empty: the socket's peer is always the client.
+  std::string trusted_proxies;
   // Channels and the server event stream (API.md sections 7, 8; docs/semantics.md).
   std::size_t channel_queue_limit = 1000;    // messages kept per channel, oldest dropped
   std::size_t channel_timeout_s = 15;        // no poll for this long: channel.disconnected

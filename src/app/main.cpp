@@ -117,6 +117,16 @@ int main(int argc, char** argv) {
   engine_config.max_attrs_bytes = config.max_attrs_bytes;
   engine_config.max_sessions_per_user = config.max_sessions_per_user;
   engine_config.max_subscriptions_per_session = config.max_subscriptions_per_session;
+  engine_config.unauthorized_session_ttl_ms =
+      static_cast<std::int64_t>(config.unauthorized_session_ttl_s) * 1000;
+  engine_config.max_unauthorized_sessions_per_address =
+      config.max_unauthorized_sessions_per_address;
+  engine_config.max_unauthorized_sessions = config.max_unauthorized_sessions;
+  // Checked by load_config: every rate parses.
+  engine_config.rate_session_create = *rtm::parse_rate_limit(config.rate_session_create, "");
+  engine_config.rate_session_authorize = *rtm::parse_rate_limit(config.rate_session_authorize, "");
+  engine_config.rate_channel_poll = *rtm::parse_rate_limit(config.rate_channel_poll, "");
+  engine_config.rate_send = *rtm::parse_rate_limit(config.rate_send, "");
   engine_config.channel_queue_limit = config.channel_queue_limit;
   engine_config.channel_timeout_ms = static_cast<std::int64_t>(config.channel_timeout_s) * 1000;
   engine_config.server_events_limit = config.server_events_limit;
@@ -171,6 +181,9 @@ int main(int argc, char** argv) {
   auto cors = rtm::net::CorsPolicy::parse(config.cors_origins);
   if (!cors) return fail(cors.error().msg);
   limits.cors = std::move(*cors);
+  auto proxies = rtm::net::TrustedProxies::parse(config.trusted_proxies);
+  if (!proxies) return fail(proxies.error().msg);
+  limits.trusted_proxies = std::move(*proxies);
   std::unique_ptr<rtm::net::ServerTls> tls;
   if (!config.tls_cert.empty()) {
     auto loaded = rtm::net::ServerTls::load(config.tls_cert, config.tls_key);

@@ -36,6 +36,21 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
+std::string_view rate_limit_name(RateLimitKind kind) {
+  switch (kind) {
+    case RateLimitKind::UnauthorizedPerAddress: return "max_unauthorized_sessions_per_address";
+    case RateLimitKind::UnauthorizedTotal: return "max_unauthorized_sessions";
+    case RateLimitKind::SessionCreate: return "rate_session_create";
+    case RateLimitKind::SessionAuthorize: return "rate_session_authorize";
+    case RateLimitKind::ChannelPoll: return "rate_channel_poll";
+    case RateLimitKind::Send: return "rate_send";
+    case RateLimitKind::LoginFailures: return "login_failures";
+    case RateLimitKind::SessionsPerUser: return "max_sessions_per_user";
+    case RateLimitKind::SubscriptionsPerSession: return "max_subscriptions_per_session";
+  }
+  return "";
+}
+
 std::optional<LoginMode> parse_login_mode(std::string_view text) {
   if (text == "kill") return LoginMode::Kill;
   if (text == "refuse") return LoginMode::Refuse;
@@ -51,6 +66,12 @@ Engine::Engine(Store& store, Broker& broker, EngineConfig config)
       config_(std::move(config)),
       mids_(config_.node_id),
       throttle_(config_.login_fail_limit, config_.login_fail_window_ms),
+      unauthorized_(config_.max_unauthorized_sessions_per_address,
+                    config_.max_unauthorized_sessions),
+      create_rate_(config_.rate_session_create),
+      authorize_rate_(config_.rate_session_authorize),
+      poll_rate_(config_.rate_channel_poll),
+      send_rate_(config_.rate_send),
       server_events_(config_.server_events_limit),
       channels_(ChannelOptions{config_.channel_queue_limit, config_.channel_timeout_ms},
                 [this](const std::string& client_id, bool connected, std::int64_t now) {
@@ -72,11 +93,65 @@ Status Engine::start() {
 
 // --- sessions ---------------------------------------------------------------------------
 
-std::string Engine::create_session() {
-  auto session = std::make_shared<Session>(random_token(32), now_ms());
+Result<std::string> Engine::create_session(const std::string& address) {
+  std::int64_t now = now_ms();
+  if (!address.empty()) {
+    if (auto wait_ms = create_rate_.take(address, now)) {
+      count_refusal(RateLimitKind::SessionCreate);
+      return rate_limited("too many session.create calls from this address (rate_session_create)",
+                          wait_ms);
+    }
+  }
+  // Every place is free again once the sessions holding it now have expired; the sweep that
+  // ends them runs once a second.
+  std::int64_t freed_by_ms = config_.unauthorized_session_ttl_ms + 1000;
+  switch (unauthorized_.try_add(address)) {
+    case UnauthorizedSessions::Admission::Admitted: break;
+    case UnauthorizedSessions::Admission::AddressFull:
+      count_refusal(RateLimitKind::UnauthorizedPerAddress);
+      return rate_limited("this address holds " +
+                              std::to_string(config_.max_unauthorized_sessions_per_address) +
+                              " sessions that are not authorized, the most allowed "
+                              "(max_unauthorized_sessions_per_address); authorize or destroy "
+                              "one, or wait for them to expire",
+                          freed_by_ms);
+    case UnauthorizedSessions::Admission::TotalFull:
+      count_refusal(RateLimitKind::UnauthorizedTotal);
+      return rate_limited("the server holds " + std::to_string(config_.max_unauthorized_sessions) +
+                              " sessions that are not authorized, the most allowed "
+                              "(max_unauthorized_sessions); try again later",
+                          freed_by_ms);
+  }
+  auto session = std::make_shared<Session>(random_token(32), now, address, true);
   std::string id = session->id();
   sessions_.add(std::move(session));
   return id;
+}
+
+Status Engine::check_call_rate(RateLimitKind kind, const std::string& address) {
+  if (address.empty()) return ok_status();
+  TokenBuckets* buckets = nullptr;
+  const char* what = "";
+  switch (kind) {
+    case RateLimitKind::SessionAuthorize:
+      buckets = &authorize_rate_;
+      what = "too many session.authorize calls from this address (rate_session_authorize)";
+      break;
+    case RateLimitKind::ChannelPoll:
+      buckets = &poll_rate_;
+      what = "too many channel.poll calls from this address (rate_channel_poll)";
+      break;
+    default: return ok_status();  // the others are checked where their calls happen
+  }
+  if (auto wait_ms = buckets->take(address, now_ms())) {
+    count_refusal(kind);
+    return rate_limited(what, wait_ms);
+  }
+  return ok_status();
+}
+
+void Engine::release_unauthorized_place(Session& session) {
+  if (session.take_unauthorized_place()) unauthorized_.remove(session.address());
 }
 
 Result<std::shared_ptr<Session>> Engine::live_session(const std::string& id) {
@@ -111,8 +186,11 @@ Result<Uid> Engine::check_credentials(const Credentials& c) {
   }
   // The attempt is counted before argon2 runs, so parallel guesses cannot all slip in while
   // the first ones are still being checked; a success clears the count.
-  if (!throttle_.try_begin(c.login, now_ms()))
-    return make_error(Rc::RateLimited, std::string(kLoginThrottledMessage));
+  if (!throttle_.try_begin(c.login, now_ms())) {
+    count_refusal(RateLimitKind::LoginFailures);
+    return rate_limited(kLoginThrottledMessage,
+                        throttle_.retry_after_ms(c.login, now_ms()));
+  }
   auto user = store_.find_user_by_login(c.login);
   if (!user && user.error().rc != Rc::NotFound) {
     throttle_.abandon(c.login);  // the store failed, not the caller's password
@@ -171,11 +249,13 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
       break;
     case LoginMode::Multi:
       // Only multi adds a session beside the others; the other modes end up with one.
-      if (others.size() >= config_.max_sessions_per_user)
+      if (others.size() >= config_.max_sessions_per_user) {
+        count_refusal(RateLimitKind::SessionsPerUser);
         return make_error(Rc::RateLimited,
                           "the user has " + std::to_string(others.size()) +
-                              " live sessions, the most allowed; end one or log in with "
-                              "mode kill");
+                              " live sessions, the most allowed (max_sessions_per_user); end "
+                              "one or log in with mode kill");
+      }
       break;
     case LoginMode::Kill:
     case LoginMode::Auth: break;
@@ -190,6 +270,7 @@ Result<AuthorizeResult> Engine::authorize(const std::string& session_id,
 
 void Engine::bind(const std::shared_ptr<Session>& session, Uid uid) {
   session->bind(uid);
+  release_unauthorized_place(*session);
   if (sessions_.bind_user(uid, session)) {
     publish("t:presence:" + std::to_string(uid), presence_event(uid, "online"));
     record_user_presence(uid, "user.online");
@@ -198,6 +279,7 @@ void Engine::bind(const std::shared_ptr<Session>& session, Uid uid) {
 
 void Engine::end_session(const std::shared_ptr<Session>& session, const char* state) {
   if (!session->end(state, now_ms())) return;
+  release_unauthorized_place(*session);
   if (session->authorized()) {
     Uid uid = session->uid();
     if (sessions_.unbind_user(uid, session.get())) {
@@ -331,10 +413,12 @@ Result<std::string> Engine::subscribe(const std::string& id, const std::string& 
 
   bool created = false;
   auto key = session->try_subscribe(topic, created, config_.max_subscriptions_per_session);
-  if (!key)
+  if (!key) {
+    count_refusal(RateLimitKind::SubscriptionsPerSession);
     return make_error(Rc::RateLimited, "a session may subscribe to at most " +
                                            std::to_string(config_.max_subscriptions_per_session) +
-                                           " topics");
+                                           " topics (max_subscriptions_per_session)");
+  }
   if (created) {
     topics_.add(topic, session);
     if (kind == "room") {
@@ -409,18 +493,32 @@ void Engine::on_publication(const Publication& p) {
 
 void Engine::sweep() {
   std::int64_t now = now_ms();
+  // A session never authorized lives unauthorized_session_ttl_ms from its creation, however
+  // busy: it has a waiting poll or socket or not (a flood's sessions cannot be kept alive).
+  auto unauthorized_over = [&](const Session& s) {
+    return !s.authorized() && now - s.created_ms() >= config_.unauthorized_session_ttl_ms;
+  };
   for (auto& s : sessions_.all()) {
     if (s->live()) {
-      if (s->idle(now)) {
+      if (s->idle(now) || unauthorized_over(*s)) {
         std::lock_guard lock(login_mu_);
+        // Again under the lock: a login may have bound it since (it binds under login_mu_).
+        if (!s->idle(now) && !unauthorized_over(*s)) continue;
+        bool waiting = s->has_waiter();
         end_session(s, "expired");
-        sessions_.remove(s->id());  // nobody is waiting: the final event has no reader
+        // Without a waiting poll the final event has no reader; with one, the poll reads it
+        // and the session goes (or the grace below ends it).
+        if (!waiting) sessions_.remove(s->id());
       }
     } else if (!s->has_unread() || now - s->ended_at_ms() > config_.ended_session_grace_ms) {
       sessions_.remove(s->id());
     }
   }
   channels_.sweep(now);
+  create_rate_.sweep(now);
+  authorize_rate_.sweep(now);
+  poll_rate_.sweep(now);
+  send_rate_.sweep(now);
 }
 
 void Engine::shutdown() {
@@ -441,6 +539,8 @@ EngineStats Engine::stats() const {
     st.polls_waiting += s->has_waiter();
   }
   st.online_users = sessions_.online_count();
+  st.unauthorized_sessions = unauthorized_.total();
+  for (std::size_t i = 0; i < kRateLimitKinds; ++i) st.rate_limited[i] = rate_limited_[i].load();
   st.messages_sent = messages_sent_.load();
   st.events_delivered = events_delivered_.load();
   st.store_appends = store_appends_.load();

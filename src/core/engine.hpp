@@ -9,6 +9,7 @@
 // answers through its callback once the store has made the message durable.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -35,7 +36,9 @@
 #include "core/session.hpp"
 #include "core/session_registry.hpp"
 #include "core/store.hpp"
+#include "core/token_buckets.hpp"
 #include "core/topic_index.hpp"
+#include "core/unauthorized_sessions.hpp"
 
 namespace rtm {
 
@@ -52,6 +55,17 @@ struct EngineConfig {
   std::size_t max_sessions_per_user = 64;
   // Topics one session may subscribe to; past it subscribe is RateLimited.
   std::size_t max_subscriptions_per_session = 1024;
+  // Sessions never authorized (docs/semantics.md "Limits"): each expires this long after
+  // session.create; past either cap session.create is RateLimited.
+  std::int64_t unauthorized_session_ttl_ms = 30'000;
+  std::size_t max_unauthorized_sessions_per_address = 1000;
+  std::size_t max_unauthorized_sessions = 100'000;
+  // Token buckets, off unless set: per client address for session.create,
+  // session.authorize and channel.poll; per user for client sends (files included).
+  RateLimit rate_session_create;
+  RateLimit rate_session_authorize;
+  RateLimit rate_channel_poll;
+  RateLimit rate_send;
   // Channels (API.md section 7): messages kept per channel while nobody takes them, and how
   // long a channel stays connected without a poll.
   std::size_t channel_queue_limit = 1000;
@@ -114,8 +128,26 @@ struct SendAck {
   std::int64_t mtime = 0;
 };
 
+// The limits whose refusals are counted (rtm_rate_limited_total{limit=...}); each is named
+// by its setting (rate_limit_name).
+enum class RateLimitKind {
+  UnauthorizedPerAddress,   // max_unauthorized_sessions_per_address
+  UnauthorizedTotal,        // max_unauthorized_sessions
+  SessionCreate,            // rate_session_create
+  SessionAuthorize,         // rate_session_authorize
+  ChannelPoll,              // rate_channel_poll
+  Send,                     // rate_send
+  LoginFailures,            // the failed-login throttle
+  SessionsPerUser,          // max_sessions_per_user
+  SubscriptionsPerSession,  // max_subscriptions_per_session
+};
+inline constexpr std::size_t kRateLimitKinds = 9;
+std::string_view rate_limit_name(RateLimitKind kind);
+
 struct EngineStats {
   std::size_t sessions = 0;
+  std::size_t unauthorized_sessions = 0;  // live, never authorized (they hold a place)
+  std::array<std::uint64_t, kRateLimitKinds> rate_limited{};  // refusals by RateLimitKind
   std::size_t online_users = 0;
   std::size_t events_queued = 0;
   std::size_t polls_waiting = 0;
@@ -154,7 +186,14 @@ class Engine {
   const EngineConfig& config() const { return config_; }
 
   // --- sessions (API.md section 3) -------------------------------------------------------
-  std::string create_session();
+  // A new unauthorized session made for a client at `address` (empty: no address, held by
+  // the total cap only). RateLimited (with retry_after) past rate_session_create or a cap on
+  // unauthorized sessions.
+  Result<std::string> create_session(const std::string& address = {});
+  // The per-address rate limit of session.authorize or channel.poll (kind SessionAuthorize /
+  // ChannelPoll): RateLimited with retry_after past it. Checked before the call's work, so a
+  // flood of logins never reaches the blocking pool. No limit for an empty address.
+  Status check_call_rate(RateLimitKind kind, const std::string& address);
   // The live session with this id, touched. InvalidSession if unknown or ended.
   Result<std::shared_ptr<Session>> live_session(const std::string& id);
   // The uid of a live authorized session. InvalidSession / NotAuthorized.
@@ -330,6 +369,14 @@ class Engine {
   // send() of a checked request; with `file`, the file's record is stored with the message
   // (Store::append_file_message).
   void store_and_deliver(SendRequest r, std::optional<FileRecord> file, SendCallback done);
+  // The per-user send rate (rate_send): every client send takes a token, a file when its
+  // upload token is made. Server sends are not limited.
+  Status check_send_rate(const SendRequest& r);
+  // Gives back the session's place among the unauthorized ones, if it still holds one.
+  void release_unauthorized_place(Session& session);
+  void count_refusal(RateLimitKind kind) {
+    rate_limited_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
   void fan_out(const Message& m, const EventBody& body);
   void publish(std::string target, EventBody body);
   void on_publication(const Publication& p);
@@ -350,6 +397,12 @@ class Engine {
   SessionRegistry sessions_;
   TopicIndex topics_;
   LoginThrottle throttle_;
+  UnauthorizedSessions unauthorized_;
+  TokenBuckets create_rate_;     // per address
+  TokenBuckets authorize_rate_;  // per address
+  TokenBuckets poll_rate_;       // per address
+  TokenBuckets send_rate_;       // per uid
+  std::array<std::atomic<std::uint64_t>, kRateLimitKinds> rate_limited_{};
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
   ServerEventStream server_events_;
   ChannelRegistry channels_;  // its presence hook records into server_events_

@@ -18,6 +18,9 @@ Result<std::string> Engine::file_token(SendRequest request) {
   request.msg.clear();
   request.attrs.clear();
   request.mid.reset();
+  // The upload this token allows is a send: it counts against the user's send rate now,
+  // before any byte is uploaded.
+  if (auto within = check_send_rate(request); !within) return within.error();
   if (auto valid = validate_send(request); !valid) return valid.error();
   UploadGrant grant{std::move(request), now_ms() + config_.upload_token_ttl_ms};
   std::string token = random_token(32);

@@ -80,7 +80,21 @@ Status Engine::validate_send(const SendRequest& r) {
   return ok_status();
 }
 
+Status Engine::check_send_rate(const SendRequest& r) {
+  if (r.as_server || r.from == 0 || !send_rate_.enabled()) return ok_status();
+  if (auto wait_ms = send_rate_.take(std::to_string(r.from), now_ms())) {
+    count_refusal(RateLimitKind::Send);
+    return rate_limited("too many messages from this user (rate_send)", wait_ms);
+  }
+  return ok_status();
+}
+
 void Engine::send(SendRequest r, SendCallback done) {
+  // Every client send takes a token first, before any work, valid or not; a file message took
+  // its token with its upload token (file_token), so its upload is not counted twice.
+  if (!r.file_message) {
+    if (auto within = check_send_rate(r); !within) return done(within.error());
+  }
   if (auto valid = validate_send(r); !valid) return done(valid.error());
   store_and_deliver(std::move(r), std::nullopt, std::move(done));
 }

@@ -53,4 +53,9 @@ int rc_http_status(Rc rc) {
   return 500;
 }
 
+Error rate_limited(std::string msg, std::int64_t retry_after_ms) {
+  std::int64_t seconds = retry_after_ms <= 0 ? 1 : (retry_after_ms + 999) / 1000;
+  return Error{Rc::RateLimited, std::move(msg), seconds};
+}
+
 }  // namespace rtm

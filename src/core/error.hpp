@@ -2,6 +2,7 @@
 // of these codes; the api/ layer turns it into JSON or XML with the code's HTTP status.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,13 @@ int rc_http_status(Rc rc);
 struct Error {
   Rc rc = Rc::Internal;
   std::string msg;
+  // RateLimited only: whole seconds after which the call may succeed (0: not said). HTTP
+  // answers carry it as Retry-After, JSON and XML answers as `retry_after`.
+  std::int64_t retry_after_s = 0;
 };
+
+// A RateLimited error saying when to come back: retry_after_ms rounded up to whole seconds,
+// at least 1.
+Error rate_limited(std::string msg, std::int64_t retry_after_ms);
 
 }  // namespace rtm

@@ -1,6 +1,8 @@
 // See login_throttle.hpp.
 #include "core/login_throttle.hpp"
 
+#include <algorithm>
+
 namespace rtm {
 
 bool LoginThrottle::blocked(const std::string& login, std::int64_t now_ms) {
@@ -35,6 +37,13 @@ bool LoginThrottle::try_begin(const std::string& login, std::int64_t now_ms) {
 void LoginThrottle::record_failure(const std::string& login, std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   ++window_locked(login, now_ms).failures;
+}
+
+std::int64_t LoginThrottle::retry_after_ms(const std::string& login, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(login);
+  if (it == windows_.end()) return 0;
+  return std::max<std::int64_t>(0, it->second.start_ms + window_ms_ - now_ms);
 }
 
 void LoginThrottle::abandon(const std::string& login) {

@@ -27,6 +27,8 @@ class LoginThrottle {
   bool try_begin(const std::string& login, std::int64_t now_ms);
   void record_failure(const std::string& login, std::int64_t now_ms);
   void record_success(const std::string& login);
+  // Milliseconds until login's window ends (when a refused login may try again); 0 if none.
+  std::int64_t retry_after_ms(const std::string& login, std::int64_t now_ms);
   // Takes back the count of a try_begin() that reached no verdict (the store failed).
   void abandon(const std::string& login);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace rtm {
 
@@ -46,8 +47,18 @@ EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uin
   return batch;
 }
 
-Session::Session(std::string id, std::int64_t now_ms)
-    : id_(std::move(id)), last_active_ms_(now_ms) {}
+Session::Session(std::string id, std::int64_t now_ms, std::string address,
+                 bool holds_unauthorized_place)
+    : id_(std::move(id)),
+      address_(std::move(address)),
+      created_ms_(now_ms),
+      holds_unauthorized_place_(holds_unauthorized_place),
+      last_active_ms_(now_ms) {}
+
+bool Session::take_unauthorized_place() {
+  std::lock_guard lock(mu_);
+  return std::exchange(holds_unauthorized_place_, false);
+}
 
 Uid Session::uid() const {
   std::lock_guard lock(mu_);

@@ -71,9 +71,17 @@ class Session {
  public:
   using Waiter = std::function<void()>;
 
-  Session(std::string id, std::int64_t now_ms);
+  // `address`: the client's (Caller::address) that made it. `holds_unauthorized_place`: it
+  // was counted in the engine's UnauthorizedSessions (take_unauthorized_place gives it back).
+  Session(std::string id, std::int64_t now_ms, std::string address = {},
+          bool holds_unauthorized_place = false);
 
   const std::string& id() const { return id_; }
+  const std::string& address() const { return address_; }
+  std::int64_t created_ms() const { return created_ms_; }
+  // True the first time it is called on a session that holds a place among the unauthorized
+  // sessions (then it holds none): whoever gets true gives the place back, exactly once.
+  bool take_unauthorized_place();
 
   // --- login ---------------------------------------------------------------------------
   Uid uid() const;
@@ -151,7 +159,10 @@ class Session {
   Waiter take_waiter_locked();
 
   const std::string id_;
+  const std::string address_;
+  const std::int64_t created_ms_;
   mutable std::mutex mu_;
+  bool holds_unauthorized_place_;
   Uid uid_ = 0;
   bool authorized_ = false;
   SessionState state_ = SessionState::Live;

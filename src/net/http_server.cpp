@@ -24,6 +24,7 @@
 
 #include "api/reply.hpp"
 #include "net/access_log.hpp"
+#include "net/client_address.hpp"
 #include "net/file_transfer.hpp"
 #include "net/push_websockets.hpp"
 #include "net/server_tls.hpp"
@@ -153,9 +154,23 @@ struct HttpServer::Impl {
 
   Answer reply_response(const api::Reply& reply, bool xml, unsigned version, bool keep_alive) {
     auto status = static_cast<http::status>(reply.http_status());
-    if (xml)
-      return make_response(version, keep_alive, status, api::encode_xml(reply), "application/xml");
-    return make_response(version, keep_alive, status, api::encode_json(reply), "application/json");
+    Answer a =
+        xml ? make_response(version, keep_alive, status, api::encode_xml(reply), "application/xml")
+            : make_response(version, keep_alive, status, api::encode_json(reply),
+                            "application/json");
+    if (reply.retry_after_s > 0)
+      a.add_headers("Retry-After: " + std::to_string(reply.retry_after_s) + "\r\n");
+    return a;
+  }
+
+  // The client's address for the limits kept per address (net/client_address.hpp).
+  std::string caller_address(const http::request<http::string_body>& req,
+                             const std::string& peer) const {
+    if (limits.trusted_proxies.empty()) return peer;
+    std::vector<std::string_view> forwarded;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+      forwarded.push_back(it->value());
+    return client_address(peer, forwarded, limits.trusted_proxies);
   }
 
   awaitable<Answer> handle(http::request<http::string_body>& req, const std::string& peer) {
@@ -193,7 +208,7 @@ struct HttpServer::Impl {
         co_return reply_response(reply, xml, v, ka);
       }
       api::Reply reply;
-      api::Caller caller{peer, {}};
+      api::Caller caller{caller_address(req, peer), {}};
       if (target.path.substr(0, kServer.size()) == kServer) {
         caller.bearer = bearer_token(req);
         caller.authorization_given = !req[http::field::authorization].empty();
@@ -339,8 +354,9 @@ struct HttpServer::Impl {
       if (websocket::is_upgrade(req)) {
         auto path = parse_target(req.target()).path;
         if (path == "/v1/ws") {
+          std::string address = caller_address(req, peer);
           start_websocket(std::move(stream).release<tcp::socket>(), std::move(req), services,
-                          ws_limits, peer);
+                          ws_limits, std::move(address));
           co_return;
         }
         if (path == "/v1/channel") {

@@ -14,6 +14,7 @@
 
 #include "api/method_table.hpp"
 #include "core/result.hpp"
+#include "net/client_address.hpp"
 #include "net/cors_policy.hpp"
 
 namespace rtm::net {
@@ -24,8 +25,9 @@ struct HttpLimits {
   std::size_t max_body = 1024 * 1024;  // larger bodies: 413 PayloadTooLarge
   std::size_t max_header = 16 * 1024;
   std::chrono::seconds request_timeout{30};  // headers and body must arrive within this
-  CorsPolicy cors;          // browser origins allowed besides rtmd's own (the client side only)
-  bool access_log = false;  // an http.access line per answered request (net/access_log.hpp)
+  CorsPolicy cors;                 // browser origins allowed besides rtmd's own (the client side only)
+  bool access_log = false;         // an http.access line per answered request (net/access_log.hpp)
+  TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
 };
 
 class HttpServer {

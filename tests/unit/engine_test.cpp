@@ -49,7 +49,7 @@ class EngineTest : public ::testing::Test {
     return *uid;
   }
   std::string login(const std::string& login, LoginMode mode = LoginMode::Multi) {
-    auto sid = engine_->create_session();
+    auto sid = engine_->create_session().value();
     auto r = engine_->authorize(sid, Credentials{login, "pw-" + login, ""}, mode);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().msg);
     return r.ok() ? r->session : sid;
@@ -103,7 +103,7 @@ TEST_F(EngineTest, P2pSendIsDeliveredToEveryRecipientSessionButNotTheSender) {
 
 TEST_F(EngineTest, WrongPasswordIsAuthorizeFailedAndUnknownLoginToo) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"alice", "nope", ""}, LoginMode::Kill).error().rc,
             Rc::AuthorizeFailed);
   EXPECT_EQ(engine_->authorize(sid, {"nobody", "x", ""}, LoginMode::Kill).error().rc,
@@ -149,7 +149,7 @@ TEST_F(EngineTest, KillModeNeverShowsUserOfflineDuringRelogin) {
 TEST_F(EngineTest, RefuseModeIsSessionExistsWhileTheUserHasALiveSession) {
   add_user("alice");
   auto first = login("alice", LoginMode::Refuse);
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Refuse).error().rc,
             Rc::SessionExists);
   ASSERT_TRUE(engine_->destroy_session(first).ok());
@@ -160,7 +160,7 @@ TEST_F(EngineTest, PossessModeAnswersTheExistingSessionWithItsQueuedEvents) {
   Uid alice = add_user("alice"), bob = add_user("bob");
   auto existing = login("bob");
   ASSERT_TRUE(send(p2p(alice, bob, "queued")).ok());
-  auto fresh = engine_->create_session();
+  auto fresh = engine_->create_session().value();
   auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->session, existing);
@@ -170,7 +170,7 @@ TEST_F(EngineTest, PossessModeAnswersTheExistingSessionWithItsQueuedEvents) {
 
 TEST_F(EngineTest, PossessModeWithoutASessionBindsTheNewOne) {
   add_user("bob");
-  auto fresh = engine_->create_session();
+  auto fresh = engine_->create_session().value();
   auto r = engine_->authorize(fresh, {"bob", "pw-bob", ""}, LoginMode::Possess);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->session, fresh);
@@ -179,7 +179,7 @@ TEST_F(EngineTest, PossessModeWithoutASessionBindsTheNewOne) {
 
 TEST_F(EngineTest, AuthModeChecksCredentialsAndLeavesTheSessionUnauthorized) {
   Uid alice = add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto r = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Auth);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->uid, alice);
@@ -191,12 +191,12 @@ TEST_F(EngineTest, UserTokenAuthorizesAndExpires) {
   Uid alice = add_user("alice");
   auto token = engine_->user_token(alice, 60);
   ASSERT_TRUE(token.ok());
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto r = engine_->authorize(sid, {"", "", *token}, LoginMode::Multi);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->uid, alice);
   now_ += 61'000;
-  auto late = engine_->create_session();
+  auto late = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(late, {"", "", *token}, LoginMode::Multi).error().rc,
             Rc::TokenExpired);
   EXPECT_EQ(engine_->authorize(late, {"", "", *token + "x"}, LoginMode::Multi).error().rc,
@@ -231,7 +231,7 @@ TEST_F(EngineTest, PollStartedAfterShutdownAnswersAtOnce) {
 
 TEST_F(EngineTest, ShutdownWakesOrRefusesEveryPollThatRacesWithIt) {
   std::vector<std::string> sids;
-  for (int i = 0; i < 2000; ++i) sids.push_back(engine_->create_session());
+  for (int i = 0; i < 2000; ++i) sids.push_back(engine_->create_session().value());
   std::atomic<int> registered{0}, woken{0};
   std::thread poller([&] {
     for (auto& sid : sids) {
@@ -261,7 +261,7 @@ TEST_F(EngineTest, IdleSessionExpiresAfterItsIdleTimeout) {
 }
 
 TEST_F(EngineTest, SettingsOutOfRangeAreInvalidParameterAndChangeNothing) {
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   SettingsPatch bad;
   bad.max_events = 5;
   bad.queue_limit = 5;  // below 10
@@ -368,7 +368,7 @@ TEST_F(EngineTest, MtypeRulesAndSizeLimitsAreChecked) {
 
 TEST_F(EngineTest, FailedLoginsBecomeRateLimitedEvenWithTheRightPassword) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
@@ -385,7 +385,7 @@ TEST_F(EngineTest, ParallelWrongPasswordsGetNoMoreTriesThanTheLimit) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < 5; ++i) {
-        auto sid = engine_->create_session();
+        auto sid = engine_->create_session().value();
         auto r = engine_->authorize(sid, {"alice", "guess", ""}, LoginMode::Multi);
         if (r.ok())
           other.fetch_add(1);
@@ -406,19 +406,19 @@ TEST_F(EngineTest, ParallelWrongPasswordsGetNoMoreTriesThanTheLimit) {
 
 TEST_F(EngineTest, RightPasswordClearsTheFailedCount) {
   add_user("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   for (int i = 0; i < 9; ++i)
     EXPECT_EQ(engine_->authorize(sid, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
   EXPECT_TRUE(engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
-  auto next = engine_->create_session();
+  auto next = engine_->create_session().value();
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(engine_->authorize(next, {"alice", "bad", ""}, LoginMode::Multi).error().rc,
               Rc::AuthorizeFailed);
 }
 
 TEST_F(EngineTest, SettingsPatchesFromTwoThreadsNeverUndoEachOther) {
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   constexpr int kRounds = 3000;
   std::atomic<bool> go{false};
   auto patcher = [&](bool events) {
@@ -448,7 +448,7 @@ TEST_F(EngineTest, SessionsPerUserAreLimitedAndMoreIsRateLimited) {
   Uid alice = add_user("alice");
   auto a1 = login("alice");
   login("alice");
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   auto third = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi);
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.error().rc, Rc::RateLimited);
@@ -458,9 +458,10 @@ TEST_F(EngineTest, SessionsPerUserAreLimitedAndMoreIsRateLimited) {
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(engine_->authorized_uid(a1).error().rc, Rc::InvalidSession);
   // Below the limit again: multi binds.
-  EXPECT_TRUE(
-      engine_->authorize(engine_->create_session(), {"alice", "pw-alice", ""}, LoginMode::Multi)
-          .ok());
+  EXPECT_TRUE(engine_
+                  ->authorize(engine_->create_session().value(), {"alice", "pw-alice", ""},
+                              LoginMode::Multi)
+                  .ok());
   EXPECT_EQ(engine_->online({alice}), std::vector<Uid>{alice});
 }
 
@@ -580,7 +581,7 @@ TEST_F(EngineTest, AUserTokenIsNotAChannelTokenNorTheOtherWayRound) {
   ASSERT_TRUE(user_token.ok());
   EXPECT_EQ(engine_->check_channel_token(*user_token).error().rc, Rc::InvalidToken);
   auto channel_token = engine_->create_channel(std::to_string(alice), 60);
-  auto sid = engine_->create_session();
+  auto sid = engine_->create_session().value();
   EXPECT_EQ(engine_->authorize(sid, {"", "", *channel_token}, LoginMode::Multi).error().rc,
             Rc::InvalidToken);
 }
@@ -752,6 +753,213 @@ TEST(EngineDeliveryFailure, ASendWhoseDeliveryThrowsIsStillAnsweredWithItsMid) {
   (*store)->close();
   store->reset();
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rtm
+
+// --- limits on what a flood can make the engine hold (docs/semantics.md "Limits") ---------
+
+namespace rtm {
+namespace {
+
+std::uint64_t refusals(const Engine& e, RateLimitKind kind) {
+  return e.stats().rate_limited[static_cast<std::size_t>(kind)];
+}
+
+TEST_F(EngineTest, UnauthorizedSessionsArePerAddressCappedAndOtherAddressesStillGetSessions) {
+  start([](EngineConfig& c) { c.max_unauthorized_sessions_per_address = 3; });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(engine_->create_session("10.0.0.1").ok());
+  auto refused = engine_->create_session("10.0.0.1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_NE(refused.error().msg.find("max_unauthorized_sessions_per_address"), std::string::npos);
+  // Every place is free once the sessions holding it have expired (30 s) and been swept.
+  EXPECT_EQ(refused.error().retry_after_s, 31);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::UnauthorizedPerAddress), 1u);
+  EXPECT_TRUE(engine_->create_session("10.0.0.2").ok());
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 4u);
+}
+
+TEST_F(EngineTest, AuthorizingOrDestroyingAnUnauthorizedSessionGivesItsPlaceBack) {
+  start([](EngineConfig& c) { c.max_unauthorized_sessions_per_address = 2; });
+  add_user("alice");
+  auto a = engine_->create_session("10.0.0.1").value();
+  auto b = engine_->create_session("10.0.0.1").value();
+  ASSERT_FALSE(engine_->create_session("10.0.0.1").ok());
+  ASSERT_TRUE(engine_->authorize(a, {"alice", "pw-alice", ""}, LoginMode::Multi).ok());
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 1u);
+  auto c = engine_->create_session("10.0.0.1");
+  ASSERT_TRUE(c.ok());
+  ASSERT_FALSE(engine_->create_session("10.0.0.1").ok());
+  ASSERT_TRUE(engine_->destroy_session(b).ok());
+  EXPECT_TRUE(engine_->create_session("10.0.0.1").ok());
+  // Ending the authorized one gives back nothing: it holds no place any more.
+  ASSERT_TRUE(engine_->destroy_session(a).ok());
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 2u);
+  EXPECT_FALSE(engine_->create_session("10.0.0.1").ok());
+}
+
+TEST_F(EngineTest, ModeAuthAndARefusedLoginLeaveTheSessionCountedUnauthorized) {
+  start([](EngineConfig& c) { c.max_sessions_per_user = 1; });
+  add_user("alice");
+  login("alice");
+  auto checked = engine_->create_session("10.0.0.1").value();
+  ASSERT_TRUE(engine_->authorize(checked, {"alice", "pw-alice", ""}, LoginMode::Auth).ok());
+  auto refused = engine_->create_session("10.0.0.1").value();
+  ASSERT_EQ(engine_->authorize(refused, {"alice", "pw-alice", ""}, LoginMode::Multi).error().rc,
+            Rc::RateLimited);
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 2u);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::SessionsPerUser), 1u);
+}
+
+TEST_F(EngineTest, PossessGivesBackThePlaceOfTheSessionItDrops) {
+  add_user("alice");
+  login("alice");
+  auto fresh = engine_->create_session("10.0.0.1").value();
+  ASSERT_TRUE(engine_->authorize(fresh, {"alice", "pw-alice", ""}, LoginMode::Possess).ok());
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 0u);
+}
+
+TEST_F(EngineTest, UnauthorizedSessionsAreCappedInAllAcrossAddresses) {
+  start([](EngineConfig& c) { c.max_unauthorized_sessions = 3; });
+  ASSERT_TRUE(engine_->create_session("10.0.0.1").ok());
+  ASSERT_TRUE(engine_->create_session("10.0.0.2").ok());
+  ASSERT_TRUE(engine_->create_session("").ok());
+  auto refused = engine_->create_session("10.0.0.3");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_NE(refused.error().msg.find("max_unauthorized_sessions)"), std::string::npos);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::UnauthorizedTotal), 1u);
+}
+
+TEST_F(EngineTest, AnUnauthorizedSessionExpiresItsTtlAfterCreationHoweverBusy) {
+  start([](EngineConfig& c) { c.unauthorized_session_ttl_ms = 5'000; });
+  add_user("alice");
+  auto idle = engine_->create_session("10.0.0.1").value();
+  auto busy = engine_->create_session("10.0.0.1").value();
+  auto authorized = login("alice");
+  now_ += 4'999;
+  ASSERT_TRUE(engine_->subscribe(busy, "channel:x").ok());  // a call: no extra life
+  engine_->sweep();
+  EXPECT_TRUE(engine_->live_session(idle).ok());
+  now_ += 1;
+  engine_->sweep();
+  EXPECT_EQ(engine_->live_session(idle).error().rc, Rc::InvalidSession);
+  EXPECT_EQ(engine_->live_session(busy).error().rc, Rc::InvalidSession);
+  EXPECT_EQ(engine_->take_events(busy, std::nullopt).error().rc, Rc::InvalidSession);
+  EXPECT_TRUE(engine_->live_session(authorized).ok());  // an authorized one is not held by it
+  EXPECT_EQ(engine_->stats().unauthorized_sessions, 0u);
+  EXPECT_EQ(engine_->stats().sessions, 1u);  // nothing left behind in the registry
+}
+
+TEST_F(EngineTest, AWaitingPollOnAnUnauthorizedSessionGetsExpiredAtItsTtl) {
+  start([](EngineConfig& c) { c.unauthorized_session_ttl_ms = 5'000; });
+  auto sid = engine_->create_session("10.0.0.1").value();
+  std::atomic<bool> woken{false};
+  std::uint64_t ticket = 0;
+  auto waiting = engine_->take_or_wait(
+      sid, std::nullopt, [&] { woken = true; }, ticket);
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_FALSE(waiting->has_value());
+  now_ += 5'000;
+  engine_->sweep();
+  EXPECT_TRUE(woken.load());
+  EXPECT_EQ(event_texts(sid),
+            std::vector<std::string>{"\"type\":\"session\",\"state\":\"expired\"}"});
+  EXPECT_EQ(engine_->take_events(sid, std::nullopt).error().rc, Rc::InvalidSession);
+}
+
+TEST_F(EngineTest, SessionCreateRateIsPerAddressAndSaysWhenToComeBack) {
+  start([](EngineConfig& c) { c.rate_session_create = parse_rate_limit("2/s", "x").value(); });
+  ASSERT_TRUE(engine_->create_session("10.0.0.1").ok());
+  ASSERT_TRUE(engine_->create_session("10.0.0.1").ok());
+  auto refused = engine_->create_session("10.0.0.1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_NE(refused.error().msg.find("rate_session_create"), std::string::npos);
+  EXPECT_EQ(refused.error().retry_after_s, 1);
+  EXPECT_TRUE(engine_->create_session("10.0.0.2").ok());
+  EXPECT_TRUE(engine_->create_session("").ok());  // no address: not held per address
+  now_ += 500;
+  EXPECT_TRUE(engine_->create_session("10.0.0.1").ok());
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::SessionCreate), 1u);
+}
+
+TEST_F(EngineTest, AuthorizeAndChannelPollRatesArePerAddress) {
+  start([](EngineConfig& c) {
+    c.rate_session_authorize = parse_rate_limit("1/m", "x").value();
+    c.rate_channel_poll = parse_rate_limit("2/m", "x").value();
+  });
+  EXPECT_TRUE(engine_->check_call_rate(RateLimitKind::SessionAuthorize, "10.0.0.1").ok());
+  auto refused = engine_->check_call_rate(RateLimitKind::SessionAuthorize, "10.0.0.1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_EQ(refused.error().retry_after_s, 60);
+  EXPECT_NE(refused.error().msg.find("rate_session_authorize"), std::string::npos);
+  EXPECT_TRUE(engine_->check_call_rate(RateLimitKind::SessionAuthorize, "10.0.0.2").ok());
+  EXPECT_TRUE(engine_->check_call_rate(RateLimitKind::ChannelPoll, "10.0.0.1").ok());
+  EXPECT_TRUE(engine_->check_call_rate(RateLimitKind::ChannelPoll, "10.0.0.1").ok());
+  EXPECT_EQ(engine_->check_call_rate(RateLimitKind::ChannelPoll, "10.0.0.1").error().retry_after_s,
+            30);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::SessionAuthorize), 1u);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::ChannelPoll), 1u);
+}
+
+TEST_F(EngineTest, TheSendRateHoldsEachUserAndEveryKindOfClientSendButNotTheServer) {
+  start([](EngineConfig& c) { c.rate_send = parse_rate_limit("3/m", "x").value(); });
+  Uid a = add_user("alice"), b = add_user("bob");
+  ASSERT_TRUE(send(p2p(a, b, "1")).ok());
+  SendRequest many = p2p(a, 0, "2");
+  many.kind = MessageKind::Multi;
+  many.to_uids = {b};
+  ASSERT_TRUE(send(many).ok());
+  ASSERT_TRUE(engine_->file_token(p2p(a, b, "")).ok());  // a file counts when its token is made
+  auto refused = send(p2p(a, b, "4"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_NE(refused.error().msg.find("rate_send"), std::string::npos);
+  EXPECT_EQ(refused.error().retry_after_s, 20);
+  EXPECT_EQ(engine_->file_token(p2p(a, b, "")).error().rc, Rc::RateLimited);
+  EXPECT_TRUE(send(p2p(b, a, "bob is another user")).ok());
+  SendRequest server = p2p(a, b, "the server is trusted");
+  server.as_server = true;
+  EXPECT_TRUE(send(server).ok());
+  now_ += 20'000;
+  EXPECT_TRUE(send(p2p(a, b, "5")).ok());
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::Send), 2u);
+}
+
+TEST_F(EngineTest, AnUploadIsNotCountedAgainWhenItsFileIsSent) {
+  start([](EngineConfig& c) { c.rate_send = parse_rate_limit("1/h", "x").value(); });
+  Uid a = add_user("alice"), b = add_user("bob");
+  auto token = engine_->file_token(p2p(a, b, ""));
+  ASSERT_TRUE(token.ok());
+  auto grant = engine_->take_upload(*token);
+  ASSERT_TRUE(grant.ok());
+  FileRecord file;
+  file.id = "f1";
+  file.name = "a.txt";
+  file.sha256 = std::string(64, 'a');
+  file.size = 1;
+  file.type = "text/plain";
+  std::promise<Result<Engine::FileSendAck>> p;
+  engine_->send_file(*grant, file, 40, "",
+                     [&](Result<Engine::FileSendAck> r) { p.set_value(std::move(r)); });
+  auto sent = p.get_future().get();
+  EXPECT_TRUE(sent.ok()) << (sent.ok() ? "" : sent.error().msg);
+}
+
+TEST_F(EngineTest, FailedLoginsThatAreRateLimitedSayWhenTheMinuteIsOver) {
+  add_user("alice");
+  auto sid = engine_->create_session().value();
+  for (int i = 0; i < 10; ++i) (void)engine_->authorize(sid, {"alice", "no", ""}, LoginMode::Kill);
+  now_ += 45'000;
+  auto refused = engine_->authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Kill);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rc, Rc::RateLimited);
+  EXPECT_EQ(refused.error().retry_after_s, 15);
+  EXPECT_EQ(refusals(*engine_, RateLimitKind::LoginFailures), 1u);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -118,8 +120,22 @@ asio::awaitable<std::string> open_session(http::AsyncConnection& conn, const Ser
   json::object t = co_await call(conn, s, "user.token", tp, true);
   // Named, not a temporary in the co_await expression (g++ 12 coroutine temporaries bug).
   json::object none;
-  json::object c = co_await call(conn, s, "session.create", none, false);
-  std::string session(c.at("session").as_string());
+  // rtmd caps the sessions one address holds before they are authorized (1000 by default):
+  // with more openers than that at once, a create is refused until others have logged in,
+  // which takes milliseconds, so wait a little and ask again (for up to a minute).
+  std::string session;
+  for (int attempt = 0; session.empty(); ++attempt) {
+    try {
+      json::object c = co_await call(conn, s, "session.create", none, false);
+      session = std::string(c.at("session").as_string());
+    } catch (const CallError& e) {
+      if (e.rc() != 1005 || attempt >= 600) throw;
+    }
+    if (session.empty()) {
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
   json::object ap{{"session", session}, {"token", t.at("token")}, {"mode", "multi"}};
   co_await call(conn, s, "session.authorize", ap, false);
   co_return session;

@@ -1,0 +1,93 @@
+// See token_buckets.hpp.
+#include "core/token_buckets.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <iterator>
+#include <optional>
+#include <string>
+
+namespace rtm {
+
+namespace {
+
+std::optional<long long> whole_number(std::string_view text, long long lo, long long hi) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi)
+    return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Result<RateLimit> parse_rate_limit(std::string_view text, std::string_view what) {
+  if (text.empty() || text == "off" || text == "0") return RateLimit{};
+  auto bad = [&] {
+    return make_error(Rc::InvalidParameter,
+                      std::string(what) +
+                          " must be off or N/s, N/m or N/h with an optional :BURST (e.g. 20/s, "
+                          "600/m:50), got '" +
+                          std::string(text.substr(0, 64)) + "'");
+  };
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return bad();
+  auto count = whole_number(text.substr(0, slash), 1, 1'000'000);
+  std::string_view rest = text.substr(slash + 1);
+  std::string_view unit = rest.substr(0, rest.find(':'));
+  double seconds = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (!count || seconds == 0) return bad();
+  RateLimit limit{static_cast<double>(*count) / seconds, static_cast<double>(*count)};
+  if (auto colon = rest.find(':'); colon != std::string_view::npos) {
+    auto burst = whole_number(rest.substr(colon + 1), 1, 1'000'000);
+    if (!burst) return bad();
+    limit.burst = static_cast<double>(*burst);
+  }
+  return limit;
+}
+
+void TokenBuckets::refill(Bucket& b, std::int64_t now_ms) const {
+  // A clock that went back refills nothing rather than draining the bucket.
+  if (now_ms <= b.updated_ms) return;
+  double dripped = static_cast<double>(now_ms - b.updated_ms) * limit_.per_second / 1000.0;
+  b.tokens = std::min(limit_.burst, b.tokens + dripped);
+  b.updated_ms = now_ms;
+}
+
+std::int64_t TokenBuckets::take(const std::string& key, std::int64_t now_ms) {
+  if (!limit_.enabled()) return 0;
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= max_keys_) return 0;  // untracked (see the header)
+    buckets_.emplace(key, Bucket{limit_.burst - 1, now_ms});
+    return 0;
+  }
+  Bucket& b = it->second;
+  refill(b, now_ms);
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  // Less a hair, so that floating-point dust (0.998 tokens after 499 ms at 2/s) does not
+  // round one millisecond up into two.
+  double wait_ms = (1 - b.tokens) * 1000.0 / limit_.per_second;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_ms - 1e-6)));
+}
+
+void TokenBuckets::sweep(std::int64_t now_ms) {
+  if (!limit_.enabled()) return;
+  std::lock_guard lock(mu_);
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    refill(it->second, now_ms);
+    it = it->second.tokens >= limit_.burst ? buckets_.erase(it) : std::next(it);
+  }
+}
+
+std::size_t TokenBuckets::size() const {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
+}
+
+}  // namespace rtm

@@ -1,0 +1,63 @@
+// TokenBuckets: a rate limit per key (a client address, a uid), as a token bucket: each key
+// may make `burst` calls at once and `per_second` calls a second on average. The engine keeps
+// one per limited call (session.create, session.authorize, channel.poll per address; sends per
+// user; docs/semantics.md "Limits"). Keys are plain strings: no sockets here.
+//
+// A bucket that has refilled to `burst` is the same as no bucket, so sweep() forgets those and
+// the map holds only keys that called lately. It holds at most max_keys: a new key past that
+// (after forgetting full buckets) is let through untracked, since a flood from that many
+// addresses is held by the caps on what they can make (unauthorized sessions), not by
+// per-address rates.
+//
+// Locking: mu_ is a leaf lock held for one bucket's arithmetic (docs/lock-order.md).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/result.hpp"
+
+namespace rtm {
+
+struct RateLimit {
+  double per_second = 0;  // 0: no limit
+  double burst = 0;       // calls allowed at once (the bucket's size)
+  bool enabled() const { return per_second > 0; }
+};
+
+// Parses a rate flag: `off` (or empty, or `0`), or `N/s`, `N/m`, `N/h` (N calls a second,
+// minute, hour; 1 <= N <= 1,000,000), optionally `:B` for the burst (1 <= B <= 1,000,000;
+// default N). `what` names the setting in the error text.
+Result<RateLimit> parse_rate_limit(std::string_view text, std::string_view what);
+
+class TokenBuckets {
+ public:
+  explicit TokenBuckets(RateLimit limit, std::size_t max_keys = 100'000)
+      : limit_(limit), max_keys_(max_keys) {}
+
+  bool enabled() const { return limit_.enabled(); }
+  // Takes a token from key's bucket: 0 when the call may go, else the milliseconds until a
+  // token is there (the call is refused and nothing is taken). Always 0 when disabled.
+  std::int64_t take(const std::string& key, std::int64_t now_ms);
+  // Forgets the buckets that have refilled (they would let the next call through anyway).
+  void sweep(std::int64_t now_ms);
+  std::size_t size() const;
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::int64_t updated_ms;
+  };
+  // Adds what has dripped in since the bucket was last seen; mu_ held.
+  void refill(Bucket& b, std::int64_t now_ms) const;
+
+  const RateLimit limit_;
+  const std::size_t max_keys_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace rtm

@@ -1,0 +1,135 @@
+// The pieces behind rtm's per-address and per-user limits: rate flags, token buckets and the
+// count of unauthorized sessions (docs/semantics.md "Limits").
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "core/token_buckets.hpp"
+#include "core/unauthorized_sessions.hpp"
+
+namespace rtm {
+namespace {
+
+TEST(ParseRateLimit, OffIsNoLimit) {
+  for (std::string_view off : {"off", "", "0"}) {
+    auto r = parse_rate_limit(off, "--rate-send");
+    ASSERT_TRUE(r.ok()) << off;
+    EXPECT_FALSE(r->enabled());
+  }
+}
+
+TEST(ParseRateLimit, UnitsAndBurst) {
+  auto per_s = parse_rate_limit("20/s", "x").value();
+  EXPECT_DOUBLE_EQ(per_s.per_second, 20);
+  EXPECT_DOUBLE_EQ(per_s.burst, 20);  // burst defaults to the count
+  auto per_m = parse_rate_limit("600/m:50", "x").value();
+  EXPECT_DOUBLE_EQ(per_m.per_second, 10);
+  EXPECT_DOUBLE_EQ(per_m.burst, 50);
+  auto per_h = parse_rate_limit("36/h", "x").value();
+  EXPECT_DOUBLE_EQ(per_h.per_second, 0.01);
+}
+
+TEST(ParseRateLimit, AnythingElseIsInvalidParameterNamingTheSetting) {
+  for (std::string_view bad : {"20", "20/d", "/s", "x/s", "-1/s", "20/s:", "20/s:0", "20/s:x",
+                               "2000000/s", "20/s:2000000", "20 /s", "1.5/s"}) {
+    auto r = parse_rate_limit(bad, "--rate-session-create");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().rc, Rc::InvalidParameter);
+    EXPECT_NE(r.error().msg.find("--rate-session-create"), std::string::npos);
+  }
+}
+
+TEST(TokenBuckets, DisabledAlwaysLetsThrough) {
+  TokenBuckets b(RateLimit{});
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(b.take("a", 0), 0);
+  EXPECT_EQ(b.size(), 0u);
+}
+
+TEST(TokenBuckets, ABurstGoesThenCallsWaitForTheRate) {
+  TokenBuckets b(parse_rate_limit("2/s:3", "x").value());
+  std::int64_t t = 1'000'000;
+  EXPECT_EQ(b.take("a", t), 0);
+  EXPECT_EQ(b.take("a", t), 0);
+  EXPECT_EQ(b.take("a", t), 0);
+  EXPECT_EQ(b.take("a", t), 500);  // one token drips in every 500 ms
+  EXPECT_EQ(b.take("a", t + 499), 1);
+  EXPECT_EQ(b.take("a", t + 500), 0);
+  EXPECT_EQ(b.take("a", t + 500), 500);  // a refused call takes nothing
+  EXPECT_EQ(b.take("a", t + 1000), 0);
+}
+
+TEST(TokenBuckets, EachKeyHasItsOwnBucket) {
+  TokenBuckets b(parse_rate_limit("1/m", "x").value());
+  EXPECT_EQ(b.take("a", 0), 0);
+  EXPECT_EQ(b.take("a", 0), 60'000);
+  EXPECT_EQ(b.take("b", 0), 0);
+}
+
+TEST(TokenBuckets, AClockThatStepsBackDrainsNothing) {
+  TokenBuckets b(parse_rate_limit("1/s", "x").value());
+  EXPECT_EQ(b.take("a", 10'000), 0);
+  EXPECT_EQ(b.take("a", 5'000), 1000);
+  EXPECT_EQ(b.take("a", 11'000), 0);
+}
+
+TEST(TokenBuckets, SweepForgetsOnlyRefilledBuckets) {
+  TokenBuckets b(parse_rate_limit("1/s:2", "x").value());
+  b.take("old", 0);
+  b.take("new", 1'900);
+  b.sweep(2'000);  // "old" is full again after 1 s, "new" is not
+  EXPECT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.take("new", 2'000), 0);
+  EXPECT_EQ(b.take("new", 2'000), 900);
+}
+
+TEST(TokenBuckets, PastMaxKeysNewKeysGoUntracked) {
+  TokenBuckets b(parse_rate_limit("1/h", "x").value(), 2);
+  b.take("a", 0);
+  b.take("b", 0);
+  EXPECT_EQ(b.take("c", 0), 0);
+  EXPECT_EQ(b.take("c", 0), 0);  // not tracked: the map stays bounded
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_GT(b.take("a", 0), 0);  // the tracked ones are still held
+}
+
+TEST(TokenBuckets, ConcurrentCallersNeverTakeMoreThanTheBurst) {
+  TokenBuckets b(parse_rate_limit("100/h", "x").value());
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i)
+        if (b.take("a", 0) == 0) ++allowed;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), 100);
+}
+
+TEST(UnauthorizedSessions, EachAddressHasItsCapAndAllTogetherTheTotal) {
+  UnauthorizedSessions u(2, 3);
+  using A = UnauthorizedSessions::Admission;
+  EXPECT_EQ(u.try_add("10.0.0.1"), A::Admitted);
+  EXPECT_EQ(u.try_add("10.0.0.1"), A::Admitted);
+  EXPECT_EQ(u.try_add("10.0.0.1"), A::AddressFull);
+  EXPECT_EQ(u.try_add("10.0.0.2"), A::Admitted);
+  EXPECT_EQ(u.try_add("10.0.0.3"), A::TotalFull);
+  EXPECT_EQ(u.total(), 3u);
+  u.remove("10.0.0.1");
+  EXPECT_EQ(u.of("10.0.0.1"), 1u);
+  EXPECT_EQ(u.try_add("10.0.0.3"), A::Admitted);
+}
+
+TEST(UnauthorizedSessions, TheEmptyAddressIsHeldByTheTotalOnly) {
+  UnauthorizedSessions u(1, 3);
+  using A = UnauthorizedSessions::Admission;
+  EXPECT_EQ(u.try_add(""), A::Admitted);
+  EXPECT_EQ(u.try_add(""), A::Admitted);
+  EXPECT_EQ(u.try_add(""), A::Admitted);
+  EXPECT_EQ(u.try_add(""), A::TotalFull);
+  u.remove("");
+  EXPECT_EQ(u.total(), 2u);
+}
+
+}  // namespace
+}  // namespace rtm
