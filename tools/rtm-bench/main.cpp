@@ -1,11 +1,13 @@
 // rtm-bench: load generator for the rtm server. main() parses the command line (CLI11) and
-// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, ...).
+// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, fanout.cpp,
+// files.cpp, soak.cpp).
 #include <CLI/CLI.hpp>
 
 #include "fanout.hpp"
 #include "files.hpp"
 #include "p2p.hpp"
 #include "polls.hpp"
+#include "soak.hpp"
 
 using namespace rtm::bench;
 
@@ -128,6 +130,51 @@ int main(int argc, char** argv) {
                         "rtmd's pid, for its RSS (default: the local process listening on the "
                         "--url port)");
 
+  SoakOptions soak;
+  CLI::App* soak_cmd = app.add_subcommand(
+      "soak",
+      "mixed load (logins, p2p, fan-out, uploads, reconnects, channels) for --duration on its "
+      "own rtmd; checks every delivery and whether rtmd's RSS and descriptors stay flat");
+  add_common(soak_cmd, soak);
+  soak_cmd->add_option("--duration", soak.duration, "seconds of load (default 20 minutes)")
+      ->check(CLI::Range(1.0, 7 * 86400.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--sample-interval", soak.sample_interval, "seconds between samples of rtmd")
+      ->check(CLI::Range(0.2, 600.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--csv", soak.csv, "write the samples to FILE (plot_soak.py draws it)");
+  soak_cmd->add_option("--rtmd", soak.rtmd, "rtmd to start (default: the one beside rtm-bench)");
+  soak_cmd
+      ->add_option("--rtmd-arg", soak.rtmd_args, "one more flag for the rtmd it starts (repeat)")
+      ->allow_extra_args(false);
+  soak_cmd->add_flag("--keep-data", soak.keep_data, "keep the started rtmd's data dir and log");
+  soak_cmd->add_option("--rtmd-pid", soak.rtmd_pid,
+                       "with --url: rtmd's pid (default: the local process listening on the port)");
+  soak_cmd->add_option("--scale", soak.plan.scale, "multiply every rate of the load")
+      ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--subscribers", soak.plan.subscribers, "WebSocket subscribers of the group")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-rss-slope", soak.limits.max_rss_slope_kib_per_min,
+                   "flat: RSS slope over the last 3/4 at most this, KiB/min")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-rss-growth", soak.limits.max_rss_growth_kib,
+                   "flat: RSS end - middle at most this, KiB")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-fd-slope", soak.limits.max_fd_slope_per_min,
+                   "flat: descriptor slope over the last 3/4 at most this, per min")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-fd-growth", soak.limits.max_fd_growth,
+                   "flat: descriptors end - middle at most this")
+      ->capture_default_str();
+  soak_cmd->add_option("--max-errors", soak.max_errors, "stop early past this many errors")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -138,5 +185,9 @@ int main(int argc, char** argv) {
   if (polls_cmd->parsed()) return run_polls(polls);
   if (fanout_cmd->parsed()) return run_fanout(fanout);
   if (files_cmd->parsed()) return run_files(files);
+  if (soak_cmd->parsed()) {
+    soak.use_url = soak_cmd->get_option("--url")->count() > 0;
+    return run_soak(soak);
+  }
   return 2;
 }
