@@ -40,18 +40,18 @@ TEST(SoakTrendTest, WarmupThenPlateauWithNoiseIsFlat) {
   EXPECT_GE(r.rss_max_kib, 24576);
 }
 
-TEST(SoakTrendTest, SteadyLeakOfAHundredKibPerMinuteIsGrowing) {
+TEST(SoakTrendTest, SteadyLeakOfOneHundredFiftyKibPerMinuteIsGrowing) {
   auto v = series(
-      20, [](double t) { return 20480 + 100 * t / 60 + wobble(t, 200); },
+      20, [](double t) { return 20480 + 150 * t / 60 + wobble(t, 200); },
       [](double) { return 350; });
   SoakTrend r = judge_trend(v, TrendLimits{});
   ASSERT_TRUE(r.judged);
   EXPECT_FALSE(r.rss_flat);
   EXPECT_TRUE(r.fds_flat);
   EXPECT_FALSE(r.flat());
-  EXPECT_NEAR(r.rss_slope_kib_per_min, 100, 5);
+  EXPECT_NEAR(r.rss_slope_kib_per_min, 150, 5);
   // End (median of the last 10 %) minus middle (median of 45-55 %): about 9 minutes of leak.
-  EXPECT_NEAR(r.rss_end_minus_middle_kib, 100 * 9.5, 150);
+  EXPECT_NEAR(r.rss_end_minus_middle_kib, 150 * 9.5, 150);
 }
 
 TEST(SoakTrendTest, ALeakBelowTheSlopeLimitStillFailsOnEndMinusMiddle) {

@@ -2,6 +2,9 @@
 // dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, fanout.cpp,
 // files.cpp, soak.cpp).
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "fanout.hpp"
 #include "files.hpp"
@@ -153,6 +156,37 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--scale", soak.plan.scale, "multiply every rate of the load")
       ->check(CLI::Range(0.01, 100.0))
       ->capture_default_str();
+  std::vector<std::string> soak_rates;
+  soak_cmd
+      ->add_option("--rate", soak_rates,
+                   std::string("NAME=PER_S: one rate of the load, before --scale (repeat); names: ") +
+                       SoakPlan::kRateNames)
+      ->check([&soak](const std::string& v) -> std::string {
+        const auto eq = v.find('=');
+        char* end = nullptr;
+        const double r = eq == std::string::npos ? -1 : std::strtod(v.c_str() + eq + 1, &end);
+        if (eq == std::string::npos || !end || *end || r < 0) return "expected NAME=PER_S, got " + v;
+        SoakPlan probe;
+        if (!probe.set_rate(v.substr(0, eq), r)) return "unknown rate " + v.substr(0, eq);
+        return "";
+      });
+  soak_cmd->add_option("--ws-drop-every", soak.plan.ws_receiver_drop_every_s,
+                       "mean seconds between drops of one p2p WebSocket (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  soak_cmd->add_option("--subscriber-drop-every", soak.plan.subscriber_drop_every_s,
+                       "mean seconds between drops of one group subscriber (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  soak_cmd->add_option("--channel-token-every", soak.plan.channel_token_every_s,
+                       "seconds between new tokens for each channel (channel.create again)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--queue-limit", soak.plan.queue_limit,
+                   "session.set queue_limit of every receiving session (events kept, read or not)")
+      ->check(CLI::Range(10, 100000))
+      ->capture_default_str();
   soak_cmd->add_option("--subscribers", soak.plan.subscribers, "WebSocket subscribers of the group")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -187,6 +221,10 @@ int main(int argc, char** argv) {
   if (files_cmd->parsed()) return run_files(files);
   if (soak_cmd->parsed()) {
     soak.use_url = soak_cmd->get_option("--url")->count() > 0;
+    for (const auto& r : soak_rates) {
+      const auto eq = r.find('=');
+      soak.plan.set_rate(r.substr(0, eq), std::strtod(r.c_str() + eq + 1, nullptr));
+    }
     return run_soak(soak);
   }
   return 2;

@@ -127,6 +127,20 @@ struct ActiveGuard {
 
 }  // namespace
 
+bool SoakPlan::set_rate(std::string_view name, double per_s) {
+  double* r = name == "p2p"               ? &p2p_per_s
+              : name == "group"           ? &group_per_s
+              : name == "token_logins"    ? &token_logins_per_s
+              : name == "kills"           ? &kills_per_s
+              : name == "password_logins" ? &password_logins_per_s
+              : name == "uploads"         ? &uploads_per_s
+              : name == "channel"         ? &channel_sends_per_s
+                                          : nullptr;
+  if (!r) return false;
+  *r = per_s;
+  return true;
+}
+
 // ---------------------------------------------------------------- the actors' state
 
 struct SoakLoad::Impl {
@@ -1041,12 +1055,25 @@ void SoakLoad::stop_generating() {
 }
 
 bool SoakLoad::drain(std::chrono::milliseconds limit) {
-  return wait_until(
-      [&] {
-        SoakChecks c = checks(0);
-        return c.p2p.pending + c.group.pending + c.channel.pending == 0;
-      },
-      limit);
+  // Done when nothing is on its way, or when nothing more arrived for 5 s (what was lost
+  // stays lost: waiting out the whole limit would not change the count).
+  auto pending = [&] {
+    SoakChecks c = checks(0);
+    return c.p2p.pending + c.group.pending + c.channel.pending;
+  };
+  std::uint64_t last = pending();
+  auto last_change = std::chrono::steady_clock::now();
+  const auto end = last_change + limit;
+  while (last > 0 && std::chrono::steady_clock::now() < end &&
+         std::chrono::steady_clock::now() - last_change < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::uint64_t now = pending();
+    if (now != last) {
+      last = now;
+      last_change = std::chrono::steady_clock::now();
+    }
+  }
+  return last == 0;
 }
 
 void SoakLoad::stop() {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -47,6 +48,12 @@ struct SoakPlan {
   int download_every = 4;                // one upload in this many is downloaded and compared
   std::size_t upload_min_bytes = 1024, upload_max_bytes = 256 * 1024;
   int queue_limit = 100;  // session.set on every receiving session (see docs/benchmarks.md)
+
+  // Sets one of the rates above by its name in --rate NAME=PER_S (p2p, group, token_logins,
+  // kills, password_logins, uploads, channel); false for an unknown name.
+  bool set_rate(std::string_view name, double per_s);
+  static constexpr const char* kRateNames =
+      "p2p, group, token_logins, kills, password_logins, uploads, channel";
 };
 
 // The correctness figures so far.

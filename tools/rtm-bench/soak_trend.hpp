@@ -19,8 +19,8 @@ struct SoakSample {
 // What "flat" allows. The first `warmup_fraction` of the run is left out of the slope: caches
 // (SQLite pages, the allocator's arenas, sessions' kept events) fill there by design.
 struct TrendLimits {
-  double max_rss_slope_kib_per_min = 64;  // Theil-Sen slope over the judged part
-  double max_rss_growth_kib = 2048;       // end (median of the last 10 %) - middle (median 45-55 %)
+  double max_rss_slope_kib_per_min = 100;  // Theil-Sen slope over the judged part
+  double max_rss_growth_kib = 1024;        // end (median of the last 10 %) - middle (median 45-55 %)
   double max_fd_slope_per_min = 1;        // Theil-Sen slope of open descriptors
   double max_fd_growth = 16;              // end - middle for open descriptors
   double warmup_fraction = 0.25;
