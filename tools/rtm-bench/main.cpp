@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
       "mixed load (logins, p2p, fan-out, uploads, reconnects, channels) for --duration on its "
       "own rtmd; checks every delivery and whether rtmd's RSS and descriptors stay flat");
   add_common(soak_cmd, soak);
+  soak_cmd->get_option("--url")->description(
+      "soak the server running there instead of starting one (needs --api-key or --data-dir)");
   soak_cmd->add_option("--duration", soak.duration, "seconds of load (default 20 minutes)")
       ->check(CLI::Range(1.0, 7 * 86400.0))
       ->capture_default_str();
@@ -148,7 +150,8 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--csv", soak.csv, "write the samples to FILE (plot_soak.py draws it)");
   soak_cmd->add_option("--rtmd", soak.rtmd, "rtmd to start (default: the one beside rtm-bench)");
   soak_cmd
-      ->add_option("--rtmd-arg", soak.rtmd_args, "one more flag for the rtmd it starts (repeat)")
+      ->add_option("--rtmd-arg", soak.rtmd_args,
+                   "one more flag for the rtmd it starts, as --rtmd-arg=--flag=value (repeat)")
       ->allow_extra_args(false);
   soak_cmd->add_flag("--keep-data", soak.keep_data, "keep the started rtmd's data dir and log");
   soak_cmd->add_option("--rtmd-pid", soak.rtmd_pid,
@@ -158,28 +161,33 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::vector<std::string> soak_rates;
   soak_cmd
-      ->add_option("--rate", soak_rates,
-                   std::string("NAME=PER_S: one rate of the load, before --scale (repeat); names: ") +
-                       SoakPlan::kRateNames)
+      ->add_option(
+          "--rate", soak_rates,
+          std::string("NAME=PER_S: one rate of the load, before --scale (repeat); names: ") +
+              SoakPlan::kRateNames)
       ->check([&soak](const std::string& v) -> std::string {
         const auto eq = v.find('=');
         char* end = nullptr;
         const double r = eq == std::string::npos ? -1 : std::strtod(v.c_str() + eq + 1, &end);
-        if (eq == std::string::npos || !end || *end || r < 0) return "expected NAME=PER_S, got " + v;
+        if (eq == std::string::npos || !end || *end || r < 0)
+          return "expected NAME=PER_S, got " + v;
         SoakPlan probe;
         if (!probe.set_rate(v.substr(0, eq), r)) return "unknown rate " + v.substr(0, eq);
         return "";
       });
-  soak_cmd->add_option("--ws-drop-every", soak.plan.ws_receiver_drop_every_s,
-                       "mean seconds between drops of one p2p WebSocket (0: never)")
+  soak_cmd
+      ->add_option("--ws-drop-every", soak.plan.ws_receiver_drop_every_s,
+                   "mean seconds between drops of one p2p WebSocket (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  soak_cmd->add_option("--subscriber-drop-every", soak.plan.subscriber_drop_every_s,
-                       "mean seconds between drops of one group subscriber (0: never)")
+  soak_cmd
+      ->add_option("--subscriber-drop-every", soak.plan.subscriber_drop_every_s,
+                   "mean seconds between drops of one group subscriber (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  soak_cmd->add_option("--channel-token-every", soak.plan.channel_token_every_s,
-                       "seconds between new tokens for each channel (channel.create again)")
+  soak_cmd
+      ->add_option("--channel-token-every", soak.plan.channel_token_every_s,
+                   "seconds between new tokens for each channel (channel.create again)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   soak_cmd

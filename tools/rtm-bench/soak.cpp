@@ -128,9 +128,10 @@ int run_soak(const SoakOptions& o) {
     if (!o.use_url) {
       RtmdProcess::Options ro;
       ro.binary = o.rtmd.empty() ? rtmd_beside_this_program() : o.rtmd;
-      // The server event stream keeps its last N events whether read or not; a small N is
-      // reached in the first minutes, so the ring's filling is not taken for growth.
-      ro.args = {"--server-events-limit", "500"};
+      // The server event stream keeps its last N events whether read or not; at the ~1 event/s
+      // of this load 100 is reached in two minutes, so the ring's filling is not taken for
+      // growth (the default 10,000 would fill for hours).
+      ro.args = {"--server-events-limit", "100"};
       ro.args.insert(ro.args.end(), o.rtmd_args.begin(), o.rtmd_args.end());
       ro.keep_data = o.keep_data;
       own = std::make_unique<RtmdProcess>(ro);
@@ -278,22 +279,23 @@ int run_soak(const SoakOptions& o) {
   const double d = window_s > 0 ? window_s : 1;
   const SoakPlan& p = o.plan;
   auto per_s = [&](double r) { return json_number(std::round(r * p.scale * 100) / 100); };
-  json::object settings{{"url", server.url.text},
-                        {"own_rtmd", own != nullptr},
-                        {"duration_s", json_number(o.duration)},
-                        {"sample_interval_s", json_number(o.sample_interval)},
-                        {"threads", o.threads},
-                        {"scale", json_number(p.scale)},
-                        {"subscribers", p.subscribers},
-                        {"rates_per_s", json::object{{"p2p", per_s(p.p2p_per_s)},
-                                                     {"group", per_s(p.group_per_s)},
-                                                     {"token_logins", per_s(p.token_logins_per_s)},
-                                                     {"kills", per_s(p.kills_per_s)},
-                                                     {"password_logins", per_s(p.password_logins_per_s)},
-                                                     {"uploads", per_s(p.uploads_per_s)},
-                                                     {"channel", per_s(p.channel_sends_per_s)}}},
-                        {"ws_drop_every_s", json_number(p.ws_receiver_drop_every_s / p.scale)},
-                        {"subscriber_drop_every_s", json_number(p.subscriber_drop_every_s / p.scale)}};
+  json::object settings{
+      {"url", server.url.text},
+      {"own_rtmd", own != nullptr},
+      {"duration_s", json_number(o.duration)},
+      {"sample_interval_s", json_number(o.sample_interval)},
+      {"threads", o.threads},
+      {"scale", json_number(p.scale)},
+      {"subscribers", p.subscribers},
+      {"rates_per_s", json::object{{"p2p", per_s(p.p2p_per_s)},
+                                   {"group", per_s(p.group_per_s)},
+                                   {"token_logins", per_s(p.token_logins_per_s)},
+                                   {"kills", per_s(p.kills_per_s)},
+                                   {"password_logins", per_s(p.password_logins_per_s)},
+                                   {"uploads", per_s(p.uploads_per_s)},
+                                   {"channel", per_s(p.channel_sends_per_s)}}},
+      {"ws_drop_every_s", json_number(p.ws_receiver_drop_every_s / p.scale)},
+      {"subscriber_drop_every_s", json_number(p.subscriber_drop_every_s / p.scale)}};
 
   if (o.json) {
     json::object ops_json;

@@ -20,9 +20,9 @@ struct SoakSample {
 // (SQLite pages, the allocator's arenas, sessions' kept events) fill there by design.
 struct TrendLimits {
   double max_rss_slope_kib_per_min = 100;  // Theil-Sen slope over the judged part
-  double max_rss_growth_kib = 1024;        // end (median of the last 10 %) - middle (median 45-55 %)
-  double max_fd_slope_per_min = 1;        // Theil-Sen slope of open descriptors
-  double max_fd_growth = 16;              // end - middle for open descriptors
+  double max_rss_growth_kib = 1024;  // end (median of the last 10 %) - middle (median 45-55 %)
+  double max_fd_slope_per_min = 1;   // Theil-Sen slope of open descriptors
+  double max_fd_growth = 16;         // end - middle for open descriptors
   double warmup_fraction = 0.25;
   std::size_t min_judged_samples = 8;  // fewer in the judged part: too short to judge
   double min_span_s = 60;              // a shorter run is not judged either
