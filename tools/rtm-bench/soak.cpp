@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdio>
@@ -27,13 +28,6 @@ struct Row {
   std::array<std::uint64_t, kOpCount> ops{};
   std::uint64_t errors = 0, overdue = 0;
 };
-
-// Column names of the CSV for each Op, in enum order.
-constexpr const char* kOpColumns[kOpCount] = {
-    "login_token",      "login_password", "login_kill", "kill_seen",    "session_destroy",
-    "session_expire",   "p2p_send",       "p2p_retry",  "p2p_delivery", "group_publish",
-    "group_delivery",   "upload",         "download",   "ws_reconnect", "channel_send",
-    "channel_delivery", "channel_token"};
 
 // A message acknowledged this long ago and not yet delivered counts as overdue in the progress
 // lines (at the end, after the drain, anything not delivered is missing).
@@ -66,7 +60,7 @@ class CsvWriter {
     f_ = std::fopen(path.c_str(), "w");
     if (!f_) throw std::runtime_error("--csv " + path + ": cannot write");
     std::fprintf(f_, "t_s,rss_kib,fds,sessions,events_queued,bench_rss_kib");
-    for (const char* c : kOpColumns) std::fprintf(f_, ",%s", c);
+    for (std::size_t i = 0; i < kOpCount; ++i) std::fprintf(f_, ",%s", op_key(static_cast<Op>(i)));
     std::fprintf(f_, ",errors,overdue\n");
     std::fflush(f_);
   }
@@ -131,7 +125,10 @@ int run_soak(const SoakOptions& o) {
       // The server event stream keeps its last N events whether read or not; at the ~1 event/s
       // of this load 100 is reached in two minutes, so the ring's filling is not taken for
       // growth (the default 10,000 would fill for hours).
-      ro.args = {"--server-events-limit", "100"};
+      const bool own_limit = std::any_of(o.rtmd_args.begin(), o.rtmd_args.end(), [](auto& a) {
+        return a.rfind("--server-events-limit", 0) == 0;
+      });
+      if (!own_limit) ro.args = {"--server-events-limit", "100"};
       ro.args.insert(ro.args.end(), o.rtmd_args.begin(), o.rtmd_args.end());
       ro.keep_data = o.keep_data;
       own = std::make_unique<RtmdProcess>(ro);
@@ -299,7 +296,7 @@ int run_soak(const SoakOptions& o) {
 
   if (o.json) {
     json::object ops_json;
-    for (std::size_t i = 0; i < kOpCount; ++i) ops_json[kOpColumns[i]] = ops[i];
+    for (std::size_t i = 0; i < kOpCount; ++i) ops_json[op_key(static_cast<Op>(i))] = ops[i];
     json::object errs;
     for (const auto& [k, v] : error_kinds) errs[k] = v;
     json::object out{

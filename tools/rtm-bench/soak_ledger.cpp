@@ -80,6 +80,30 @@ const char* op_name(Op op) {
   return "?";
 }
 
+const char* op_key(Op op) {
+  switch (op) {
+    case Op::login_token: return "login_token";
+    case Op::login_password: return "login_password";
+    case Op::login_kill: return "login_kill";
+    case Op::kill_seen: return "kill_seen";
+    case Op::session_destroy: return "session_destroy";
+    case Op::session_expire: return "session_expire";
+    case Op::p2p_send: return "p2p_send";
+    case Op::p2p_retry: return "p2p_retry";
+    case Op::p2p_delivery: return "p2p_delivery";
+    case Op::group_publish: return "group_publish";
+    case Op::group_delivery: return "group_delivery";
+    case Op::upload: return "upload";
+    case Op::download: return "download";
+    case Op::ws_reconnect: return "ws_reconnect";
+    case Op::channel_send: return "channel_send";
+    case Op::channel_delivery: return "channel_delivery";
+    case Op::channel_token: return "channel_token";
+    case Op::count_: break;
+  }
+  return "?";
+}
+
 std::array<std::uint64_t, kOpCount> OpCounters::snapshot() const {
   std::array<std::uint64_t, kOpCount> s{};
   for (std::size_t i = 0; i < kOpCount; ++i) s[i] = c_[i].load(std::memory_order_relaxed);

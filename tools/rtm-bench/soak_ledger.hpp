@@ -1,7 +1,8 @@
 // The bookkeeping of rtm-bench soak's correctness checks: which messages were acknowledged and
 // which each receiver got (DeliveryLedger), the operations done per kind (OpCounters), and the
 // errors seen, counted by where and which rc (ErrorBook). Shared by the load's coroutines on
-// every worker thread, so each is safe to call from any thread.
+// every worker thread, so each is safe to call from any thread; their mutexes are leaf locks
+// (nothing else is locked or called under them).
 #pragma once
 
 #include <array>
@@ -74,7 +75,8 @@ enum class Op : std::size_t {
   count_
 };
 constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::count_);
-const char* op_name(Op op);
+const char* op_name(Op op);  // for the summary table: "logins (mode kill)"
+const char* op_key(Op op);   // for the CSV and JSON: "login_kill"
 
 class OpCounters {
  public:

@@ -233,7 +233,7 @@ struct SoakLoad::Impl {
   asio::awaitable<void> long_poll_loop(Lane& l);
   asio::awaitable<void> push_loop(PushSocket& p);
   asio::awaitable<void> channel_poll_loop(Lane& l, Channel& c);
-  asio::awaitable<void> send_loop(Lane& l, std::uint64_t uid, double per_s);
+  asio::awaitable<void> send_loop(Lane& l, double per_s);
   asio::awaitable<void> publish_loop(Lane& l);
   asio::awaitable<void> token_login_loop(Lane& l);
   asio::awaitable<void> password_login_loop(Lane& l);
@@ -499,7 +499,7 @@ asio::awaitable<void> SoakLoad::Impl::channel_poll_loop(Lane& l, Channel& c) {
 
 // ---------------------------------------------------------------- generators
 
-asio::awaitable<void> SoakLoad::Impl::send_loop(Lane& l, std::uint64_t uid, double per_s) {
+asio::awaitable<void> SoakLoad::Impl::send_loop(Lane& l, double per_s) {
   ActiveGuard guard{generators};
   const std::string target = client("message.send");
   const std::string session = l.stream.session;
@@ -535,7 +535,6 @@ asio::awaitable<void> SoakLoad::Impl::send_loop(Lane& l, std::uint64_t uid, doub
         again.body.at("mid") != a.body.at("mid"))
       errors.note("message.send (retry)", "check: the retry was answered with another mid");
   }
-  (void)uid;
 }
 
 asio::awaitable<void> SoakLoad::Impl::publish_loop(Lane& l) {
@@ -993,7 +992,7 @@ void SoakLoad::Impl::start() {
     for (std::size_t k = 0; k < sender_sessions.size(); ++k) {
       Lane& l = lane(generator_lanes);
       l.stream.session = sender_sessions[k];
-      spawn(l, generators, send_loop(l, sender_uids[k], per_sender));
+      spawn(l, generators, send_loop(l, per_sender));
     }
   }
   if (plan.group_per_s > 0 && plan.subscribers > 0) {
