@@ -309,25 +309,47 @@ long find_listening_pid(unsigned port) {
   return 0;
 }
 
-std::optional<double> read_metric(const Server& s, std::string_view name) {
+std::vector<std::optional<double>> read_metrics(const Server& s,
+                                                const std::vector<std::string>& names) {
+  std::vector<std::optional<double>> values(names.size());
   http::BlockingClient client(s.url);
   http::Reply r;
   try {
     r = client.request("GET", "/metrics", "", "", std::chrono::seconds(10));
   } catch (const http::TransportError&) {
-    return std::nullopt;
+    return values;
   }
-  if (r.status != 200) return std::nullopt;
+  if (r.status != 200) return values;
   std::string_view text = r.body;
   while (!text.empty()) {
     std::size_t eol = text.find('\n');
     std::string_view line = text.substr(0, eol);
     text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
-        line[name.size()] == ' ')
-      return std::strtod(std::string(line.substr(name.size() + 1)).c_str(), nullptr);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string& name = names[i];
+      if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+          line[name.size()] == ' ')
+        values[i] = std::strtod(std::string(line.substr(name.size() + 1)).c_str(), nullptr);
+    }
   }
-  return std::nullopt;
+  return values;
+}
+
+std::optional<double> read_metric(const Server& s, std::string_view name) {
+  return read_metrics(s, {std::string(name)})[0];
+}
+
+long count_open_fds(long pid) {
+  if (pid <= 0) return -1;
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return -1;
+  long n = 0;
+  for (auto end = std::filesystem::directory_iterator(); it != end; it.increment(ec)) {
+    if (ec) return -1;
+    ++n;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- progress and summary

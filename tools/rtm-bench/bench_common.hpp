@@ -159,6 +159,12 @@ long find_listening_pid(unsigned port);
 // The value of an unlabelled sample `name` in the server's GET /metrics (Prometheus text);
 // nullopt when the server does not answer or has no such metric.
 std::optional<double> read_metric(const Server& s, std::string_view name);
+// The same for several names with one GET: one entry per name, nullopt where it is missing.
+std::vector<std::optional<double>> read_metrics(const Server& s,
+                                                const std::vector<std::string>& names);
+
+// Open file descriptors of process `pid` (entries of /proc/PID/fd); -1 when unreadable.
+long count_open_fds(long pid);
 
 // Prints "[  3s] sends/s ... deliveries/s ... errors ..." to stderr once per call.
 class Progress {

@@ -1,11 +1,16 @@
 // rtm-bench: load generator for the rtm server. main() parses the command line (CLI11) and
-// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, ...).
+// dispatches to one scenario; each scenario lives in its own file (p2p.cpp, polls.cpp, fanout.cpp,
+// files.cpp, soak.cpp).
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "fanout.hpp"
 #include "files.hpp"
 #include "p2p.hpp"
 #include "polls.hpp"
+#include "soak.hpp"
 
 using namespace rtm::bench;
 
@@ -128,6 +133,90 @@ int main(int argc, char** argv) {
                         "rtmd's pid, for its RSS (default: the local process listening on the "
                         "--url port)");
 
+  SoakOptions soak;
+  CLI::App* soak_cmd = app.add_subcommand(
+      "soak",
+      "mixed load (logins, p2p, fan-out, uploads, reconnects, channels) for --duration on its "
+      "own rtmd; checks every delivery and whether rtmd's RSS and descriptors stay flat");
+  add_common(soak_cmd, soak);
+  soak_cmd->get_option("--url")->description(
+      "soak the server running there instead of starting one (needs --api-key or --data-dir)");
+  soak_cmd->add_option("--duration", soak.duration, "seconds of load (default 20 minutes)")
+      ->check(CLI::Range(1.0, 7 * 86400.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--sample-interval", soak.sample_interval, "seconds between samples of rtmd")
+      ->check(CLI::Range(0.2, 600.0))
+      ->capture_default_str();
+  soak_cmd->add_option("--csv", soak.csv, "write the samples to FILE (plot_soak.py draws it)");
+  soak_cmd->add_option("--rtmd", soak.rtmd, "rtmd to start (default: the one beside rtm-bench)");
+  soak_cmd
+      ->add_option("--rtmd-arg", soak.rtmd_args,
+                   "one more flag for the rtmd it starts, as --rtmd-arg=--flag=value (repeat)")
+      ->allow_extra_args(false);
+  soak_cmd->add_flag("--keep-data", soak.keep_data, "keep the started rtmd's data dir and log");
+  soak_cmd->add_option("--rtmd-pid", soak.rtmd_pid,
+                       "with --url: rtmd's pid (default: the local process listening on the port)");
+  soak_cmd->add_option("--scale", soak.plan.scale, "multiply every rate of the load")
+      ->check(CLI::Range(0.01, 100.0))
+      ->capture_default_str();
+  std::vector<std::string> soak_rates;
+  soak_cmd
+      ->add_option(
+          "--rate", soak_rates,
+          std::string("NAME=PER_S: one rate of the load, before --scale (repeat); names: ") +
+              SoakPlan::kRateNames)
+      ->check([&soak](const std::string& v) -> std::string {
+        const auto eq = v.find('=');
+        char* end = nullptr;
+        const double r = eq == std::string::npos ? -1 : std::strtod(v.c_str() + eq + 1, &end);
+        if (eq == std::string::npos || !end || *end || r < 0)
+          return "expected NAME=PER_S, got " + v;
+        SoakPlan probe;
+        if (!probe.set_rate(v.substr(0, eq), r)) return "unknown rate " + v.substr(0, eq);
+        return "";
+      });
+  soak_cmd
+      ->add_option("--ws-drop-every", soak.plan.ws_receiver_drop_every_s,
+                   "mean seconds between drops of one p2p WebSocket (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--subscriber-drop-every", soak.plan.subscriber_drop_every_s,
+                   "mean seconds between drops of one group subscriber (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--channel-token-every", soak.plan.channel_token_every_s,
+                   "seconds between new tokens for each channel (channel.create again)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--queue-limit", soak.plan.queue_limit,
+                   "session.set queue_limit of every receiving session (events kept, read or not)")
+      ->check(CLI::Range(10, 100000))
+      ->capture_default_str();
+  soak_cmd->add_option("--subscribers", soak.plan.subscribers, "WebSocket subscribers of the group")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-rss-slope", soak.limits.max_rss_slope_kib_per_min,
+                   "flat: RSS slope over the last 3/4 at most this, KiB/min")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-rss-growth", soak.limits.max_rss_growth_kib,
+                   "flat: RSS end - middle at most this, KiB")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-fd-slope", soak.limits.max_fd_slope_per_min,
+                   "flat: descriptor slope over the last 3/4 at most this, per min")
+      ->capture_default_str();
+  soak_cmd
+      ->add_option("--max-fd-growth", soak.limits.max_fd_growth,
+                   "flat: descriptors end - middle at most this")
+      ->capture_default_str();
+  soak_cmd->add_option("--max-errors", soak.max_errors, "stop early past this many errors")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -138,5 +227,13 @@ int main(int argc, char** argv) {
   if (polls_cmd->parsed()) return run_polls(polls);
   if (fanout_cmd->parsed()) return run_fanout(fanout);
   if (files_cmd->parsed()) return run_files(files);
+  if (soak_cmd->parsed()) {
+    soak.use_url = soak_cmd->get_option("--url")->count() > 0;
+    for (const auto& r : soak_rates) {
+      const auto eq = r.find('=');
+      soak.plan.set_rate(r.substr(0, eq), std::strtod(r.c_str() + eq + 1, nullptr));
+    }
+    return run_soak(soak);
+  }
   return 2;
 }
