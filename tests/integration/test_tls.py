@@ -129,6 +129,37 @@ class TestHttpsAndWss(TlsCase):
         self.assertEqual((status, len(body)), (200, len(sdk)))
         self.assertEqual(body, sdk)
 
+    def test_events_taken_by_a_poll_whose_tls_client_left_come_again_without_after(self):
+        # A TLS client leaves with close_notify, then FIN: the close_notify is data in the
+        # socket, so rtmd must not take it for a client still there.
+        a, b = self.login(), self.login()
+        self.events(b.session)
+        raw = socket.create_connection(("127.0.0.1", self.rtmd.port), timeout=5)
+        tls = self.rtmd.ssl_context.wrap_socket(raw, server_hostname="127.0.0.1")
+        body = json.dumps({"session": b.session, "timeout": 10}).encode()
+        tls.sendall(b"POST /v1/session.get_events HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body))
+        deadline = time.monotonic() + 5
+        while self.metric("rtm_long_polls_waiting") < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        tls.setblocking(False)
+        try:
+            tls.unwrap()  # close_notify, without waiting for rtmd's
+        except (ssl.SSLWantReadError, ssl.SSLError, OSError):
+            pass
+        tls.close()  # FIN (raw was detached by wrap_socket)
+        self.assertOk(self.c.call("message.send", session=a.session, to=b.uid, mtype=30,
+                                  msg="not lost"))
+        self.assertEqual([m["msg"] for m in self.messages(b.session, 1)], ["not lost"])
+
+    def metric(self, name):
+        status, _, body = self.c.request("GET", "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return 0.0
+
     def test_plain_http_on_the_tls_port_gets_400_and_a_close(self):
         with socket.create_connection(("127.0.0.1", self.rtmd.port), timeout=5) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
