@@ -14,7 +14,7 @@ void log_startup(const Config& c, std::uint16_t port, unsigned threads,
   std::string webhooks;
   for (const auto& w : c.webhooks) {
     if (!webhooks.empty()) webhooks += " ";
-    webhooks += redact_url(w.url);
+    webhooks += logging::redact_url_path(w.url);
   }
   logging::info("rtmd.started", {{"listen", listen},
                                  {"public_url", redact_url(c.public_url)},

@@ -20,6 +20,10 @@ struct BaseUrl {
   bool tls = false;         // https://
 
   // prefix + path, path starting with '/'.
+  // scheme://host:port, without the path: what error texts name, since a path may be a
+  // secret (webhook URLs such as https://hooks.example/services/T0/B0/SECRET).
+  std::string origin() const { return (tls ? "https://" : "http://") + host_header; }
+
   std::string target(std::string_view path) const {
     std::string t = prefix;
     t.append(path);

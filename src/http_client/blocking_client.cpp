@@ -84,7 +84,7 @@ Reply BlockingClient::request(std::string_view method, std::string_view path, st
       throw TransportError(*abandoned, "interrupted");
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f", timeout.count() / 1000.0);
-    throw TransportError(*abandoned, "no answer from " + url_.text + " within " + secs + " s");
+    throw TransportError(*abandoned, "no answer from " + url_.origin() + " within " + secs + " s");
   }
   if (result) {
     // A connection refused or reset before anything was sent: the server is not there.
@@ -94,9 +94,9 @@ Reply BlockingClient::request(std::string_view method, std::string_view path, st
          result == asio::error::network_unreachable || result == asio::error::timed_out);
     if (connect_failure)
       throw TransportError(TransportError::Kind::connect,
-                           "cannot connect to " + url_.text + ": " + result.message());
+                           "cannot connect to " + url_.origin() + ": " + result.message());
     throw TransportError(TransportError::Kind::io,
-                         "request to " + url_.text + " failed: " + result.message());
+                         "request to " + url_.origin() + " failed: " + result.message());
   }
   return Reply{resp.status, std::string(resp.body), std::string(resp.content_type)};
 }

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 
 namespace rtm::logging {
 
@@ -74,6 +76,18 @@ std::string redact_url(std::string_view url) {
       redact_query(tail.substr(q + 1, hash == std::string_view::npos ? hash : hash - q - 1)));
   if (hash != std::string_view::npos) out.append(tail.substr(hash));
   return out;
+}
+
+std::string redact_url_path(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "…";  // not a URL: nothing of it is shown
+  std::size_t end = url.find_first_of("/?#", scheme + 3);
+  if (end == std::string_view::npos || end + 1 >= url.size()) return redact_url(url);
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : url.substr(end)) h = (h ^ c) * 16777619u;
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "[%08x]", h);
+  return redact_url(url.substr(0, end)) + "/…" + tag;
 }
 
 }  // namespace rtm::logging

@@ -15,4 +15,10 @@ namespace rtm::logging {
 // A text that is not a URL (sqlite:PATH, local) comes back as it is.
 std::string redact_url(std::string_view url);
 
+// A URL whose path may itself be the secret (webhook receivers such as
+// https://hooks.example/services/T0/B0/SECRET): scheme and authority as redact_url() shows
+// them, then the path and query replaced by a tag that tells one URL of a host from another
+// without showing it: "https://hooks.example/…[3f2a9c01]" (FNV-1a of what was hidden).
+std::string redact_url_path(std::string_view url);
+
 }  // namespace rtm::logging

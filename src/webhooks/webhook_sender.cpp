@@ -281,7 +281,7 @@ WebhookSender::Outcome WebhookSender::deliver(const OutboxEntry& entry) {
   std::uint64_t suppressed = 0;
   if (log_budget_.admit(dead ? "webhook.dead_letter" : "webhook.failed", steady_ms(), suppressed))
     logging::warn(dead ? "webhook.dead_letter" : "webhook.failed",
-                  {{"url", logging::redact_url(entry.url)},
+                  {{"url", logging::redact_url_path(entry.url)},
                    {"id", entry.id},
                    {"attempts", attempts},
                    {"error", error},

@@ -508,6 +508,21 @@ TEST(BlockingClientTest, NobodyListeningIsAConnectTransportError) {
   EXPECT_EQ(kind_of(client, 5000ms), TransportError::Kind::connect);
 }
 
+TEST(BlockingClientTest, TransportErrorsNameTheOriginButNeverThePath) {
+  // Webhook URLs may carry their secret in the path; errors reach the log.
+  std::string error;
+  std::string origin = "http://127.0.0.1:" + std::to_string(free_port());
+  BlockingClient client(*parse_base_url(origin + "/services/T0/B0/s3cr3t", error));
+  try {
+    client.request("POST", "", "{}", "", 5000ms);
+    FAIL() << "nobody listens there";
+  } catch (const TransportError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find(origin), std::string::npos) << what;
+    EXPECT_EQ(what.find("s3cr3t"), std::string::npos) << what;
+  }
+}
+
 TEST(BlockingClientTest, CancelFlagAbandonsTheCallInProgress) {
   LoopbackServer server([](const std::string&) { return LoopbackServer::Action{"", false, true}; });
   BlockingClient client(server.url());

@@ -172,6 +172,20 @@ TEST(RedactUrl, PasswordsAndSecretQueryValuesAreHidden) {
   EXPECT_EQ(redact_url("http://hooks.example/in?token=abc&API_KEY=def&x=1#frag"),
             "http://hooks.example/in?token=***&API_KEY=***&x=1#frag");
   EXPECT_EQ(redact_url("http://user@host/p"), "http://user@host/p");
+}
+
+TEST(RedactUrl, WebhookUrlsShowTheirHostButNeverTheirPath) {
+  using rtm::logging::redact_url_path;
+  std::string slack = redact_url_path("https://hooks.example/services/T0/B0/s3cr3tPart");
+  EXPECT_EQ(slack.rfind("https://hooks.example/…[", 0), 0u) << slack;
+  EXPECT_EQ(slack.find("s3cr3t"), std::string::npos) << slack;
+  EXPECT_EQ(slack.find("services"), std::string::npos) << slack;
+  EXPECT_NE(slack, redact_url_path("https://hooks.example/services/T0/B0/otherPart"));
+  EXPECT_EQ(slack, redact_url_path("https://hooks.example/services/T0/B0/s3cr3tPart"));
+  EXPECT_EQ(redact_url_path("https://u:pw@hooks.example:8443/x?token=t").find("pw"),
+            std::string::npos);
+  EXPECT_EQ(redact_url_path("https://hooks.example"), "https://hooks.example");
+  EXPECT_EQ(redact_url_path("not a url with a secret"), "…");
   // Passwords with @ in them: the last @ ends the userinfo.
   EXPECT_EQ(redact_url("postgres://u:a@b@host/db"), "postgres://u:***@host/db");
 }
