@@ -285,7 +285,8 @@ struct HttpServer::Impl {
       head.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(limits.request_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, head, kUseTuple);
-      auto started = std::chrono::steady_clock::now();  // for the access log
+      auto started = limits.access_log ? std::chrono::steady_clock::now()  // for its line
+                                       : std::chrono::steady_clock::time_point{};
       if (!hec) {
         std::string_view path = parse_target(head.get().target()).path;
         if (path.substr(0, kFilesPath.size()) == kFilesPath) {
