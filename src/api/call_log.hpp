@@ -1,5 +1,5 @@
 // CallLog: what the dispatcher tells the operator about calls (docs/semantics.md "Logs"):
-// server-API calls refused for their key, failed logins, rate-limit hits, store errors,
+// server-API calls refused for their key, failed logins, rate-limit hits, Unavailable answers,
 // internal errors and calls slower than a threshold. One per rtmd, shared by every thread
 // (api::Services::call_log).
 //
@@ -48,7 +48,7 @@ class CallLog {
   logging::LineBudget refused_keys_{10};
   logging::LineBudget failed_logins_{10};
   logging::LineBudget rate_limited_{1};  // per method: one line a second each
-  logging::LineBudget store_errors_{10};
+  logging::LineBudget unavailable_{10};
   logging::LineBudget internal_errors_{10};
   logging::LineBudget slow_calls_{10};
 };

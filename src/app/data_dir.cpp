@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/host_port.hpp"
 #include "logging/log.hpp"
 
 namespace rtm::app {
@@ -90,8 +91,7 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::string& dir
 DataDirLock::~DataDirLock() { ::close(fd_); }
 
 void DataDirLock::record_listen(const std::string& host, unsigned short port) {
-  bool v6 = host.find(':') != std::string::npos;
-  write_holder((v6 ? "[" + host + "]" : host) + ":" + std::to_string(port));
+  write_holder(host_port(host, port));
 }
 
 void DataDirLock::write_holder(const std::string& listen) {
@@ -121,13 +121,34 @@ Tightened tighten_modes(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return t;  // the directory itself may be a link
   tighten(dir, st.st_mode);
+  auto own = [](const std::string& name) {
+    for (const char* e : kOwnEntries)
+      if (name == e) return true;
+    return false;
+  };
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
-       end;
+  for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
     std::string path = it->path().string();
     if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    if (!own(it->path().filename().string())) {
+      if ((st.st_mode & 077) != 0 && t.foreign_loose++ == 0) {
+        t.foreign_path = path;
+        t.foreign_mode = st.st_mode & 07777;
+      }
+      continue;
+    }
     tighten(path, st.st_mode);
+    if (!S_ISDIR(st.st_mode)) continue;  // files/: all of it is rtmd's
+    std::error_code walk_ec;
+    for (fs::recursive_directory_iterator
+             sub(path, fs::directory_options::skip_permission_denied, walk_ec),
+         sub_end;
+         !walk_ec && sub != sub_end; sub.increment(walk_ec)) {
+      std::string p = sub->path().string();
+      if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+      tighten(p, st.st_mode);
+    }
   }
   return t;
 }
@@ -141,6 +162,11 @@ Result<std::unique_ptr<DataDirLock>> open_data_dir(const std::string& dir) {
     logging::warn(
         "data_dir.tightened",
         {{"path", t.first_path}, {"old_mode", octal_mode(t.first_old_mode)}, {"paths", t.count}});
+  if (t.foreign_loose > 0)
+    logging::warn("data_dir.foreign_loose", {{"path", t.foreign_path},
+                                             {"mode", octal_mode(t.foreign_mode)},
+                                             {"paths", t.foreign_loose},
+                                             {"why", "not rtmd's: left as it is"}});
   if (t.failed > 0)
     logging::warn(
         "data_dir.mode_unchanged",

@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
     sweep_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       call_log.report_held_back();
+      webhooks.report_held_back();
       blocking.post([&] {
         engine.sweep();
         asio::post(main_ctx, [&] { schedule_sweep(); });
@@ -304,6 +305,7 @@ int main(int argc, char** argv) {
   (*store)->close();
   (*broker)->close();
   call_log.report_held_back();
+  webhooks.report_held_back();
   rtm::logging::info("rtmd.stopped");
   return 0;
 }

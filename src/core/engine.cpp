@@ -9,6 +9,7 @@
 
 #include "core/event_body.hpp"
 #include "core/jwt.hpp"
+#include "core/limit_key.hpp"
 #include "core/quote_input.hpp"
 #include "core/random.hpp"
 
@@ -95,8 +96,9 @@ Status Engine::start() {
 
 Result<std::string> Engine::create_session(const std::string& address) {
   std::int64_t now = now_ms();
-  if (!address.empty()) {
-    if (auto wait_ms = create_rate_.take(address, now)) {
+  const std::string key = limit_key(address);  // an IPv6 /64 is one client
+  if (!key.empty()) {
+    if (auto wait_ms = create_rate_.take(key, now)) {
       count_refusal(RateLimitKind::SessionCreate);
       return rate_limited("too many session.create calls from this address (rate_session_create)",
                           wait_ms);
@@ -105,7 +107,7 @@ Result<std::string> Engine::create_session(const std::string& address) {
   // Every place is free again once the sessions holding it now have expired; the sweep that
   // ends them runs once a second.
   std::int64_t freed_by_ms = config_.unauthorized_session_ttl_ms + 1000;
-  switch (unauthorized_.try_add(address)) {
+  switch (unauthorized_.try_add(key)) {
     case UnauthorizedSessions::Admission::Admitted: break;
     case UnauthorizedSessions::Admission::AddressFull:
       count_refusal(RateLimitKind::UnauthorizedPerAddress);
@@ -143,7 +145,7 @@ Status Engine::check_call_rate(RateLimitKind kind, const std::string& address) {
       break;
     default: return ok_status();  // the others are checked where their calls happen
   }
-  if (auto wait_ms = buckets->take(address, now_ms())) {
+  if (auto wait_ms = buckets->take(limit_key(address), now_ms())) {
     count_refusal(kind);
     return rate_limited(what, wait_ms);
   }
@@ -151,7 +153,7 @@ Status Engine::check_call_rate(RateLimitKind kind, const std::string& address) {
 }
 
 void Engine::release_unauthorized_place(Session& session) {
-  if (session.take_unauthorized_place()) unauthorized_.remove(session.address());
+  if (session.take_unauthorized_place()) unauthorized_.remove(limit_key(session.address()));
 }
 
 Result<std::shared_ptr<Session>> Engine::live_session(const std::string& id) {
@@ -188,8 +190,7 @@ Result<Uid> Engine::check_credentials(const Credentials& c) {
   // the first ones are still being checked; a success clears the count.
   if (!throttle_.try_begin(c.login, now_ms())) {
     count_refusal(RateLimitKind::LoginFailures);
-    return rate_limited(kLoginThrottledMessage,
-                        throttle_.retry_after_ms(c.login, now_ms()));
+    return rate_limited(kLoginThrottledMessage, throttle_.retry_after_ms(c.login, now_ms()));
   }
   auto user = store_.find_user_by_login(c.login);
   if (!user && user.error().rc != Rc::NotFound) {

@@ -55,33 +55,55 @@ void TokenBuckets::refill(Bucket& b, std::int64_t now_ms) const {
   b.updated_ms = now_ms;
 }
 
+std::int64_t TokenBuckets::ms_until(const Bucket& b, double want) const {
+  // Less a hair, so that floating-point dust (0.998 tokens after 499 ms at 2/s) does not
+  // round one millisecond up into two.
+  double wait_ms = (want - b.tokens) * 1000.0 / limit_.per_second;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_ms - 1e-6)));
+}
+
+void TokenBuckets::forget(Buckets::iterator it) {
+  index_.erase(std::string_view(it->key));
+  buckets_.erase(it);
+}
+
 std::int64_t TokenBuckets::take(const std::string& key, std::int64_t now_ms) {
   if (!limit_.enabled()) return 0;
   std::lock_guard lock(mu_);
-  auto it = buckets_.find(key);
-  if (it == buckets_.end()) {
-    if (buckets_.size() >= max_keys_) return 0;  // untracked (see the header)
-    buckets_.emplace(key, Bucket{limit_.burst - 1, now_ms});
+  auto found = index_.find(std::string_view(key));
+  if (found == index_.end()) {
+    if (buckets_.size() >= max_keys_) {
+      // Room only by forgetting a bucket that is the same as none. The longest idle is the
+      // likeliest to have refilled; one that has not holds its caller back, and so must a
+      // new key (letting it through untracked would let a flood of keys switch the rate off).
+      if (buckets_.empty()) return 1;  // max_keys 0: nothing may be tracked
+      Bucket& stalest = buckets_.back();
+      refill(stalest, now_ms);
+      if (stalest.tokens < limit_.burst) return ms_until(stalest, limit_.burst);
+      forget(std::prev(buckets_.end()));
+    }
+    buckets_.push_front(Bucket{key, limit_.burst - 1, now_ms});
+    index_.emplace(std::string_view(buckets_.front().key), buckets_.begin());
     return 0;
   }
-  Bucket& b = it->second;
+  buckets_.splice(buckets_.begin(), buckets_, found->second);  // now the most recent
+  Bucket& b = *found->second;
   refill(b, now_ms);
   if (b.tokens >= 1) {
     b.tokens -= 1;
     return 0;
   }
-  // Less a hair, so that floating-point dust (0.998 tokens after 499 ms at 2/s) does not
-  // round one millisecond up into two.
-  double wait_ms = (1 - b.tokens) * 1000.0 / limit_.per_second;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait_ms - 1e-6)));
+  return ms_until(b, 1);
 }
 
 void TokenBuckets::sweep(std::int64_t now_ms) {
   if (!limit_.enabled()) return;
   std::lock_guard lock(mu_);
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    refill(it->second, now_ms);
-    it = it->second.tokens >= limit_.burst ? buckets_.erase(it) : std::next(it);
+    auto next = std::next(it);
+    refill(*it, now_ms);
+    if (it->tokens >= limit_.burst) forget(it);
+    it = next;
   }
 }
 

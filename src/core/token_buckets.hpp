@@ -1,18 +1,20 @@
 // TokenBuckets: a rate limit per key (a client address, a uid), as a token bucket: each key
 // may make `burst` calls at once and `per_second` calls a second on average. The engine keeps
 // one per limited call (session.create, session.authorize, channel.poll per address; sends per
-// user; docs/semantics.md "Limits"). Keys are plain strings: no sockets here.
+// user; docs/semantics.md "Limits"). Keys are plain strings (for addresses, limit_key() of
+// the address, core/limit_key.hpp): no sockets here.
 //
 // A bucket that has refilled to `burst` is the same as no bucket, so sweep() forgets those and
-// the map holds only keys that called lately. It holds at most max_keys: a new key past that
-// (after forgetting full buckets) is let through untracked, since a flood from that many
-// addresses is held by the caps on what they can make (unauthorized sessions), not by
-// per-address rates.
+// the table holds only keys that called lately. It holds at most max_keys: a new key that
+// finds it full makes room by forgetting the key that called longest ago if that one has
+// refilled, and is refused otherwise (never let through untracked: a table filled by a flood
+// of keys must not switch the rate off for everyone, the login rate included).
 //
 // Locking: mu_ is a leaf lock held for one bucket's arithmetic (docs/lock-order.md).
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -40,7 +42,9 @@ class TokenBuckets {
 
   bool enabled() const { return limit_.enabled(); }
   // Takes a token from key's bucket: 0 when the call may go, else the milliseconds until a
-  // token is there (the call is refused and nothing is taken). Always 0 when disabled.
+  // token is there (the call is refused and nothing is taken). A new key when max_keys are
+  // tracked and the longest-idle of them has not refilled is refused too: the milliseconds
+  // until that one has. Always 0 when disabled.
   std::int64_t take(const std::string& key, std::int64_t now_ms);
   // Forgets the buckets that have refilled (they would let the next call through anyway).
   void sweep(std::int64_t now_ms);
@@ -48,16 +52,24 @@ class TokenBuckets {
 
  private:
   struct Bucket {
+    std::string key;
     double tokens;
     std::int64_t updated_ms;
   };
+  using Buckets = std::list<Bucket>;
   // Adds what has dripped in since the bucket was last seen; mu_ held.
   void refill(Bucket& b, std::int64_t now_ms) const;
+  // Milliseconds until `b` holds `want` tokens (at least 1); mu_ held, b refilled to now.
+  std::int64_t ms_until(const Bucket& b, double want) const;
+  void forget(Buckets::iterator it);
 
   const RateLimit limit_;
   const std::size_t max_keys_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;
+  // Most recently called first, so the back is the key idle longest: the one that makes room.
+  Buckets buckets_;
+  // Views into the keys held by buckets_ (list nodes never move).
+  std::unordered_map<std::string_view, Buckets::iterator> index_;
 };
 
 }  // namespace rtm

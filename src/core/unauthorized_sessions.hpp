@@ -6,8 +6,9 @@
 //
 // The engine takes a place when it creates a session and gives it back exactly once: when
 // the session is authorized, or when it ends (destroyed, expired). The address is a plain
-// string (what net/ saw, or X-Forwarded-For from a trusted proxy); the empty address (an
-// embedded engine, tests) is held by the total cap only.
+// string: the engine passes limit_key() of the client's address (core/limit_key.hpp: an IPv6
+// /64 is one client); the empty address (an embedded engine, tests) is held by the total cap
+// only.
 //
 // Locking: mu_ is a leaf lock held only to count (docs/lock-order.md).
 #pragma once

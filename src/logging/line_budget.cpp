@@ -1,7 +1,27 @@
 // See line_budget.hpp.
 #include "logging/line_budget.hpp"
 
+#include <chrono>
+
 namespace rtm::logging {
+
+namespace {
+
+std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool LineBudget::admit(std::string_view kind, std::uint64_t& suppressed) {
+  return admit(kind, steady_now_ms(), suppressed);
+}
+
+std::vector<LineBudget::HeldBack> LineBudget::take_held_back() {
+  return take_held_back(steady_now_ms());
+}
 
 bool LineBudget::admit(std::string_view kind, std::int64_t now_ms, std::uint64_t& suppressed) {
   std::lock_guard lock(mu_);

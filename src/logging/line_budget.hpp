@@ -22,17 +22,21 @@ class LineBudget {
  public:
   explicit LineBudget(int lines_per_second) : per_second_(lines_per_second) {}
 
-  // Whether a line of `kind` may be written at now_ms. When it may, `suppressed` is the
-  // number of lines of that kind held back since the last one that went out (0 mostly).
+  // Whether a line of `kind` may be written now (the steady clock). When it may,
+  // `suppressed` is the number of lines of that kind held back since the last one that went
+  // out (0 mostly).
+  bool admit(std::string_view kind, std::uint64_t& suppressed);
+  // The same at a given time (steady milliseconds): for tests.
   bool admit(std::string_view kind, std::int64_t now_ms, std::uint64_t& suppressed);
 
   struct HeldBack {
     std::string kind;
     std::uint64_t count;
   };
-  // The counts held back in seconds that are over and that no line has reported yet; each is
-  // answered once.
-  std::vector<HeldBack> take_held_back(std::int64_t now_ms);
+  // The counts held back in seconds that are over (by the steady clock) and that no line has
+  // reported yet; each is answered once.
+  std::vector<HeldBack> take_held_back();
+  std::vector<HeldBack> take_held_back(std::int64_t now_ms);  // at a given time: for tests
 
  private:
   struct Window {

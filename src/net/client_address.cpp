@@ -5,17 +5,13 @@
 #include <charconv>
 #include <optional>
 
+#include "net/trim_ows.hpp"
+
 namespace rtm::net {
 
 namespace ip = boost::asio::ip;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // ::ffff:a.b.c.d is the IPv4 client of a dual-stack socket: the same client as a.b.c.d.
 ip::address unmapped(const ip::address& a) {
@@ -33,7 +29,7 @@ std::optional<ip::address> read_address(std::string_view text) {
 // One X-Forwarded-For entry: an address, maybe with a port ("1.2.3.4:80", "[::1]:80"), as
 // some proxies write it.
 std::optional<ip::address> read_forwarded(std::string_view entry) {
-  entry = trim(entry);
+  entry = trim_ows(entry);
   if (entry.size() > 2 && entry.front() == '[') {
     auto close = entry.find(']');
     if (close == std::string_view::npos) return std::nullopt;
@@ -65,7 +61,7 @@ Result<TrustedProxies> TrustedProxies::parse(std::string_view list) {
   while (start <= list.size()) {
     auto comma = list.find(',', start);
     if (comma == std::string_view::npos) comma = list.size();
-    std::string_view entry = trim(list.substr(start, comma - start));
+    std::string_view entry = trim_ows(list.substr(start, comma - start));
     start = comma + 1;
     if (entry.empty()) continue;
     auto bad = [&] {
@@ -127,7 +123,7 @@ std::string client_address(std::string_view peer,
     std::size_t start = 0;
     for (;;) {
       auto comma = line.find(',', start);
-      std::string_view entry = trim(line.substr(start, comma - start));
+      std::string_view entry = trim_ows(line.substr(start, comma - start));
       if (!entry.empty()) entries.push_back(entry);
       if (comma == std::string_view::npos) break;
       start = comma + 1;

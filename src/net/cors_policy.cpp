@@ -3,15 +3,11 @@
 
 #include <algorithm>
 
+#include "net/trim_ows.hpp"
+
 namespace rtm::net {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // scheme://host[:port], the form browsers send in Origin: no path, no user info, no query.
 bool is_origin(std::string_view o) {
@@ -35,7 +31,7 @@ Result<CorsPolicy> CorsPolicy::parse(std::string_view list) {
   CorsPolicy p;
   while (!list.empty()) {
     auto comma = list.find(',');
-    std::string_view item = trim(list.substr(0, comma));
+    std::string_view item = trim_ows(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (item.empty()) continue;
     if (item == "*") {

@@ -339,7 +339,7 @@ struct HttpServer::Impl {
           auto res = reply_response(reply, xml, 11, false);
           if (limits.access_log)
             log_access(head.method_string(), head.target(), res.status, started,
-                       res.head.size() + res.body.size(), peer);
+                       res.head.size() + res.body.size(), caller_address(head, peer));
           co_await write_and_close(stream, res);
         } else if (is_malformed_request(ec)) {
           auto reply =
@@ -348,7 +348,7 @@ struct HttpServer::Impl {
           auto res = reply_response(reply, false, 11, false);
           if (limits.access_log)
             log_access(parser.get().method_string(), parser.get().target(), res.status, started,
-                       res.head.size() + res.body.size(), peer);
+                       res.head.size() + res.body.size(), caller_address(parser.get(), peer));
           co_await write_and_close(stream, res);
         }
         break;  // end of stream, timeout, reset: nothing to answer
@@ -392,7 +392,8 @@ struct HttpServer::Impl {
       stream.expires_after(limits.request_timeout);  // a client that never reads is dropped
       auto [wec, wn] = co_await asio::async_write(stream, res.buffers(), kUseTuple);
       if (limits.access_log)
-        log_access(req.method_string(), req.target(), res.status, started, wn, peer);
+        log_access(req.method_string(), req.target(), res.status, started, wn,
+                   caller_address(req, peer));
       if (wec && res.undelivered) res.undelivered();
       if (wec || !res.keep_alive) break;
     }

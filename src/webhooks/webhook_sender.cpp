@@ -16,12 +16,6 @@ namespace rtm::webhooks {
 
 namespace {
 
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string_view event_type(std::string_view body) {
   constexpr std::string_view kKey = "\"type\":\"";
   auto at = body.find(kKey);
@@ -279,7 +273,7 @@ WebhookSender::Outcome WebhookSender::deliver(const OutboxEntry& entry) {
     next_at = now_ms_() + backoff_ms(attempts);
   }
   std::uint64_t suppressed = 0;
-  if (log_budget_.admit(dead ? "webhook.dead_letter" : "webhook.failed", steady_ms(), suppressed))
+  if (log_budget_.admit(dead ? "webhook.dead_letter" : "webhook.failed", suppressed))
     logging::warn(dead ? "webhook.dead_letter" : "webhook.failed",
                   {{"url", logging::redact_url_path(entry.url)},
                    {"id", entry.id},
@@ -296,9 +290,15 @@ WebhookSender::Outcome WebhookSender::deliver(const OutboxEntry& entry) {
 
 void WebhookSender::log_outbox_error(std::string_view op, const Error& e) {
   std::uint64_t suppressed = 0;
-  if (log_budget_.admit("webhook.outbox_error", steady_ms(), suppressed))
+  if (log_budget_.admit("webhook.outbox_error", suppressed))
     logging::error("webhook.outbox_error",
                    {{"op", op}, {"msg", e.msg}, {"suppressed", suppressed}});
+}
+
+void WebhookSender::report_held_back() {
+  // The budget's kinds are the event names themselves.
+  for (const auto& h : log_budget_.take_held_back())
+    logging::warn("log.suppressed", {{"of", h.kind}, {"kind", h.kind}, {"count", h.count}});
 }
 
 }  // namespace rtm::webhooks

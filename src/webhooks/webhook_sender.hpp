@@ -76,6 +76,10 @@ class WebhookSender {
   // timeout) and stops the threads.
   void stop();
   WebhookStats stats() const;
+  // Writes a `log.suppressed` line for each count of webhook lines (webhook.failed,
+  // webhook.dead_letter, webhook.outbox_error) held back in a second that is over and that
+  // no line has reported yet; rtmd calls it every second, beside CallLog's.
+  void report_held_back();
 
   // HMAC-SHA256 of body with secret, lowercase hex: what X-Rtm-Signature carries after
   // "sha256=".

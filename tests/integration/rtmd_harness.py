@@ -640,3 +640,27 @@ class RtmdTestCase(unittest.TestCase):
                   "mtype": mtype, "msg": msg}
         params.update(kw)
         return self.assertOk(self.c.call("message.send", params))
+
+
+class ServersCase(unittest.TestCase):
+    """For tests that start their own rtmd processes, several or again and again (the data
+    dir's lock, refused starts, flags): self.rtmd(**kw) makes an Rtmd (not started) that
+    tearDown cleans up, whatever state the test left it in."""
+
+    def setUp(self):
+        self.servers = []
+
+    def tearDown(self):
+        failures = []
+        for r in self.servers:
+            try:
+                r.cleanup()
+            except AssertionError as e:  # cleanup may report what it found; clean the rest first
+                failures.append(str(e))
+        if failures:
+            self.fail("\n\n".join(failures))
+
+    def rtmd(self, **kw):
+        r = Rtmd(**kw)
+        self.servers.append(r)
+        return r

@@ -9,7 +9,7 @@ import re
 import stat
 import unittest
 
-from rtmd_harness import Client, Rtmd, http_get
+from rtmd_harness import Client, ServersCase, http_get
 
 
 def modes_under(root):
@@ -28,22 +28,10 @@ def log_lines(r, event):
     return [l for l in (r.stdout() + r.stderr()).splitlines() if event in l]
 
 
-class DataDirCase(unittest.TestCase):
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for r in self.servers:
-            r.cleanup()
-
-    def rtmd(self, **kw):
-        r = Rtmd(**kw)
-        self.servers.append(r)
-        return r
-
-    def assertPrivate(self, root):
+class DataDirCase(ServersCase):
+    def assertPrivate(self, root, skip=()):
         loose = {p: "%04o" % m for p, m in modes_under(root).items()
-                 if m != (0o700 if os.path.isdir(p) else 0o600)}
+                 if p not in skip and m != (0o700 if os.path.isdir(p) else 0o600)}
         self.assertEqual(loose, {}, "paths of the data dir that are not 0700 (dirs) / 0600 (files)")
 
     def send_some(self, r, count=5):
@@ -179,6 +167,41 @@ class TestModes(DataDirCase):
         r.stop()
         r.start()  # nothing left to tighten: no line
         self.assertEqual(log_lines(r, "data_dir.tightened"), [])
+        r.stop()
+
+    def test_a_data_dir_shared_with_other_files_tightens_only_rtmds_and_names_the_rest(self):
+        # --data-dir . in a project, or ~: the person's files are not rtmd's to chmod.
+        r = self.rtmd()
+        os.makedirs(os.path.join(r.data_dir, "site", "css"))
+        theirs = {os.path.join(r.data_dir, "notes.txt"): 0o644,
+                  os.path.join(r.data_dir, "site"): 0o755,
+                  os.path.join(r.data_dir, "site", "css"): 0o775,
+                  os.path.join(r.data_dir, "site", "index.html"): 0o664,
+                  os.path.join(r.data_dir, "rtm.db.bak"): 0o640}
+        for p, m in theirs.items():
+            if not os.path.isdir(p):
+                with open(p, "w") as f:
+                    f.write("theirs")
+        for p, m in theirs.items():
+            os.chmod(p, m)
+        os.chmod(r.data_dir, 0o755)
+        r.start()
+        uid, _ = self.send_some(r)
+        self.upload(r, uid)
+        r.stop()
+        for p in modes_under(r.data_dir):  # rtmd's own, left loose by an older run
+            if p not in theirs:
+                os.chmod(p, 0o755 if os.path.isdir(p) else 0o644)
+        r.start()
+        self.assertEqual({p: "%04o" % stat.S_IMODE(os.stat(p).st_mode) for p in theirs},
+                         {p: "%04o" % m for p, m in theirs.items()}, "rtmd changed files not its own")
+        foreign = log_lines(r, "data_dir.foreign_loose")
+        self.assertEqual(len(foreign), 1, r.stdout() + r.stderr())
+        self.assertRegex(foreign[0], r"\bpaths=3\b")  # notes.txt, site, rtm.db.bak: not inside site
+        example = re.search(r"\bpath=(\S+)", foreign[0]).group(1)
+        self.assertIn(example, [os.path.join(r.data_dir, n) for n in ("notes.txt", "site", "rtm.db.bak")])
+        self.assertEqual(len(log_lines(r, "data_dir.tightened")), 1)
+        self.assertPrivate(r.data_dir, skip=theirs)
         r.stop()
 
 

@@ -332,6 +332,24 @@ class TestTrustedProxies(LimitsCase):
         finally:
             w.close()
 
+    def test_forwarded_ipv6_addresses_of_one_slash64_share_one_cap_and_another_slash64_does_not(self):
+        r = self.start("--trusted-proxies", "127.0.0.1", "--max-unauthorized-sessions-per-address",
+                       "3", "--rate-session-create", "5/m")
+        proxy = self.client(r)
+        for i in range(1, 4):
+            self.assertOk(self.create(proxy, self.xff("2001:db8::%x" % i)))
+        # A fourth address of the same /64 (with a port, as some proxies write it) is the same
+        # client: one host holds the whole /64.
+        self.assertRateLimited(self.create(proxy, self.xff("[2001:db8::ffff:4]:443")),
+                               "max_unauthorized_sessions_per_address")
+        self.assertOk(self.create(proxy, self.xff("2001:db8:0:1::1")))
+        # The rate counts by the /64 too: five creates of 2001:db8::/64 a minute, refused or not
+        # by the cap, and the sixth is refused by the rate whatever the address in it.
+        self.assertRateLimited(self.create(proxy, self.xff("2001:db8::5")),
+                               "max_unauthorized_sessions_per_address")
+        self.assertRateLimited(self.create(proxy, self.xff("2001:db8::6")), "rate_session_create")
+        self.assertOk(self.create(proxy, self.xff("2001:db8:0:1::2")))
+
     def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(self):
         r = self.start("--max-unauthorized-sessions-per-address", "2")
         c = self.client(r)

@@ -6,6 +6,7 @@ password, token or key), what was rate limited, what was slow, what every reques
 import json
 import os
 import secrets
+import sqlite3
 import time
 import unittest
 
@@ -33,7 +34,9 @@ def parse_lines(text):
 class JsonLogCase(RtmdTestCase):
     """One rtmd with JSON logs at info, the access log, a 20 ms slow-call threshold, one
     subscription per session (for cheap RateLimited answers) and a webhook whose receiver is
-    not there (port 1), with a token in its URL's query."""
+    not there (port 1), with a token in its URL's query; a send rate the tests never reach,
+    for the rtmd.started line, and 127.0.0.1 as a trusted proxy (a request without
+    X-Forwarded-For is still 127.0.0.1's)."""
 
     @classmethod
     def setUpClass(cls):
@@ -44,7 +47,8 @@ class JsonLogCase(RtmdTestCase):
                     'events = ["user.online"]\n' % (WEBHOOK_TOKEN, WEBHOOK_SECRET))
         cls.rtmd.args = ["--config", conf, "--log-format", "json", "--access-log",
                          "--slow-call-ms", "20", "--max-subscriptions-per-session", "1",
-                         "--webhook-retry-base", "60000"]
+                         "--webhook-retry-base", "60000", "--rate-send", "1000/s:50",
+                         "--trusted-proxies", "10.0.0.0/8,127.0.0.1"]
         try:
             cls.rtmd.start()
         except BaseException:
@@ -94,6 +98,13 @@ class TestJsonLines(JsonLogCase):
         self.assertIs(started["access_log"], True)
         self.assertEqual(started["slow_call_ms"], 20)
         self.assertEqual(started["max_subscriptions_per_session"], 1)
+        # Every limit under its TOML name, the new ones included.
+        self.assertEqual(started["rate_send"], "1000/s:50")
+        self.assertEqual(started["rate_session_create"], "off")
+        self.assertEqual(started["trusted_proxies"], "10.0.0.0/8,127.0.0.1")
+        self.assertEqual(started["unauthorized_session_ttl"], 30)
+        self.assertEqual(started["max_unauthorized_sessions_per_address"], 1000)
+        self.assertEqual(started["max_unauthorized_sessions"], 100000)
         self.assertRegex(started["webhooks"], r"^http://127\.0\.0\.1:1/…\[[0-9a-f]{8}\]$")
         self.assertIsInstance(started["threads"], int)
         self.assertEqual(started["api_key"], "given")
@@ -287,6 +298,56 @@ class TestAccessLog(JsonLogCase):
         self.wait_line(lambda l: l.get("event") == "http.access" and l.get("status") == 400)
 
 
+class TestAccessLogBehindAProxy(JsonLogCase):
+    def test_the_access_line_names_the_forwarded_client_as_the_call_lines_do(self):
+        client = "203.0.113.%d" % (secrets.randbelow(200) + 20)
+        login = unique("nobody")
+        status, body = self.c.post("/v1/session.authorize",
+                                   {"session": self.new_session(), "login": login,
+                                    "password": "pw"},
+                                   {"X-Forwarded-For": "198.51.100.1, " + client})
+        self.assertEqual(body.get("error"), "AuthorizeFailed", body)
+        failed = self.wait_line(lambda l: l.get("event") == "login.failed" and
+                                l.get("login") == login)
+        access = self.wait_line(lambda l: l.get("event") == "http.access" and
+                                l.get("path") == "/v1/session.authorize")
+        self.assertEqual((failed["address"], access["address"]), (client, client))
+        # A body refused before it is read: the same client from the same header.
+        raw = RawSocket(self.rtmd.port)
+        try:
+            raw.send(b"POST /v1/message.send HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " +
+                     client.encode() + b"\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 9000000\r\n\r\n")
+            self.assertEqual(raw.read_response()[0], 413)
+        finally:
+            raw.close()
+        refused = self.wait_line(lambda l: l.get("event") == "http.access" and
+                                 l.get("status") == 413)
+        self.assertEqual(refused["address"], client)
+
+
+class TestUnavailable(JsonLogCase):
+    def test_an_unavailable_answer_is_a_call_unavailable_line_beside_the_stores_own(self):
+        # Another process holds SQLite's write lock past rtmd's busy timeout (5 s): a real
+        # store failure, answered Unavailable.
+        db = sqlite3.connect(os.path.join(self.rtmd.data_dir, "rtm.db"), isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            status, body = self.c.server("user.add", login=unique("busy"), password="pw-busy")
+        finally:
+            db.close()
+        self.assertEqual((status, body.get("error")), (503, "Unavailable"), body)
+        call = self.wait_line(lambda l: l.get("event") == "call.unavailable")
+        self.assertEqual(call["level"], "error")
+        self.assertEqual(call["method"], "user.add")
+        self.assertEqual(call["address"], "127.0.0.1")
+        self.assertEqual(call["msg"], body["msg"])
+        # The store's own line has its own name and fields: the Store call and SQLite's text.
+        store = self.wait_line(lambda l: l.get("event") == "store.error")
+        self.assertIn("op", store)
+        self.assertNotIn("method", store)
+
+
 class TestWebhookErrors(JsonLogCase):
     def test_a_failed_delivery_is_logged_with_its_url_redacted(self):
         self.login()  # user.online goes to the webhook, whose receiver is not there
@@ -300,6 +361,25 @@ class TestWebhookErrors(JsonLogCase):
         log = self.rtmd.stderr()
         self.assertNotIn(WEBHOOK_TOKEN, log)
         self.assertNotIn(WEBHOOK_SECRET, log)
+
+
+class TestWebhookLinesHeldBack(JsonLogCase):
+    def test_a_flood_of_failed_deliveries_is_counted_and_the_rest_reported_each_second(self):
+        events = 30
+        tokens = [self.assertOk(self.c.server("user.token", uid=self.new_user().uid, ttl=600))["token"]
+                  for _ in range(events)]
+        for token in tokens:  # a user.online each, faster than ten a second; no argon2 here
+            self.assertOk(self.c.call("session.authorize", session=self.new_session(), token=token))
+        # Each event fails its first attempt at once (the receiver is not there); the next
+        # attempt is a minute away. What the budget held back is reported by rtmd's timer.
+        self.wait_line(lambda l: l.get("event") == "log.suppressed" and
+                       l.get("of") == "webhook.failed", timeout=10)
+        time.sleep(1.2)  # a later second's report, if the flood straddled one
+        lines = self.events_named("webhook.failed")
+        reports = [l for l in self.events_named("log.suppressed") if l.get("of") == "webhook.failed"]
+        self.assertLess(len(lines), events, "ten lines a second, not one per failure")
+        counted = len(lines) + sum(l["suppressed"] for l in lines) + sum(r["count"] for r in reports)
+        self.assertEqual(counted, events, "every failed delivery is a line or counted in one")
 
 
 class TestUnknownMethods(JsonLogCase):

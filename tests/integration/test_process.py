@@ -11,22 +11,11 @@ import threading
 import time
 import unittest
 
-from rtmd_harness import ERRORS, Client, Rtmd, clean_env, free_port, http_get, rtmd_binary
+from rtmd_harness import (ERRORS, Client, Rtmd, ServersCase, clean_env, free_port, http_get,
+                          rtmd_binary)
 
 
-class ProcessCase(unittest.TestCase):
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for r in self.servers:
-            r.cleanup()
-
-    def rtmd(self, **kw):
-        r = Rtmd(**kw)
-        self.servers.append(r)
-        return r
-
+class ProcessCase(ServersCase):
     def server_call_status(self, port, key, method="user.online", params=None):
         c = Client(port, api_key=key)
         try:

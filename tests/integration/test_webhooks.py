@@ -106,6 +106,16 @@ class WebhookCase(RtmdTestCase):
         self.addCleanup(c.close)
         return r, c
 
+    def wait_failed(self, c, timeout=10.0):
+        """The dead letters of webhooks.failed once there is at least one (or [] when none came
+        within timeout)."""
+        end = time.monotonic() + timeout
+        while True:
+            failed = self.assertOk(c.server("webhooks.failed"))["failed"]
+            if failed or time.monotonic() >= end:
+                return failed
+            time.sleep(0.1)
+
     def login(self, c, rtmd):
         login = "hook-%s" % os.urandom(4).hex()
         uid = self.assertOk(c.server("user.add", login=login, password="pw-" + login))["uid"]
@@ -190,11 +200,7 @@ class TestHttpsReceivers(WebhookCase):
         r, c = self.rtmd_with([{"url": rx.url(), "events": ["user.online"], "secret": SECRET,
                                 "timeout": 2, "max_attempts": 2}])  # the system's CAs only
         self.login(c, r)
-        failed = []
-        end = time.monotonic() + 10
-        while time.monotonic() < end and not failed:
-            failed = self.assertOk(c.server("webhooks.failed"))["failed"]
-            time.sleep(0.1)
+        failed = self.wait_failed(c)
         self.assertEqual(len(failed), 1, failed)
         self.assertIn("certificate", failed[0]["error"].lower())
         with rx.lock:
@@ -216,11 +222,7 @@ class TestDeadLetters(WebhookCase):
                                 "events": ["user.online"], "secret": SECRET, "timeout": 1,
                                 "max_attempts": 2}])
         uid, _ = self.login(c, r)
-        failed = []
-        end = time.monotonic() + 10
-        while time.monotonic() < end and not failed:
-            failed = self.assertOk(c.server("webhooks.failed"))["failed"]
-            time.sleep(0.1)
+        failed = self.wait_failed(c)
         self.assertEqual(len(failed), 1, failed)
         f = failed[0]
         self.assertEqual((f["attempts"], f["event"]["type"], f["event"]["uid"]),

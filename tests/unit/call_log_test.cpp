@@ -1,4 +1,4 @@
-// api::CallLog: the lines the dispatcher writes for store errors, internal errors, slow
+// api::CallLog: the lines the dispatcher writes for Unavailable answers, internal errors, slow
 // calls, refused keys and failed logins, read back from stderr as the JSON an operator's log
 // shipper would get.
 #include "api/call_log.hpp"
@@ -34,7 +34,7 @@ std::vector<boost::json::object> lines_of(F f) {
   return out;
 }
 
-TEST(CallLog, UnavailableAnswerIsAStoreErrorLineWithMethodAddressAndMessage) {
+TEST(CallLog, UnavailableAnswerIsACallUnavailableLineNotTheStoresOwnStoreError) {
   CallLog log(1000ms);
   auto lines = lines_of([&] {
     log.answered("message.send", "10.1.2.3",
@@ -42,7 +42,7 @@ TEST(CallLog, UnavailableAnswerIsAStoreErrorLineWithMethodAddressAndMessage) {
   });
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["level"], "error");
-  EXPECT_EQ(lines[0]["event"], "store.error");
+  EXPECT_EQ(lines[0]["event"], "call.unavailable");
   EXPECT_EQ(lines[0]["method"], "message.send");
   EXPECT_EQ(lines[0]["address"], "10.1.2.3");
   EXPECT_EQ(lines[0]["msg"], "the store failed: disk I/O error");

@@ -121,6 +121,52 @@ TEST_F(DataDirTest, TightenModesTakesGroupAndOtherAwayAndReportsTheFirstPath) {
   EXPECT_EQ(again.count, 0u);
 }
 
+TEST_F(DataDirTest, TightenModesLeavesWhatIsNotRtmdsAloneAndCountsWhatIsLoose) {
+  // --data-dir . in a project, or ~: rtmd's entries beside a person's own files.
+  fs::create_directories(dir_ / "files" / "ab");
+  fs::create_directories(dir_ / "projects" / "site");
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir_ / "projects").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir_ / "projects" / "site").c_str(), 0775), 0);
+  write_file(dir_ / "projects" / "site" / "index.html", 0644);
+  write_file(dir_ / "notes.txt", 0644);
+  write_file(dir_ / "rtm.db.bak", 0640);  // a name like rtmd's is still not rtmd's
+  write_file(dir_ / "secret", 0600);      // private already: nothing to say
+  write_file(dir_ / "rtm.db", 0644);
+  write_file(dir_ / "rtm.db-journal", 0644);
+  write_file(dir_ / "rtmd.lock", 0664);
+  write_file(dir_ / "files" / "ab" / "blob", 0644);
+  ASSERT_EQ(::chmod((dir_ / "files").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir_ / "files" / "ab").c_str(), 0755), 0);
+
+  Tightened t = tighten_modes(dir_.string());
+  EXPECT_EQ(t.count, 7u);  // data, rtm.db, rtm.db-journal, rtmd.lock, files, files/ab, blob
+  EXPECT_EQ(mode_of(dir_), 0700u);
+  EXPECT_EQ(mode_of(dir_ / "files" / "ab"), 0700u);
+  EXPECT_EQ(mode_of(dir_ / "rtm.db"), 0600u);
+  EXPECT_EQ(mode_of(dir_ / "rtm.db-journal"), 0600u);
+  EXPECT_EQ(mode_of(dir_ / "rtmd.lock"), 0600u);
+  EXPECT_EQ(mode_of(dir_ / "files" / "ab" / "blob"), 0600u);
+
+  EXPECT_EQ(mode_of(dir_ / "notes.txt"), 0644u);
+  EXPECT_EQ(mode_of(dir_ / "rtm.db.bak"), 0640u);
+  EXPECT_EQ(mode_of(dir_ / "projects"), 0755u);
+  EXPECT_EQ(mode_of(dir_ / "projects" / "site"), 0775u);
+  EXPECT_EQ(mode_of(dir_ / "projects" / "site" / "index.html"), 0644u);
+  EXPECT_EQ(mode_of(dir_ / "secret"), 0600u);
+  // notes.txt, rtm.db.bak, projects (what is inside a foreign directory is not walked).
+  EXPECT_EQ(t.foreign_loose, 3u);
+  EXPECT_TRUE(t.foreign_path == (dir_ / "notes.txt").string() ||
+              t.foreign_path == (dir_ / "rtm.db.bak").string() ||
+              t.foreign_path == (dir_ / "projects").string())
+      << t.foreign_path;
+  EXPECT_EQ(t.foreign_mode, mode_of(t.foreign_path));
+
+  Tightened again = tighten_modes(dir_.string());
+  EXPECT_EQ(again.count, 0u);
+  EXPECT_EQ(again.foreign_loose, 3u);  // still there, still said
+}
+
 TEST_F(DataDirTest, OpenDataDirMakesNewFilesPrivate) {
   mode_t before = ::umask(022);
   auto lock = open_data_dir(dir_.string());

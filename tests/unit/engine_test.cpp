@@ -906,6 +906,33 @@ TEST_F(EngineTest, AuthorizeAndChannelPollRatesArePerAddress) {
   EXPECT_EQ(refusals(*engine_, RateLimitKind::ChannelPoll), 1u);
 }
 
+TEST_F(EngineTest, EveryPerAddressLimitCountsAnIPv6Slash64AsOneClient) {
+  start([](EngineConfig& c) {
+    c.max_unauthorized_sessions_per_address = 3;
+    c.rate_session_create = parse_rate_limit("4/m", "x").value();
+    c.rate_session_authorize = parse_rate_limit("1/m", "x").value();
+    c.rate_channel_poll = parse_rate_limit("1/m", "x").value();
+  });
+  std::vector<std::string> made;
+  for (int i = 1; i <= 3; ++i)
+    made.push_back(engine_->create_session("2001:db8::" + std::to_string(i)).value());
+  auto capped = engine_->create_session("2001:db8::ffff:4");
+  ASSERT_FALSE(capped.ok());
+  EXPECT_NE(capped.error().msg.find("max_unauthorized_sessions_per_address"), std::string::npos);
+  EXPECT_TRUE(engine_->create_session("2001:db8:0:1::1").ok());  // another /64
+  // The place is given back under the same key it was taken by.
+  ASSERT_TRUE(engine_->destroy_session(made[0]).ok());
+  auto rated = engine_->create_session("2001:db8::5");  // the 5th create of this /64 a minute
+  ASSERT_FALSE(rated.ok());
+  EXPECT_NE(rated.error().msg.find("rate_session_create"), std::string::npos);
+  // IPv4-mapped IPv6 is the IPv4 client.
+  ASSERT_TRUE(engine_->check_call_rate(RateLimitKind::SessionAuthorize, "192.0.2.1").ok());
+  EXPECT_FALSE(engine_->check_call_rate(RateLimitKind::SessionAuthorize, "::ffff:192.0.2.1").ok());
+  ASSERT_TRUE(engine_->check_call_rate(RateLimitKind::ChannelPoll, "2001:db8::a").ok());
+  EXPECT_FALSE(engine_->check_call_rate(RateLimitKind::ChannelPoll, "2001:db8::b").ok());
+  EXPECT_TRUE(engine_->check_call_rate(RateLimitKind::ChannelPoll, "2001:db8:0:1::b").ok());
+}
+
 TEST_F(EngineTest, TheSendRateHoldsEachUserAndEveryKindOfClientSendButNotTheServer) {
   start([](EngineConfig& c) { c.rate_send = parse_rate_limit("3/m", "x").value(); });
   Uid a = add_user("alice"), b = add_user("bob");

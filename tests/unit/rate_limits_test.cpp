@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/limit_key.hpp"
 #include "core/token_buckets.hpp"
 #include "core/unauthorized_sessions.hpp"
 
@@ -83,14 +84,36 @@ TEST(TokenBuckets, SweepForgetsOnlyRefilledBuckets) {
   EXPECT_EQ(b.take("new", 2'000), 900);
 }
 
-TEST(TokenBuckets, PastMaxKeysNewKeysGoUntracked) {
+TEST(TokenBuckets, PastMaxKeysANewKeyIsRefusedUntilTheLongestIdleHasRefilled) {
   TokenBuckets b(parse_rate_limit("1/h", "x").value(), 2);
-  b.take("a", 0);
-  b.take("b", 0);
-  EXPECT_EQ(b.take("c", 0), 0);
-  EXPECT_EQ(b.take("c", 0), 0);  // not tracked: the map stays bounded
+  EXPECT_EQ(b.take("a", 0), 0);
+  EXPECT_EQ(b.take("b", 1'000), 0);
+  // Full, and "a" (idle longest) is an hour from refilled: a new key waits for it rather than
+  // going untracked, so a flood of keys cannot switch the rate off.
+  EXPECT_EQ(b.take("c", 1'000), 3'600'000 - 1'000);
+  EXPECT_EQ(b.take("c", 1'000), 3'600'000 - 1'000);
   EXPECT_EQ(b.size(), 2u);
-  EXPECT_GT(b.take("a", 0), 0);  // the tracked ones are still held
+  EXPECT_GT(b.take("a", 1'000), 0);  // the tracked ones are still held
+  EXPECT_GT(b.take("b", 1'000), 0);
+}
+
+TEST(TokenBuckets, PastMaxKeysARefilledLongestIdleKeyMakesRoom) {
+  TokenBuckets b(parse_rate_limit("1/s", "x").value(), 2);
+  EXPECT_EQ(b.take("a", 0), 0);
+  EXPECT_EQ(b.take("b", 500), 0);
+  EXPECT_EQ(b.take("c", 1'000), 0);  // "a" has refilled: it is forgotten, "c" is tracked
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.take("c", 1'000), 1'000);
+  EXPECT_EQ(b.take("b", 1'000), 500);  // "b" was not idle long enough to go
+}
+
+TEST(TokenBuckets, AFloodOfNewKeysNeverFreesAKeyThatIsHeld) {
+  TokenBuckets b(parse_rate_limit("1/m", "x").value(), 100);
+  EXPECT_EQ(b.take("login-victim", 0), 0);
+  EXPECT_GT(b.take("login-victim", 0), 0);
+  for (int i = 0; i < 10'000; ++i) b.take("flood-" + std::to_string(i), 10);
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_GT(b.take("login-victim", 20), 0);
 }
 
 TEST(TokenBuckets, ConcurrentCallersNeverTakeMoreThanTheBurst) {
@@ -129,6 +152,30 @@ TEST(UnauthorizedSessions, TheEmptyAddressIsHeldByTheTotalOnly) {
   EXPECT_EQ(u.try_add(""), A::TotalFull);
   u.remove("");
   EXPECT_EQ(u.total(), 2u);
+}
+
+TEST(LimitKey, IPv4IsTheAddressAndMappedIPv6CountsAsIt) {
+  EXPECT_EQ(limit_key("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(limit_key("::ffff:203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(limit_key("::FFFF:cb00:7107"), "203.0.113.7");
+  EXPECT_NE(limit_key("203.0.113.7"), limit_key("203.0.113.8"));
+}
+
+TEST(LimitKey, IPv6CountsByItsSlash64) {
+  EXPECT_EQ(limit_key("2001:db8::1"), "2001:db8::/64");
+  EXPECT_EQ(limit_key("2001:db8::ffff:ffff:ffff:ffff"), "2001:db8::/64");
+  EXPECT_EQ(limit_key("2001:0DB8:0000:0000:1234::9"), "2001:db8::/64");
+  EXPECT_EQ(limit_key("2001:db8:0:1::1"), "2001:db8:0:1::/64");
+  EXPECT_NE(limit_key("2001:db8:0:1::1"), limit_key("2001:db8:0:2::1"));
+  EXPECT_EQ(limit_key("fe80::1%eth0"), limit_key("fe80::2"));
+  EXPECT_EQ(limit_key("::1"), "::/64");
+}
+
+TEST(LimitKey, TextThatIsNoAddressIsItsOwnKey) {
+  EXPECT_EQ(limit_key(""), "");
+  EXPECT_EQ(limit_key("unix:/run/rtm.sock"), "unix:/run/rtm.sock");
+  EXPECT_EQ(limit_key("1.2.3"), "1.2.3");
+  EXPECT_EQ(limit_key("2001:db8::1::2"), "2001:db8::1::2");
 }
 
 }  // namespace

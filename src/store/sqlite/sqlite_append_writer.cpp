@@ -75,14 +75,17 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::append(Message message, Store::AppendCallback done) {
-  enqueue(Pending{std::move(message), std::move(done), std::nullopt});
+  enqueue(Pending{std::move(message), std::move(done), nullptr});
 }
 
 void AppendWriter::append(Message message, FileRecord file, Store::AppendCallback done) {
-  enqueue(Pending{std::move(message), std::move(done), std::move(file)});
+  enqueue(
+      Pending{std::move(message), std::move(done), std::make_unique<FileRecord>(std::move(file))});
 }
 
 void AppendWriter::enqueue(Pending pending) {
+  // A queued send is its message, its callback and one pointer: a file's record stays off it.
+  static_assert(sizeof(Pending) <= sizeof(Message) + sizeof(Store::AppendCallback) + sizeof(void*));
   const char* refusal = "the store is closed";
   {
     std::lock_guard lock(mu_);
