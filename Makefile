@@ -11,11 +11,16 @@ FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz
+# ThreadSanitizer build of the engine's unit tests (part of `make test`).
+TSAN_BUILD_DIR ?= build-tsan
+TSAN_TESTS = engine_test session_test channel_registry_test server_events_test \
+             core_pieces_test rate_limits_test webhook_sender_test
 # Sanitizer reports fail the test instead of scrolling by.
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
 
-.PHONY: deps test-deps configure build run test unit integration asan fuzz fuzz-build fuzz-replay clean format bench
+.PHONY: deps test-deps configure build run test unit integration asan tsan fuzz fuzz-build fuzz-replay clean format bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -36,6 +41,7 @@ run: build
 test: test-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-replay
 
 unit: build
@@ -44,11 +50,24 @@ unit: build
 integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
 
-# The unit tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
-asan: deps
+# The unit tests and the integration suite again, against code and an rtmd built with
+# AddressSanitizer and UndefinedBehaviorSanitizer; the harness fails a test class whose rtmd
+# printed a sanitizer report (tests/integration/rtmd_harness.py, Rtmd.cleanup).
+asan: test-deps
 	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 600 -L unit
+	cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure --timeout 900 -L integration
+
+# The engine's unit tests built with ThreadSanitizer, run binary by binary (only these are
+# built in $(TSAN_BUILD_DIR)); a data race or lock-order inversion fails them.
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTM_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TESTS)
+	@for t in $(TSAN_TESTS); do \
+	  echo "tsan: $$t"; \
+	  $(TSAN_ENV) $(TSAN_BUILD_DIR)/bin/$$t --gtest_brief=1 || exit 1; \
+	done
 
 # The libFuzzer targets of tests/fuzz (clang, ASan+UBSan), their seed corpora replayed, then
 # each target fuzzed for FUZZ_SECONDS; a crash input is saved under tests/fuzz/crashes/.

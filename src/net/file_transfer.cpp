@@ -41,20 +41,20 @@ std::string with_headers(std::string answer, const std::string& extra) {
   return answer;
 }
 
-awaitable<void> write_text(HttpStream& stream, const std::string& text) {
+awaitable<void> write_text(HttpStream& stream, AccessLine& line, const std::string& text) {
   stream.expires_after(std::chrono::seconds(30));
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), kUseTuple);
-  (void)ec;
+  line.wrote(text, n);
 }
 
 // An error answer after which the connection closes (what the client still sends is not
 // read: it may be a body we refused).
-awaitable<bool> refuse(HttpStream& stream, unsigned version, Rc rc, std::string msg,
-                       api::Services& services, const std::string& cors) {
+awaitable<bool> refuse(HttpStream& stream, AccessLine& line, unsigned version, Rc rc,
+                       std::string msg, api::Services& services, const std::string& cors) {
   auto reply = api::Reply::error(rc, std::move(msg));
   services.metrics.record(reply.rc);
   std::string answer = with_headers(error_answer(version, reply), cors);
-  co_await write_text(stream, answer);
+  co_await write_text(stream, line, answer);
   co_return false;
 }
 
@@ -187,23 +187,24 @@ std::string clean_file_name(std::string_view raw) {
 
 awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                              http::request_parser<http::empty_body>& head, api::Services& services,
-                             std::chrono::seconds read_timeout, std::string cors) {
+                             std::chrono::seconds read_timeout, std::string cors,
+                             AccessLine& line) {
   Engine& engine = services.engine;
   const auto& h = head.get();
   unsigned version = h.version();
   if (!services.blobs)
-    co_return co_await refuse(stream, version, Rc::Unavailable, "files are not enabled", services,
-                              cors);
+    co_return co_await refuse(stream, line, version, Rc::Unavailable, "files are not enabled",
+                              services, cors);
   std::string token = query_param(h.target(), "token").value_or("");
   if (token.empty())
-    co_return co_await refuse(stream, version, Rc::InvalidToken, "token is missing (?token=T)",
-                              services, cors);
+    co_return co_await refuse(stream, line, version, Rc::InvalidToken,
+                              "token is missing (?token=T)", services, cors);
   int mtype = 40;
   if (auto it = h.find("X-Rtm-Mtype"); it != h.end()) {
     std::string_view v = it->value();
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), mtype);
     if (ec != std::errc() || end != v.data() + v.size() || mtype < 40 || mtype > 50)
-      co_return co_await refuse(stream, version, Rc::InvalidParameter,
+      co_return co_await refuse(stream, line, version, Rc::InvalidParameter,
                                 "X-Rtm-Mtype must be 40 to 50", services, cors);
   }
   std::string attrs(h["X-Rtm-Attrs"]);
@@ -212,22 +213,23 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
   if (!safe_content_type(type)) type = "application/octet-stream";
   if (auto length = head.content_length(); length && *length > services.blobs->max_size())
     co_return co_await refuse(
-        stream, version, Rc::PayloadTooLarge,
+        stream, line, version, Rc::PayloadTooLarge,
         "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
         cors);
   auto grant = engine.take_upload(token);
   if (!grant)
-    co_return co_await refuse(stream, version, grant.error().rc, grant.error().msg, services, cors);
+    co_return co_await refuse(stream, line, version, grant.error().rc, grant.error().msg, services,
+                              cors);
   const bool keep = h.keep_alive();  // `head` and `h` are moved into the body parser below
   if (beast::iequals(h[http::field::expect], "100-continue")) {
     std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-    co_await write_text(stream, go_on);
+    co_await write_text(stream, line, go_on);
   }
 
   auto upload = services.blobs->begin();
   if (!upload)
-    co_return co_await refuse(stream, version, upload.error().rc, upload.error().msg, services,
-                              cors);
+    co_return co_await refuse(stream, line, version, upload.error().rc, upload.error().msg,
+                              services, cors);
   http::request_parser<http::buffer_body> body(std::move(head));
   body.body_limit(services.blobs->max_size());
   std::vector<char> chunk(kChunk);
@@ -240,7 +242,7 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
     if (ec == http::error::body_limit) {
       upload->reset();  // the temporary file goes before the answer
       co_return co_await refuse(
-          stream, version, Rc::PayloadTooLarge,
+          stream, line, version, Rc::PayloadTooLarge,
           "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
           cors);
     }
@@ -248,7 +250,7 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
     std::size_t got = chunk.size() - body.get().body().size;
     if (auto appended = (*upload)->append(chunk.data(), got); !appended) {
       upload->reset();
-      co_return co_await refuse(stream, version, appended.error().rc, appended.error().msg,
+      co_return co_await refuse(stream, line, version, appended.error().rc, appended.error().msg,
                                 services, cors);
     }
   }
@@ -282,7 +284,8 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
   }
   auto& ack = **sent;
   if (!ack)
-    co_return co_await refuse(stream, version, ack.error().rc, ack.error().msg, services, cors);
+    co_return co_await refuse(stream, line, version, ack.error().rc, ack.error().msg, services,
+                              cors);
   services.metrics.record(Rc::Ok);
   std::string answer_body = "{\"rc\":0,\"mid\":" + std::to_string(ack->mid) +
                             ",\"mtime\":" + std::to_string(ack->mtime) +
@@ -291,17 +294,17 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                        " 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(answer_body.size()) + "\r\n" + cors +
                        (keep ? "" : "Connection: close\r\n") + "\r\n" + answer_body;
-  co_await write_text(stream, answer);
+  co_await write_text(stream, line, answer);
   co_return keep;
 }
 
 awaitable<bool> serve_download(HttpStream& stream, const http::request<http::empty_body>& req,
-                               api::Services& services, std::string cors) {
+                               api::Services& services, std::string cors, AccessLine& line) {
   unsigned version = req.version();
   auto url = boost::urls::parse_origin_form(req.target());
   std::string id = url ? std::string(url->path()).substr(kFilesPath.size()) : "";
   if (!services.blobs || id.empty() || id.find('/') != std::string::npos)
-    co_return co_await refuse(stream, version, Rc::NotFound, "no such file", services, cors);
+    co_return co_await refuse(stream, line, version, Rc::NotFound, "no such file", services, cors);
   std::string exp = query_param(req.target(), "exp").value_or("");
   std::string sig = query_param(req.target(), "sig").value_or("");
   Engine& engine = services.engine;
@@ -314,12 +317,13 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
   }
   auto& file = **found;
   if (!file)
-    co_return co_await refuse(stream, version, file.error().rc, file.error().msg, services, cors);
+    co_return co_await refuse(stream, line, version, file.error().rc, file.error().msg, services,
+                              cors);
   auto path = services.blobs->path_of(file->sha256);
   int fd = path ? ::open(path->c_str(), O_RDONLY | O_CLOEXEC) : -1;
   if (fd < 0)
-    co_return co_await refuse(stream, version, Rc::NotFound, "the file's bytes are gone", services,
-                              cors);
+    co_return co_await refuse(stream, line, version, Rc::NotFound, "the file's bytes are gone",
+                              services, cors);
   std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
   struct stat st {};
   ::fstat(fd, &st);
@@ -332,7 +336,7 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
     std::string answer =
         std::string("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */") +
         std::to_string(size) + "\r\nContent-Length: 0\r\n" + cors + "\r\n";
-    co_await write_text(stream, answer);
+    co_await write_text(stream, line, answer);
     co_return req.keep_alive();
   }
   std::uint64_t first = range ? range->first : 0;
@@ -349,7 +353,7 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
             std::to_string(first + count - 1) + "/" + std::to_string(size) + "\r\n";
   head += cors + (keep ? "" : "Connection: close\r\n") + "\r\n";
   services.metrics.record(Rc::Ok);
-  co_await write_text(stream, head);
+  co_await write_text(stream, line, head);
   if (req.method() == http::verb::head) co_return keep;
   std::vector<char> chunk(kChunk);
   std::uint64_t left = count;
@@ -360,6 +364,7 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
     stream.expires_after(std::chrono::seconds(30));  // a reader that stops is dropped
     auto [ec, w] = co_await asio::async_write(
         stream, asio::buffer(chunk.data(), static_cast<std::size_t>(n)), kUseTuple);
+    line.wrote(w);
     if (ec) co_return false;
     offset += n;
     left -= static_cast<std::uint64_t>(n);

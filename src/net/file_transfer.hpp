@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "api/method_table.hpp"
+#include "net/access_log.hpp"
 #include "net/any_stream.hpp"
 
 namespace rtm::net {
@@ -20,17 +21,18 @@ namespace rtm::net {
 inline constexpr std::string_view kFilesPath = "/v1/files/";
 
 // `head` has read the request's header. Answers and returns whether the connection may be
-// kept (false: it is closed after the answer).
+// kept (false: it is closed after the answer). `line` is told what was answered.
 boost::asio::awaitable<bool> serve_upload(
     HttpStream& stream, boost::beast::flat_buffer& buffer,
     boost::beast::http::request_parser<boost::beast::http::empty_body>& head,
-    api::Services& services, std::chrono::seconds read_timeout, std::string cors_headers);
+    api::Services& services, std::chrono::seconds read_timeout, std::string cors_headers,
+    AccessLine& line);
 
 // A GET or HEAD of /v1/files/<id>; the request has no body. Returns whether the connection
 // may be kept.
 boost::asio::awaitable<bool> serve_download(
     HttpStream& stream, const boost::beast::http::request<boost::beast::http::empty_body>& req,
-    api::Services& services, std::string cors_headers);
+    api::Services& services, std::string cors_headers, AccessLine& line);
 
 // The uploader's file name made safe to keep and to show: percent-decoded, only the part
 // after the last / or \, no control or bidirectional-override characters, valid UTF-8, at

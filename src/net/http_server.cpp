@@ -172,13 +172,20 @@ struct HttpServer::Impl {
   }
 
   // The client's address for the limits kept per address (net/client_address.hpp).
-  std::string caller_address(const http::request<http::string_body>& req,
-                             const std::string& peer) const {
+  std::string caller_address(const http::fields& req, const std::string& peer) const {
     if (limits.trusted_proxies.empty()) return peer;
     std::vector<std::string_view> forwarded;
     for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
       forwarded.push_back(it->value());
     return client_address(peer, forwarded, limits.trusted_proxies);
+  }
+
+  // The access line of a request a transport answers (files, SSE, WebSockets); off when the
+  // access log is.
+  AccessLine access_line(const http::request_header<>& req, const std::string& peer,
+                         std::chrono::steady_clock::time_point started) const {
+    if (!limits.access_log) return {};
+    return AccessLine(req.method_string(), req.target(), caller_address(req, peer), started);
   }
 
   awaitable<Answer> handle(http::request<http::string_body>& req, const std::string& peer) {
@@ -293,17 +300,20 @@ struct HttpServer::Impl {
           auto method = head.get().method();
           std::string cors = limits.cors.answer_headers(head.get()[http::field::origin]);
           bool keep = false;
+          AccessLine line = access_line(head.get(), peer, started);
           if (method == http::verb::post && path == "/v1/files/upload") {
-            keep =
-                co_await serve_upload(stream, buffer, head, services, limits.request_timeout, cors);
+            keep = co_await serve_upload(stream, buffer, head, services, limits.request_timeout,
+                                         cors, line);
           } else if (method == http::verb::get || method == http::verb::head) {
-            keep = co_await serve_download(stream, head.get(), services, cors);
+            keep = co_await serve_download(stream, head.get(), services, cors, line);
           } else if (method != http::verb::options) {
             auto res = reply_response(
                 api::Reply::error(Rc::InvalidRequest,
                                   "files are POST /v1/files/upload and GET /v1/files/<id>"),
                 false, head.get().version(), false);
             res.add_headers(cors);
+            line.set_status(res.status);
+            line.wrote(res.head.size() + res.body.size());
             co_await write_and_close(stream, res);
             co_return;
           }
@@ -356,29 +366,34 @@ struct HttpServer::Impl {
       auto req = parser.release();
       stream.expires_never();  // a long poll may legitimately take a minute
       if (req.method() == http::verb::get && parse_target(req.target()).path == "/v1/events") {
+        AccessLine line = access_line(req, peer, started);
         co_await serve_sse(stream, req, services, SseLimits{},
-                           limits.cors.answer_headers(req[http::field::origin]));
+                           limits.cors.answer_headers(req[http::field::origin]), line);
         break;
       }
       if (websocket::is_upgrade(req)) {
         auto path = parse_target(req.target()).path;
+        AccessLine line = access_line(req, peer, started);
         if (path == "/v1/ws") {
           std::string address = caller_address(req, peer);
           start_websocket(std::move(stream).release<tcp::socket>(), std::move(req), services,
-                          ws_limits, std::move(address));
+                          ws_limits, std::move(address), std::move(line));
           co_return;
         }
         if (path == "/v1/channel") {
-          co_await serve_channel_socket(std::move(stream), std::move(req), services, ws_limits);
+          co_await serve_channel_socket(std::move(stream), std::move(req), services, ws_limits,
+                                        line);
           co_return;
         }
         if (path == "/v1/server/ws") {
-          co_await serve_server_event_socket(std::move(stream), std::move(req), services,
-                                             ws_limits);
+          co_await serve_server_event_socket(std::move(stream), std::move(req), services, ws_limits,
+                                             line);
           co_return;
         }
         auto res = reply_response(api::Reply::error(Rc::UnknownMethod, "no WebSocket at this path"),
                                   false, req.version(), false);
+        line.set_status(res.status);
+        line.wrote(res.head.size() + res.body.size());
         co_await write_and_close(stream, res);
         break;
       }

@@ -59,17 +59,20 @@ struct PushSocket {
   }
 };
 
-awaitable<void> refuse(HttpStream& stream, unsigned version, const api::Reply& reply,
-                       api::Services& services) {
+awaitable<void> refuse(HttpStream& stream, AccessLine& line, unsigned version,
+                       const api::Reply& reply, api::Services& services) {
   services.metrics.record(reply.rc);
   std::string answer = error_answer(version, reply);
   stream.expires_after(std::chrono::seconds(5));
-  co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
+  line.wrote(answer, n);
 }
 
 // The handshake with the limits every rtm socket has; false if it failed.
+// The access line is written here, when the handshake is done (101, or 400 for an upgrade
+// Beast refused).
 awaitable<bool> accept(PushSocket& s, const http::request<http::string_body>& req,
-                       const WebSocketLimits& limits) {
+                       const WebSocketLimits& limits, AccessLine& line) {
   s.ws.next_layer().expires_never();  // the websocket timeouts take over
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
@@ -78,6 +81,8 @@ awaitable<bool> accept(PushSocket& s, const http::request<http::string_body>& re
   s.ws.set_option(timeouts);
   s.ws.read_message_max(64 * 1024);  // nothing is expected from the client
   auto [ec] = co_await s.ws.async_accept(req, kUseTuple);
+  line.set_status(ec ? 400 : 101);
+  line.write();
   co_return !ec;
 }
 
@@ -112,22 +117,23 @@ std::string message_frame(const std::string& message) {
 }  // namespace
 
 awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::string_body> req,
-                                     api::Services& services, WebSocketLimits limits) {
+                                     api::Services& services, WebSocketLimits limits,
+                                     AccessLine& line) {
   Engine& engine = services.engine;
   std::string token = query_param(req.target(), "token").value_or("");
   if (token.empty()) {
-    co_await refuse(stream, req.version(),
+    co_await refuse(stream, line, req.version(),
                     api::Reply::error(Rc::InvalidToken, "token is missing (?token=T)"), services);
     co_return;
   }
   auto attached = engine.channel_attach(token);
   if (!attached) {
-    co_await refuse(stream, req.version(), api::Reply::error(attached.error()), services);
+    co_await refuse(stream, line, req.version(), api::Reply::error(attached.error()), services);
     co_return;
   }
   const std::string client_id = attached->client_id;
   auto s = std::make_shared<PushSocket>(std::move(stream));
-  if (co_await accept(*s, req, limits)) {
+  if (co_await accept(*s, req, limits, line)) {
     asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
     while (!s->gone) {
       std::uint64_t ticket = 0;
@@ -166,7 +172,8 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
 }
 
 awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http::string_body> req,
-                                          api::Services& services, WebSocketLimits limits) {
+                                          api::Services& services, WebSocketLimits limits,
+                                          AccessLine& line) {
   Engine& engine = services.engine;
   std::string_view bearer;
   if (auto it = req.find(http::field::authorization); it != req.end()) {
@@ -180,7 +187,7 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
       auto peer = stream.socket().remote_endpoint(ec);
       services.call_log->refused_key("/v1/server/ws", ec ? "" : peer.address().to_string(), given);
     }
-    co_await refuse(stream, req.version(),
+    co_await refuse(stream, line, req.version(),
                     api::Reply::error(Rc::Unauthorized,
                                       given ? "wrong API key"
                                             : "missing Authorization header: the server event "
@@ -193,7 +200,7 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
     std::uint64_t v = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
     if (ec != std::errc() || end != text->data() + text->size() || text->empty()) {
-      co_await refuse(stream, req.version(),
+      co_await refuse(stream, line, req.version(),
                       api::Reply::error(Rc::InvalidRequest, "after must be a non-negative integer"),
                       services);
       co_return;
@@ -201,7 +208,7 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
     after = v;
   }
   auto s = std::make_shared<PushSocket>(std::move(stream));
-  if (!co_await accept(*s, req, limits)) co_return;
+  if (!co_await accept(*s, req, limits, line)) co_return;
   asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
   while (!s->gone) {
     std::uint64_t ticket = 0;

@@ -3,7 +3,8 @@
 // the server event stream at `GET /v1/server/ws` (API key in `Authorization: Bearer`,
 // optional `?after=`) as `{"event":{...}}` frames. What the client sends is read only for the
 // WebSocket protocol itself (pings, close). The token or key is checked before the upgrade,
-// so a refused socket gets the contract's JSON error with its HTTP status.
+// so a refused socket gets the contract's JSON error with its HTTP status. `line` is the
+// upgrade's access line: told the refusal, or written at the handshake's end.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -18,10 +19,10 @@ namespace rtm::net {
 
 boost::asio::awaitable<void> serve_channel_socket(
     HttpStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
-    api::Services& services, WebSocketLimits limits);
+    api::Services& services, WebSocketLimits limits, AccessLine& line);
 
 boost::asio::awaitable<void> serve_server_event_socket(
     HttpStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
-    api::Services& services, WebSocketLimits limits);
+    api::Services& services, WebSocketLimits limits, AccessLine& line);
 
 }  // namespace rtm::net

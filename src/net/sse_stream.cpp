@@ -75,7 +75,8 @@ void append_events(std::string& out, const EventBatch& batch) {
 }  // namespace
 
 awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_body>& req,
-                          api::Services& services, SseLimits limits, std::string cors_headers) {
+                          api::Services& services, SseLimits limits, std::string cors_headers,
+                          AccessLine& line) {
   Engine& engine = services.engine;
   StreamRequest r = parse_request(req);
   if (r.bad.empty()) {
@@ -91,7 +92,8 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
     std::string answer = error_answer(req.version(), reply);
     answer.insert(answer.find("\r\n\r\n") + 2, cors_headers);
     stream.expires_after(limits.write_timeout);
-    co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(answer), kUseTuple);
+    line.wrote(answer, n);
     co_return;
   }
 
@@ -109,6 +111,7 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
     if (!out.empty()) {
       stream.expires_after(limits.write_timeout);
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), kUseTuple);
+      line.wrote(out, n);
       if (ec) break;  // gone, or not reading: the session keeps queueing
       out.clear();
     }

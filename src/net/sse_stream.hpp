@@ -11,6 +11,7 @@
 #include <string>
 
 #include "api/method_table.hpp"
+#include "net/access_log.hpp"
 #include "net/any_stream.hpp"
 
 namespace rtm::net {
@@ -25,9 +26,10 @@ struct SseLimits {
 };
 
 // Serves the event stream of `req` (GET /v1/events) on `stream` until the client goes, the
-// session ends or the server shuts down. Never throws.
+// session ends or the server shuts down. Never throws. `line` counts every byte of the stream
+// and is written when it ends.
 boost::asio::awaitable<void> serve_sse(
     HttpStream& stream, const boost::beast::http::request<boost::beast::http::string_body>& req,
-    api::Services& services, SseLimits limits, std::string cors_headers = {});
+    api::Services& services, SseLimits limits, std::string cors_headers, AccessLine& line);
 
 }  // namespace rtm::net

@@ -127,8 +127,9 @@ std::string event_frame(const QueuedEvent& e) {
 
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
  public:
-  WsSocket(WsStream stream, api::Services& services, WebSocketLimits limits, std::string address)
-      : ws_(std::move(stream)), services_(services), limits_(limits) {
+  WsSocket(WsStream stream, api::Services& services, WebSocketLimits limits, std::string address,
+           AccessLine access)
+      : ws_(std::move(stream)), services_(services), limits_(limits), access_(std::move(access)) {
     caller_.address = std::move(address);
   }
 
@@ -143,6 +144,8 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     upgrade_ = std::make_unique<http::request<http::string_body>>(std::move(req));
     ws_.async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) {
       self->upgrade_.reset();
+      self->access_.set_status(ec ? 400 : 101);  // Beast answers a bad upgrade with 400
+      self->access_.write();
       if (ec) return;
       open_sockets().add(self);
       self->read_next();
@@ -426,6 +429,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   api::Services& services_;
   WebSocketLimits limits_;
   api::Caller caller_;  // the client's address, for every call made on this socket
+  AccessLine access_;   // the upgrade's access line, written when the handshake is done
   std::unique_ptr<http::request<http::string_body>> upgrade_;  // until the handshake is done
   std::array<char, 256> chunk_;                                // what one read_some takes
   std::string message_;                                        // the message read so far
@@ -453,8 +457,9 @@ void close_all_websockets() {
 }
 
 void start_websocket(WsStream stream, http::request<http::string_body> req, api::Services& services,
-                     WebSocketLimits limits, std::string address) {
-  std::make_shared<WsSocket>(std::move(stream), services, limits, std::move(address))
+                     WebSocketLimits limits, std::string address, AccessLine access) {
+  std::make_shared<WsSocket>(std::move(stream), services, limits, std::move(address),
+                             std::move(access))
       ->start(std::move(req));
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "api/method_table.hpp"
+#include "net/access_log.hpp"
 #include "net/any_stream.hpp"
 
 namespace rtm::net {
@@ -36,9 +37,11 @@ void close_all_websockets();
 // serves the socket until it closes; returns at once (the socket lives on its own, on the
 // socket's executor). The HTTP connection that read `req` ends here, so nothing of it (its
 // parser, read buffer, coroutine frame) stays alive under the WebSocket. `address` is the
-// client's (api::Caller). Never throws.
+// client's (api::Caller); `access` is the upgrade's access line, written once the handshake
+// is done (101, or 400 for an upgrade Beast refused). Never throws.
 void start_websocket(WsStream stream,
                      boost::beast::http::request<boost::beast::http::string_body> req,
-                     api::Services& services, WebSocketLimits limits, std::string address);
+                     api::Services& services, WebSocketLimits limits, std::string address,
+                     AccessLine access);
 
 }  // namespace rtm::net

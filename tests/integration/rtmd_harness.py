@@ -258,11 +258,30 @@ class Rtmd:
             return self.start()
 
     def cleanup(self):
+        """Kills rtmd if it still runs and removes its files. Raises AssertionError when a
+        sanitizer (ASan, UBSan, LSan, TSan) reported anything on its stderr in any of its
+        runs: `make test` runs this suite once against an ASan+UBSan rtmd, and a report
+        there is a bug even when every answer was right."""
         self._kill()
-        if os.environ.get("RTM_KEEP_TMP"):
+        reports = self.sanitizer_reports()
+        if os.environ.get("RTM_KEEP_TMP") or reports:
             print("rtmd files kept in", self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer report from %s:\n%s"
+                                 % (self.binary, "\n\n".join(reports)))
+
+    def sanitizer_reports(self):
+        """The sanitizer reports on the stderr of every run of this Rtmd (at most 60 lines
+        each)."""
+        reports = []
+        for run in range(1, self.runs + 1):
+            text = _read(os.path.join(self.tmp, "stderr.%d.log" % run))
+            report = sanitizer_report(text)
+            if report:
+                reports.append("run %d: %s" % (run, report))
+        return reports
 
     # -- inspection -----------------------------------------------------------------
 
@@ -282,6 +301,21 @@ class Rtmd:
 
     def client(self, **kw):
         return Client(self, **kw)
+
+
+# The first line of a report from each sanitizer rtmd may be built with (RTM_SANITIZE, the
+# TSan build): "==PID==ERROR: AddressSanitizer: ...", "file:line: runtime error: ...".
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer")
+
+
+def sanitizer_report(text):
+    """The lines of text from the first sanitizer report on, or None when there is none."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if any(m in line for m in SANITIZER_MARKERS):
+            return "\n".join(lines[i:i + 60])
+    return None
 
 
 def _die_with_parent():

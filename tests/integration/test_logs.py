@@ -9,8 +9,10 @@ import secrets
 import sqlite3
 import time
 import unittest
+import urllib.parse
 
 from rtmd_harness import Client, RawSocket, Rtmd, RtmdTestCase, free_port, unique
+from test_sse import SseStream
 from ws_client import HandshakeError, WsClient
 
 WEBHOOK_TOKEN = "hooktok-" + secrets.token_hex(8)
@@ -277,6 +279,79 @@ class TestAccessLog(JsonLogCase):
             self.assertNotIn("token=", json.dumps(line))
             self.assertNotIn("sig=", json.dumps(line))
 
+
+    def access_line(self, path, **fields):
+        return self.wait_line(lambda l: l.get("event") == "http.access" and
+                              l.get("path") == path and
+                              all(l.get(k) == v for k, v in fields.items()),
+                              what="an http.access line for %s %r" % (path, fields))
+
+    def test_file_uploads_and_downloads_have_lines_with_their_status_and_bytes(self):
+        a, b = self.login(), self.login()
+        t = self.assertOk(self.c.call("file.token", session=a.session, cmd="sendfile", to=b.uid))
+        data = os.urandom(5000)
+        status, _, body = self.c.request("POST", "/v1/files/upload?token=" + t["token"],
+                                         body=data,
+                                         headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, body)
+        url = urllib.parse.urlsplit(json.loads(body)["file"]["url"])
+        status, _, got = self.c.request("GET", url.path + "?" + url.query)
+        self.assertEqual((status, got), (200, data))
+        status, _, _ = self.c.request("GET", url.path + "?" + url.query,
+                                      headers={"Range": "bytes=10-19"})
+        self.assertEqual(status, 206)
+        status, _, _ = self.c.request("POST", "/v1/files/upload?token=" + t["token"], body=b"x")
+        self.assertEqual(status, 401)  # a token works once
+
+        upload = self.access_line("/v1/files/upload", status=200)
+        self.assertEqual((upload["method"], upload["address"]), ("POST", "127.0.0.1"))
+        self.assertGreater(upload["bytes"], 0)
+        whole = self.access_line(url.path, status=200)
+        self.assertEqual(whole["method"], "GET")
+        self.assertGreater(whole["bytes"], len(data))  # the head, then every byte of the file
+        ranged = self.access_line(url.path, status=206)
+        self.assertLess(ranged["bytes"], len(data))
+        self.access_line("/v1/files/upload", status=401)
+        self.assertNotIn(t["token"], self.rtmd.stderr())
+        self.assertNotIn(url.query, self.rtmd.stderr())
+
+    def test_the_event_stream_has_its_line_when_it_ends_with_every_byte_it_sent(self):
+        b = self.login()
+        stream = SseStream(self.rtmd.port, "/v1/events?session=" + b.session)
+        self.addCleanup(stream.close)
+        self.assertEqual(stream.status, 200)
+        self.assertOk(self.c.server("message.send", to=b.uid, mtype=30, msg="m" * 3000))
+        self.assertEqual(stream.next_event()[1]["message"]["msg"], "m" * 3000)
+        self.assertFalse([l for l in self.events_named("http.access")
+                          if l.get("path") == "/v1/events"], "written only when the stream ends")
+        self.assertOk(self.c.call("session.destroy", session=b.session))
+        self.assertTrue(stream.closed())
+        line = self.access_line("/v1/events", status=200)
+        self.assertGreater(line["bytes"], 3000)
+        bad = SseStream(self.rtmd.port, "/v1/events?session=nosuchsession")
+        self.addCleanup(bad.close)
+        self.assertEqual(bad.status, 404)
+        self.access_line("/v1/events", status=404)
+
+    def test_websocket_upgrades_have_a_line_when_the_handshake_is_done(self):
+        w = WsClient(self.rtmd.port)
+        self.addCleanup(w.close)
+        line = self.access_line("/v1/ws", status=101)
+        self.assertEqual((line["method"], line["address"]), ("GET", "127.0.0.1"))
+        secret = "chan-" + secrets.token_hex(8)
+        with self.assertRaises(HandshakeError):
+            WsClient(self.rtmd.port, path="/v1/channel?token=" + secret)
+        refused = self.access_line("/v1/channel", status=401)
+        self.assertGreater(refused["bytes"], 0)
+        self.assertNotIn(secret, self.rtmd.stderr())
+        with self.assertRaises(HandshakeError):
+            WsClient(self.rtmd.port, path="/v1/server/ws")
+        self.access_line("/v1/server/ws", status=401)
+        cid = "c-%s" % secrets.token_hex(4)
+        token = self.assertOk(self.c.server("channel.create", client_id=cid))["token"]
+        ch = WsClient(self.rtmd.port, path="/v1/channel?token=" + token)
+        self.addCleanup(ch.close)
+        self.access_line("/v1/channel", status=101)
 
     def test_a_refused_oversized_body_and_a_malformed_request_have_lines_too(self):
         raw = RawSocket(self.rtmd.port)
