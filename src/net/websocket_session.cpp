@@ -142,18 +142,30 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     ws_.read_message_max(limits_.max_message);
     // The request must outlive the handshake; it is freed as soon as that is done.
     upgrade_ = std::make_unique<http::request<http::string_body>>(std::move(req));
+    // Counted open from here, not from the handshake's end: a SIGTERM while Beast writes the
+    // 101 must still reach this socket (going_away waits for the handshake).
+    open_sockets().add(shared_from_this());
     ws_.async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) {
       self->upgrade_.reset();
       self->access_.set_status(ec ? 400 : 101);  // Beast answers a bad upgrade with 400
       self->access_.write();
-      if (ec) return;
-      open_sockets().add(self);
+      if (ec) {
+        open_sockets().remove(self.get());
+        return;
+      }
+      self->accepted_ = true;
       self->read_next();
+      if (self->going_away_due_ || self->services_.engine.shutting_down()) self->going_away();
     });
   }
 
-  // Closes with 1001: the server is shutting down. On this socket's thread.
+  // Closes with 1001: the server is shutting down. On this socket's thread; before the
+  // handshake is done it only marks the socket, which closes as soon as it is open.
   void going_away() {
+    if (!accepted_) {
+      going_away_due_ = true;
+      return;
+    }
     close_with(websocket::close_code::going_away, "the server is shutting down");
   }
 
@@ -437,6 +449,8 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   std::size_t out_head_ = 0;
   std::string in_flight_;  // the frame being written
   bool writing_ = false;
+  bool accepted_ = false;        // the handshake is done
+  bool going_away_due_ = false;  // the server began shutting down during the handshake
   bool closing_ = false;
   websocket::close_code close_code_ = websocket::close_code::none;  // of the close frame due
   const char* close_text_ = nullptr;  // its reason (a literal); null: no close frame due
