@@ -10,7 +10,8 @@ ASAN_BUILD_DIR ?= build-asan
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
-FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz
+FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz \
+  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
 # Sanitizer reports fail the test instead of scrolling by.
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
