@@ -24,12 +24,30 @@ std::string percent_encode_utf8(std::string_view s) {
   return out;
 }
 
-std::size_t utf8_char_length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 6) return 2;
-  if ((c >> 4) == 14) return 3;
-  if ((c >> 3) == 30) return 4;
-  return 0;
+// The code point of the UTF-8 character at the start of `s` and its length in bytes; length 0
+// for anything that is not UTF-8 (RFC 3629): a stray or truncated byte, an overlong form
+// (C0 AF would be a '/' that a later, laxer decoder sees), a surrogate, past U+10FFFF.
+std::pair<std::uint32_t, std::size_t> utf8_char(std::string_view s) {
+  auto c = static_cast<unsigned char>(s[0]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || n > s.size()) return {0, 0};
+  std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < n; ++k) {
+    auto cc = static_cast<unsigned char>(s[k]);
+    if ((cc & 0xC0) != 0x80) return {0, 0};
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr std::uint32_t kShortest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kShortest[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
+  return {cp, n};
+}
+
+// Control characters (C0, DEL, C1: NUL and line breaks among them), bidirectional controls
+// (U+200E/F, U+202A-E, U+2066-9), which can make "gpj.exe" look like "exe.jpg", and
+// zero-width ones (U+200B-D), which hide characters.
+bool hidden_or_control(std::uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 }  // namespace
@@ -51,27 +69,14 @@ std::string clean_file_name(std::string_view raw) {
   if (slash != std::string::npos) decoded.erase(0, slash + 1);
   std::string out;
   for (std::size_t i = 0; i < decoded.size();) {
-    auto c = static_cast<unsigned char>(decoded[i]);
-    std::size_t n = utf8_char_length(c);
-    bool valid = n > 0 && i + n <= decoded.size();
-    for (std::size_t k = 1; valid && k < n; ++k)
-      valid = (static_cast<unsigned char>(decoded[i + k]) & 0xC0) == 0x80;
-    if (!valid) {  // not UTF-8: dropped
+    auto [cp, n] = utf8_char(std::string_view(decoded).substr(i));
+    if (n == 0) {  // not UTF-8: dropped
       ++i;
       continue;
     }
     std::string_view ch(decoded.data() + i, n);
     i += n;
-    if (n == 1 && (c < 0x20 || c == 0x7f)) continue;  // control characters, NUL
-    // Bidirectional controls (U+200E/F, U+202A-E, U+2066-9) can make "gpj.exe" look like
-    // "exe.jpg"; zero-width ones hide characters.
-    if (n == 3 && c == 0xE2) {
-      auto c1 = static_cast<unsigned char>(ch[1]), c2 = static_cast<unsigned char>(ch[2]);
-      if (c1 == 0x80 && (c2 == 0x8E || c2 == 0x8F || (c2 >= 0xAA && c2 <= 0xAE) || c2 == 0x8B ||
-                         c2 == 0x8C || c2 == 0x8D))
-        continue;
-      if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) continue;
-    }
+    if (hidden_or_control(cp)) continue;
     if (out.size() + n > 255) break;
     out.append(ch);
   }

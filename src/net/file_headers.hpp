@@ -13,8 +13,9 @@
 namespace rtm::net {
 
 // The uploader's file name made safe to keep and to show: percent-decoded, only the part
-// after the last / or \, no control or bidirectional-override characters, valid UTF-8, at
-// most 255 bytes; "file" when nothing is left.
+// after the last / or \, no control (C0, DEL, C1), bidirectional or zero-width characters,
+// strict UTF-8 (no overlong forms or surrogates), at most 255 bytes; "file" when nothing is
+// left.
 std::string clean_file_name(std::string_view raw);
 
 // X-Rtm-Mtype of an upload: a whole decimal number from 40 to 50; nullopt for anything else.
