@@ -108,6 +108,17 @@ const TextSetting kTextSettings[] = {
      "(default none)"},
 };
 
+// node.value<long long>() without its undefined behaviour: toml++ 3.3 takes a float that is
+// a whole number (threads = 4.0) by a cast to int64 that is undefined past int64's range
+// (threads = 6.55e38). Such floats are refused here; every other value reads as before.
+std::optional<long long> integer_value(const toml::node& node) {
+  if (const auto* f = node.as_floating_point()) {
+    double v = f->get();
+    if (!(v >= -0x1p63 && v < 0x1p63)) return std::nullopt;  // NaN fails both
+  }
+  return node.value<long long>();
+}
+
 // [[webhook]] tables: url (http:// or https://), events (types or "*"), secret, timeout (s),
 // max_attempts.
 Status read_webhooks(const std::string& path, const toml::node& node,
@@ -152,11 +163,11 @@ Status read_webhooks(const std::string& path, const toml::node& node,
           w.events.push_back(*v);
         }
       } else if (k == "timeout") {
-        auto v = value.value<long long>();
+        auto v = integer_value(value);
         if (!v || *v < 1 || *v > 60) return bad("timeout must be 1 to 60 seconds");
         w.timeout_s = static_cast<int>(*v);
       } else if (k == "max_attempts") {
-        auto v = value.value<long long>();
+        auto v = integer_value(value);
         if (!v || *v < 1 || *v > 100) return bad("max_attempts must be 1 to 100");
         w.max_attempts = static_cast<int>(*v);
       } else {
@@ -236,7 +247,7 @@ Status apply_toml_text(std::string_view text, const std::string& path, Config& c
       return make_error(Rc::InvalidParameter, "config " + path + ": " + k + " must be a string");
     };
     auto num = [&](auto& field, long long lo, long long hi) -> Status {
-      auto v = node.value<long long>();
+      auto v = integer_value(node);
       if (!v || *v < lo || *v > hi)
         return make_error(Rc::InvalidParameter, "config " + path + ": " + k +
                                                     " must be an integer in " + std::to_string(lo) +
