@@ -10,7 +10,8 @@ ASAN_BUILD_DIR ?= build-asan
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
-FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz
+FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz \
+  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
 # ThreadSanitizer build of the engine's unit tests (part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
 TSAN_TESTS = engine_test session_test channel_registry_test server_events_test \

@@ -9,7 +9,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 
 #include "core/token_buckets.hpp"
@@ -106,6 +108,17 @@ const TextSetting kTextSettings[] = {
      "(default none)"},
 };
 
+// node.value<long long>() without its undefined behaviour: toml++ 3.3 takes a float that is
+// a whole number (threads = 4.0) by a cast to int64 that is undefined past int64's range
+// (threads = 6.55e38). Such floats are refused here; every other value reads as before.
+std::optional<long long> integer_value(const toml::node& node) {
+  if (const auto* f = node.as_floating_point()) {
+    double v = f->get();
+    if (!(v >= -0x1p63 && v < 0x1p63)) return std::nullopt;  // NaN fails both
+  }
+  return node.value<long long>();
+}
+
 // [[webhook]] tables: url (http:// or https://), events (types or "*"), secret, timeout (s),
 // max_attempts.
 Status read_webhooks(const std::string& path, const toml::node& node,
@@ -150,11 +163,11 @@ Status read_webhooks(const std::string& path, const toml::node& node,
           w.events.push_back(*v);
         }
       } else if (k == "timeout") {
-        auto v = value.value<long long>();
+        auto v = integer_value(value);
         if (!v || *v < 1 || *v > 60) return bad("timeout must be 1 to 60 seconds");
         w.timeout_s = static_cast<int>(*v);
       } else if (k == "max_attempts") {
-        auto v = value.value<long long>();
+        auto v = integer_value(value);
         if (!v || *v < 1 || *v > 100) return bad("max_attempts must be 1 to 100");
         w.max_attempts = static_cast<int>(*v);
       } else {
@@ -199,20 +212,33 @@ Status parse_limit(const std::string& text, const std::string& where, long long 
   return ok_status();
 }
 
-// Reads the TOML file into c. Unknown keys are errors, so a typo never silently does nothing.
+// Reads the TOML file into c (apply_toml_text).
 Status apply_file(const std::string& path, Config& c) {
   std::error_code fs_ec;
   if (!std::filesystem::is_regular_file(path, fs_ec))
     return make_error(Rc::InvalidParameter, "cannot read config " + path + ": not a regular file");
+  std::ifstream file(path, std::ios::in | std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file.is_open() || file.bad())  // toml::parse_file's words for it
+    return make_error(Rc::InvalidParameter,
+                      "cannot read config " + path + ": File could not be opened for reading");
+  return apply_toml_text(text, path, c);
+}
+
+}  // namespace
+
+Status apply_toml_text(std::string_view text, const std::string& path, Config& c) {
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     std::string why(e.description());
     return make_error(Rc::InvalidParameter, "cannot read config " + path + ": " + why);
   }
-  for (auto&& [key, node] : table) {
-    std::string k(key.str());
+  for (auto&& entry : table) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    std::string k(entry.first.str());
+    const toml::node& node = entry.second;
     auto str = [&](std::string& field) -> Status {
       if (auto v = node.value<std::string>()) {
         field = *v;
@@ -221,7 +247,7 @@ Status apply_file(const std::string& path, Config& c) {
       return make_error(Rc::InvalidParameter, "config " + path + ": " + k + " must be a string");
     };
     auto num = [&](auto& field, long long lo, long long hi) -> Status {
-      auto v = node.value<long long>();
+      auto v = integer_value(node);
       if (!v || *v < lo || *v > hi)
         return make_error(Rc::InvalidParameter, "config " + path + ": " + k +
                                                     " must be an integer in " + std::to_string(lo) +
@@ -284,8 +310,6 @@ Status apply_file(const std::string& path, Config& c) {
   }
   return ok_status();
 }
-
-}  // namespace
 
 Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   CLI::App cli{"rtmd: the rtm real-time messaging server"};
@@ -406,6 +430,11 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
     c.threads = *threads;
   }
 
+  if (auto s = check_config(c); !s) return s.error();
+  return ConfigOutcome::Run;
+}
+
+Status check_config(Config& c) {
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error")
     return make_error(Rc::InvalidParameter,
@@ -426,7 +455,7 @@ Result<ConfigOutcome> load_config(int argc, char** argv, Config& c) {
   if (c.tls_cert.empty() != c.tls_key.empty())
     return make_error(Rc::InvalidParameter, "--tls-cert and --tls-key go together");
   if (c.public_url.empty()) c.public_url = (c.tls_cert.empty() ? "http://" : "https://") + c.listen;
-  return ConfigOutcome::Run;
+  return ok_status();
 }
 
 }  // namespace rtm::app

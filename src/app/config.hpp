@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -89,5 +90,16 @@ enum class ConfigOutcome { Run, ExitOk };
 // Parses argv, the environment and the TOML file. On --help/--version prints and answers
 // ExitOk. Any bad input is an Error with a one-line message (the caller exits 2).
 Result<ConfigOutcome> load_config(int argc, char** argv, Config& out);
+
+// The TOML file's part of load_config: `text` (the file's bytes; `path` names it in messages)
+// read into c. Unknown keys, values of the wrong type or out of range, and text that is not
+// TOML are InvalidParameter errors ("config PATH: ...", "cannot read config PATH: ..."), so a
+// typo never silently does nothing; settings read before the error stay set.
+Status apply_toml_text(std::string_view text, const std::string& path, Config& c);
+
+// load_config's checks once every source is read (log level and format, origins, proxies,
+// rates, listen, TLS pair), filling in what derives from the rest: host and port from
+// listen, store and public_url when unset. InvalidParameter for the first that fails.
+Status check_config(Config& c);
 
 }  // namespace rtm::app

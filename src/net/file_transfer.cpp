@@ -11,8 +11,6 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/url/parse.hpp>
-#include <cctype>
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -21,6 +19,7 @@
 #include "api/reply.hpp"
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
+#include "net/file_headers.hpp"
 #include "net/http_answer.hpp"
 #include "net/query_param.hpp"
 
@@ -58,132 +57,7 @@ awaitable<bool> refuse(HttpStream& stream, AccessLine& line, unsigned version, R
   co_return false;
 }
 
-bool safe_content_type(std::string_view t) {
-  if (t.empty() || t.size() > 128) return false;
-  for (char c : t)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '+' ||
-          c == '.' || c == ';' || c == '=' || c == ' ' || c == '_'))
-      return false;
-  return t.find('/') != std::string_view::npos;
-}
-
-std::string percent_encode_utf8(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// attachment; filename="ascii fallback"; filename*=UTF-8''exact (RFC 6266 / 5987).
-std::string content_disposition(const std::string& name) {
-  std::string ascii;
-  for (unsigned char c : name) ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '_';
-  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + percent_encode_utf8(name);
-}
-
-// A single `bytes=` range of a file of `size` bytes: [first, last], or nullopt for none
-// asked. Sets `bad` for a range that cannot be satisfied (416).
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view h,
-                                                                   std::uint64_t size, bool& bad) {
-  bad = false;
-  if (h.empty()) return std::nullopt;
-  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) {
-    return std::nullopt;  // other units or several ranges: the whole file (allowed by RFC 9110)
-  }
-  h.remove_prefix(6);
-  auto dash = h.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view s, std::uint64_t& v) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-  };
-  std::uint64_t a = 0, b = 0;
-  std::string_view first = h.substr(0, dash), last = h.substr(dash + 1);
-  if (first.empty()) {  // the last N bytes
-    if (!num(last, b) || b == 0) {
-      bad = true;
-      return std::nullopt;
-    }
-    if (size == 0) {
-      bad = true;
-      return std::nullopt;
-    }
-    return std::pair{size - std::min(b, size), size - 1};
-  }
-  if (!num(first, a) || a >= size) {
-    bad = true;
-    return std::nullopt;
-  }
-  if (last.empty()) return std::pair{a, size - 1};
-  if (!num(last, b) || b < a) {
-    bad = true;
-    return std::nullopt;
-  }
-  return std::pair{a, std::min(b, size - 1)};
-}
-
-std::size_t utf8_char_length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 6) return 2;
-  if ((c >> 4) == 14) return 3;
-  if ((c >> 3) == 30) return 4;
-  return 0;
-}
-
 }  // namespace
-
-std::string clean_file_name(std::string_view raw) {
-  // Percent-decoding lets a client send any UTF-8 name through a header.
-  std::string decoded;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    unsigned v = 0;
-    if (raw[i] == '%' && i + 2 < raw.size() &&
-        std::from_chars(raw.data() + i + 1, raw.data() + i + 3, v, 16).ptr == raw.data() + i + 3) {
-      decoded += static_cast<char>(v);
-      i += 2;
-    } else {
-      decoded += raw[i];
-    }
-  }
-  auto slash = decoded.find_last_of("/\\");
-  if (slash != std::string::npos) decoded.erase(0, slash + 1);
-  std::string out;
-  for (std::size_t i = 0; i < decoded.size();) {
-    auto c = static_cast<unsigned char>(decoded[i]);
-    std::size_t n = utf8_char_length(c);
-    bool valid = n > 0 && i + n <= decoded.size();
-    for (std::size_t k = 1; valid && k < n; ++k)
-      valid = (static_cast<unsigned char>(decoded[i + k]) & 0xC0) == 0x80;
-    if (!valid) {  // not UTF-8: dropped
-      ++i;
-      continue;
-    }
-    std::string_view ch(decoded.data() + i, n);
-    i += n;
-    if (n == 1 && (c < 0x20 || c == 0x7f)) continue;  // control characters, NUL
-    // Bidirectional controls (U+200E/F, U+202A-E, U+2066-9) can make "gpj.exe" look like
-    // "exe.jpg"; zero-width ones hide characters.
-    if (n == 3 && c == 0xE2) {
-      auto c1 = static_cast<unsigned char>(ch[1]), c2 = static_cast<unsigned char>(ch[2]);
-      if (c1 == 0x80 && (c2 == 0x8E || c2 == 0x8F || (c2 >= 0xAA && c2 <= 0xAE) || c2 == 0x8B ||
-                         c2 == 0x8C || c2 == 0x8D))
-        continue;
-      if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) continue;
-    }
-    if (out.size() + n > 255) break;
-    out.append(ch);
-  }
-  if (out.empty() || out == "." || out == "..") out = "file";
-  return out;
-}
 
 awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                              http::request_parser<http::empty_body>& head, api::Services& services,
@@ -201,11 +75,11 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                               "token is missing (?token=T)", services, cors);
   int mtype = 40;
   if (auto it = h.find("X-Rtm-Mtype"); it != h.end()) {
-    std::string_view v = it->value();
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), mtype);
-    if (ec != std::errc() || end != v.data() + v.size() || mtype < 40 || mtype > 50)
+    auto v = parse_upload_mtype(it->value());
+    if (!v)
       co_return co_await refuse(stream, line, version, Rc::InvalidParameter,
                                 "X-Rtm-Mtype must be 40 to 50", services, cors);
+    mtype = *v;
   }
   std::string attrs(h["X-Rtm-Attrs"]);
   std::string name = clean_file_name(h["X-Rtm-File-Name"]);

@@ -34,9 +34,4 @@ boost::asio::awaitable<bool> serve_download(
     HttpStream& stream, const boost::beast::http::request<boost::beast::http::empty_body>& req,
     api::Services& services, std::string cors_headers, AccessLine& line);
 
-// The uploader's file name made safe to keep and to show: percent-decoded, only the part
-// after the last / or \, no control or bidirectional-override characters, valid UTF-8, at
-// most 255 bytes; "file" when nothing is left.
-std::string clean_file_name(std::string_view raw);
-
 }  // namespace rtm::net

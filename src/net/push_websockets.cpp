@@ -15,7 +15,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/url/parse.hpp>
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +22,7 @@
 #include "api/reply.hpp"
 #include "net/http_answer.hpp"
 #include "net/query_param.hpp"
+#include "net/stream_request.hpp"
 
 namespace rtm::net {
 
@@ -197,15 +197,13 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
   }
   std::optional<std::uint64_t> after;
   if (auto text = query_param(req.target(), "after")) {
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (ec != std::errc() || end != text->data() + text->size() || text->empty()) {
+    after = parse_event_id(*text);
+    if (!after) {
       co_await refuse(stream, line, req.version(),
                       api::Reply::error(Rc::InvalidRequest, "after must be a non-negative integer"),
                       services);
       co_return;
     }
-    after = v;
   }
   auto s = std::make_shared<PushSocket>(std::move(stream));
   if (!co_await accept(*s, req, limits, line)) co_return;

@@ -8,14 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/url/parse.hpp>
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "api/reply.hpp"
 #include "net/http_answer.hpp"
+#include "net/stream_request.hpp"
 
 namespace rtm::net {
 
@@ -27,43 +26,6 @@ using asio::awaitable;
 namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
-// A non-negative decimal id, as Last-Event-ID or `after` carry it; nullopt otherwise.
-std::optional<std::uint64_t> parse_event_id(std::string_view text) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return v;
-}
-
-struct StreamRequest {
-  std::string session;
-  std::optional<std::uint64_t> after;
-  std::string bad;  // why the request cannot be served; empty if it can
-};
-
-StreamRequest parse_request(const http::request<http::string_body>& req) {
-  StreamRequest r;
-  auto url = boost::urls::parse_origin_form(req.target());
-  if (!url) {
-    r.bad = "malformed request target";
-    return r;
-  }
-  for (auto param : url->params()) {
-    if (param.key == "session") r.session = param.value;
-    if (param.key == "after") {
-      r.after = parse_event_id(param.value);
-      if (!r.after) r.bad = "after must be a non-negative integer";
-    }
-  }
-  // Last-Event-ID (sent by EventSource on reconnect) wins over `after`: it is the newer.
-  if (auto it = req.find("Last-Event-ID"); it != req.end() && !it->value().empty()) {
-    r.after = parse_event_id(it->value());
-    if (!r.after) r.bad = "Last-Event-ID must be a non-negative integer";
-  }
-  if (r.session.empty() && r.bad.empty()) r.bad = "session is missing (?session=S)";
-  return r;
-}
 
 void append_events(std::string& out, const EventBatch& batch) {
   for (const auto& e : batch.events) {
@@ -78,16 +40,14 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
                           api::Services& services, SseLimits limits, std::string cors_headers,
                           AccessLine& line) {
   Engine& engine = services.engine;
-  StreamRequest r = parse_request(req);
-  if (r.bad.empty()) {
-    if (auto live = engine.live_session(r.session); !live) r.bad = live.error().msg;
+  std::string_view last_event_id;
+  if (auto it = req.find("Last-Event-ID"); it != req.end()) last_event_id = it->value();
+  StreamRequest r = parse_stream_request(req.target(), last_event_id);
+  if (!r.error) {
+    if (auto live = engine.live_session(r.session); !live) r.error = live.error();
   }
-  if (!r.bad.empty()) {
-    Rc rc = r.session.empty() || r.bad.rfind("after", 0) == 0 || r.bad.rfind("Last", 0) == 0 ||
-                    r.bad.rfind("malformed", 0) == 0
-                ? Rc::InvalidRequest
-                : Rc::InvalidSession;
-    auto reply = api::Reply::error(rc, r.bad);
+  if (r.error) {
+    auto reply = api::Reply::error(*r.error);
     services.metrics.record(reply.rc);
     std::string answer = error_answer(req.version(), reply);
     answer.insert(answer.find("\r\n\r\n") + 2, cors_headers);

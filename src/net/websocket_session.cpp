@@ -15,8 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "api/reply.hpp"
+#include "net/ws_call_frame.hpp"
 
 namespace rtm::net {
 
@@ -224,44 +223,19 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
 
   void start_call(std::string text) {
     if (closing_) return;
-    json::parse_options opts;
-    opts.max_depth = 32;
-    boost::system::error_code ec;
-    json::value frame = json::parse(text, ec, {}, opts);
-    if (ec || !frame.is_object()) {
-      send(reply_frame("null", api::Reply::error(Rc::InvalidRequest,
-                                                 ec ? "frame is not valid JSON: " + ec.message()
-                                                    : "frame must be a JSON object")));
+    WsCallFrame call = decode_ws_call(text);
+    if (call.error) {
+      send(reply_frame(call.id, api::Reply::error(*call.error)));
       return;
-    }
-    auto& call = frame.get_object();
-    std::string id = "null";
-    if (auto* v = call.if_contains("id")) {
-      if (v->is_int64() || v->is_uint64() || v->is_string()) id = json::serialize(*v);
-    }
-    auto* method = call.if_contains("method");
-    if (id == "null" || !method || !method->is_string()) {
-      send(reply_frame(id,
-                       api::Reply::error(Rc::InvalidRequest,
-                                         "a call is {\"id\":N,\"method\":\"...\",\"params\":{}}")));
-      return;
-    }
-    json::object params;
-    if (auto* p = call.if_contains("params")) {
-      if (!p->is_object()) {
-        send(reply_frame(id, api::Reply::error(Rc::InvalidRequest, "params must be an object")));
-        return;
-      }
-      params = std::move(p->get_object());
     }
     if (calls_in_flight_ >= kMaxCallsInFlight) {
-      send(reply_frame(id, api::Reply::error(Rc::RateLimited, "too many calls in flight")));
+      send(reply_frame(call.id, api::Reply::error(Rc::RateLimited, "too many calls in flight")));
       return;
     }
     ++calls_in_flight_;
     asio::co_spawn(ws_.get_executor(),
-                   run_call(shared_from_this(), std::move(id), std::string(method->get_string()),
-                            std::move(params)),
+                   run_call(shared_from_this(), std::move(call.id), std::move(call.method),
+                            std::move(call.params)),
                    asio::detached);
   }
 

@@ -10,7 +10,8 @@ build=${1:?build dir}
 seconds=${2:?seconds}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz)
+[ ${#targets[@]} -eq 0 ] && targets=(api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz
+  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz)
 
 # Leaks matter for the server, but the fuzz harness keeps its engine for the whole run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
