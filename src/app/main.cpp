@@ -21,6 +21,7 @@
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/engines.hpp"
+#include "app/host_port.hpp"
 #include "app/startup_log.hpp"
 #include "core/engine.hpp"
 #include "core/random.hpp"
@@ -291,8 +292,8 @@ int main(int argc, char** argv) {
   if (generated) rtm::logging::info("api_key.generated", {{"path", key_path}});
   rtm::app::log_startup(config, server.port(), threads, key_path);
   const char* scheme = tls ? "https" : "http";
-  std::cout << "rtmd: listening on " << scheme << "://" << config.host << ":" << server.port()
-            << std::endl;
+  std::cout << "rtmd: listening on " << scheme << "://"
+            << rtm::app::host_port(config.host, server.port()) << std::endl;
   if (!key_path.empty()) std::cout << "rtmd: API key file " << key_path << std::endl;
 
   std::vector<std::thread> workers;

@@ -1,6 +1,7 @@
 """API.md section 1: the rtmd process — flags, env, config file, api-key file, refused
 backends, exit codes, /healthz, /metrics, drain on SIGTERM/SIGINT."""
 
+import http.client
 import json
 import os
 import re
@@ -62,6 +63,24 @@ class TestFlagsAndEnv(ProcessCase):
         self.assertTrue(os.path.isdir(r.data_dir))
         self.assertTrue(os.path.exists(os.path.join(r.data_dir, "rtm.db")),
                         "default store is sqlite:DATA_DIR/rtm.db; data dir has %r" % os.listdir(r.data_dir))
+        r.stop()
+
+    def test_an_ipv6_listen_address_is_printed_in_brackets_as_a_url(self):
+        port = free_port()
+        r = self.rtmd(listen=False, args=["--listen", "[::1]:%d" % port])
+        r.spawn()
+        deadline = time.monotonic() + 10
+        while "listening on" not in r.stdout():
+            self.assertIsNone(r.proc.poll(), "rtmd exited: %s" % r.stderr())
+            self.assertLess(time.monotonic(), deadline, "no listening line: %r" % r.stdout())
+            time.sleep(0.05)
+        self.assertIn("rtmd: listening on http://[::1]:%d\n" % port, r.stdout())
+        conn = http.client.HTTPConnection("::1", port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            self.assertEqual(conn.getresponse().status, 200)
+        finally:
+            conn.close()
         r.stop()
 
     def test_env_variables_configure_the_server_without_flags(self):
