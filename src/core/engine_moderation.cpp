@@ -41,6 +41,8 @@ Result<BanOutcome> Engine::ban(BanScope scope, std::uint64_t target, Uid uid,
   if (auto exists = user_must_exist(uid); !exists) return exists.error();
   Ban ban{scope, scope == BanScope::Project ? 0 : target, uid,
           duration_s ? now_ms() + *duration_s * 1000 : Ban::kForever};
+  // What was in force before, for a room ban whose second write fails (below).
+  std::optional<std::int64_t> previous = bans_.until(scope, ban.target, uid, now_ms());
   // Stored before it takes effect: a ban that answered ok survives a restart.
   if (auto stored = store_.put_ban(ban); !stored) return stored.error();
   bans_.put(ban);
@@ -54,7 +56,19 @@ Result<BanOutcome> Engine::ban(BanScope scope, std::uint64_t target, Uid uid,
       break;
     }
     case BanScope::Room: {
-      if (auto left = del_room_member(target, uid); !left) return left.error();
+      if (auto left = del_room_member(target, uid); !left) {
+        // The answer is an error, so the call must change nothing: the ban goes back to what
+        // was in force before (the member stays, del_room_member wrote nothing). Should the
+        // store refuse this too, the ban stays stored and a retry completes the call.
+        if (previous) {
+          Ban old = ban;
+          old.until_ms = *previous;
+          if (store_.put_ban(old)) bans_.put(old);
+        } else if (store_.delete_ban(scope, ban.target, uid)) {
+          bans_.remove(scope, ban.target, uid, now_ms());
+        }
+        return left.error();
+      }
       break;
     }
     case BanScope::Project: {

@@ -3,6 +3,8 @@ optional duration, their removal and lists, what a ban forbids (send, subscribe,
 in: PermissionDenied), what it does at once (subscriptions dropped, room left, sessions
 kicked), expiry, and bans kept across a restart."""
 
+import os
+import sqlite3
 import time
 import unittest
 
@@ -104,6 +106,32 @@ class TestRoomBan(MessageCase):
         self.assertOk(self.c.server("room.unban", rid=rid, uid=b.uid))
         self.assertOk(self.c.call("session.subscribe", session=b.session, topic="room:%d" % rid))
         self.send_ok("message.send_room", b, rid=rid, msg="back in")
+
+
+    def test_a_room_ban_that_cannot_take_the_member_out_changes_nothing(self):
+        # A store error on the second write (a trigger on the real database refuses to delete
+        # room members): the call answers Unavailable and the ban is not left behind.
+        a, b = self.login(), self.login()
+        rid = self.room_with(a, b)
+        db = sqlite3.connect(os.path.join(self.rtmd.data_dir, "rtm.db"), isolation_level=None)
+        self.addCleanup(db.close)
+        db.execute("CREATE TRIGGER test_no_leaving BEFORE DELETE ON room_members "
+                   "BEGIN SELECT RAISE(ABORT, 'injected by the test'); END")
+        try:
+            # SQLite reports the trigger's abort as a constraint failure, which rtm answers
+            # Internal (a store that refuses its own schema's write is a bug, not an outage).
+            self.assertError(self.c.server("room.ban", rid=rid, uid=b.uid, duration=600),
+                             "Internal", "Unavailable")
+        finally:
+            db.execute("DROP TRIGGER test_no_leaving")
+        self.assertEqual(self.assertOk(self.c.server("room.bans", rid=rid))["bans"], [])
+        self.assertIn(b.uid, self.assertOk(self.c.server("room.members", rid=rid))["uids"])
+        self.send_ok("message.send_room", b, rid=rid, msg="still in")
+        # Once the store takes it, the same call does all of it.
+        self.assertOk(self.c.server("room.ban", rid=rid, uid=b.uid, duration=600))
+        self.assertNotIn(b.uid, self.assertOk(self.c.server("room.members", rid=rid))["uids"])
+        self.assertEqual([x["uid"] for x in self.assertOk(self.c.server("room.bans", rid=rid))["bans"]],
+                         [b.uid])
 
 
 class TestUserBlock(MessageCase):
