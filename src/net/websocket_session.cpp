@@ -126,13 +126,14 @@ std::string event_frame(const QueuedEvent& e) {
 
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
  public:
-  WsSocket(WsStream stream, api::Services& services, WebSocketLimits limits, std::string address,
-           AccessLine access)
-      : ws_(std::move(stream)), services_(services), limits_(limits), access_(std::move(access)) {
+  WsSocket(WsStream stream, api::Services& services, WebSocketLimits limits, std::string address)
+      : ws_(std::move(stream)), services_(services), limits_(limits) {
     caller_.address = std::move(address);
   }
 
-  void start(http::request<http::string_body> req) {
+  // `access` is the upgrade's access line: the handshake's handler holds it, so that an open
+  // socket keeps nothing of it.
+  void start(http::request<http::string_body> req, AccessLine access) {
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);
     timeouts.idle_timeout = limits_.idle_timeout;
@@ -144,10 +145,11 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     // Counted open from here, not from the handshake's end: a SIGTERM while Beast writes the
     // 101 must still reach this socket (going_away waits for the handshake).
     open_sockets().add(shared_from_this());
-    ws_.async_accept(*upgrade_, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(*upgrade_, [self = shared_from_this(),
+                                 access = std::move(access)](beast::error_code ec) mutable {
       self->upgrade_.reset();
-      self->access_.set_status(ec ? 400 : 101);  // Beast answers a bad upgrade with 400
-      self->access_.write();
+      access.set_status(ec ? 400 : 101);  // Beast answers a bad upgrade with 400
+      access.write();
       if (ec) {
         open_sockets().remove(self.get());
         return;
@@ -415,7 +417,6 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   api::Services& services_;
   WebSocketLimits limits_;
   api::Caller caller_;  // the client's address, for every call made on this socket
-  AccessLine access_;   // the upgrade's access line, written when the handshake is done
   std::unique_ptr<http::request<http::string_body>> upgrade_;  // until the handshake is done
   std::array<char, 256> chunk_;                                // what one read_some takes
   std::string message_;                                        // the message read so far
@@ -446,9 +447,8 @@ void close_all_websockets() {
 
 void start_websocket(WsStream stream, http::request<http::string_body> req, api::Services& services,
                      WebSocketLimits limits, std::string address, AccessLine access) {
-  std::make_shared<WsSocket>(std::move(stream), services, limits, std::move(address),
-                             std::move(access))
-      ->start(std::move(req));
+  std::make_shared<WsSocket>(std::move(stream), services, limits, std::move(address))
+      ->start(std::move(req), std::move(access));
 }
 
 }  // namespace rtm::net
