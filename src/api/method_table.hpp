@@ -14,7 +14,7 @@
 #include "api/call_metrics.hpp"
 #include "api/params.hpp"
 #include "api/reply.hpp"
-#include "core/engine.hpp"
+#include "core/node/node.hpp"
 
 namespace rtm::files {
 class BlobStore;
@@ -26,7 +26,7 @@ enum class Scope { Client, Server };
 
 // What handlers may use. Owned by the app; outlives every call.
 struct Services {
-  Engine& engine;
+  Node& node;
   BlockingPool& blocking;  // argon2id and SQLite writes, off the event loops (bounded)
   CallMetrics& metrics;
   std::string api_key;
@@ -53,7 +53,7 @@ struct Call {
   // What the call spent waiting by design (a long poll's wait for events): a handler that
   // waits adds it, and the slow-call log counts only the rest.
   std::chrono::steady_clock::duration waited{};
-  Engine& engine() const { return services.engine; }
+  Node& node() const { return services.node; }
 };
 
 using Handler = boost::asio::awaitable<Reply> (*)(Call&);

@@ -21,8 +21,10 @@ awaitable<Reply> user_add(Call& c) {
   std::string login = c.params.string("login");
   std::string password = c.params.string("password");
   Uid uid = c.params.optional_id("uid").value_or(0);
-  Engine& engine = c.engine();
-  auto work = [&engine, login, password, uid] { return engine.add_user(login, password, uid); };
+  Node& node = c.node();
+  auto work = [&node, login, password, uid] {
+    return node.directory().add_user(login, password, uid);
+  };
   auto added = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["uid"] = unwrap(std::move(*added));
@@ -32,8 +34,8 @@ awaitable<Reply> user_add(Call& c) {
 awaitable<Reply> user_set_password(Call& c) {
   Uid uid = c.params.id("uid");
   std::string password = c.params.string("password");
-  Engine& engine = c.engine();
-  auto work = [&engine, uid, password] { return engine.set_password(uid, password); };
+  Node& node = c.node();
+  auto work = [&node, uid, password] { return node.directory().set_password(uid, password); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -41,8 +43,8 @@ awaitable<Reply> user_set_password(Call& c) {
 
 awaitable<Reply> user_delete(Call& c) {
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, uid] { return engine.delete_user(uid); };
+  Node& node = c.node();
+  auto work = [&node, uid] { return node.directory().delete_user(uid); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -51,8 +53,8 @@ awaitable<Reply> user_delete(Call& c) {
 awaitable<Reply> user_token(Call& c) {
   Uid uid = c.params.id("uid");
   auto ttl = c.params.integer("ttl", 3600, 1, 31'536'000);
-  Engine& engine = c.engine();
-  auto work = [&engine, uid, ttl] { return engine.user_token(uid, ttl); };
+  Node& node = c.node();
+  auto work = [&node, uid, ttl] { return node.directory().user_token(uid, ttl); };
   auto token = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["token"] = unwrap(std::move(*token));
@@ -61,8 +63,8 @@ awaitable<Reply> user_token(Call& c) {
 
 awaitable<Reply> user_kickout(Call& c) {
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, uid] { return engine.kickout(uid); };
+  Node& node = c.node();
+  auto work = [&node, uid] { return node.sessions().kickout(uid); };
   auto ended = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["sessions"] = unwrap(std::move(*ended));
@@ -71,8 +73,8 @@ awaitable<Reply> user_kickout(Call& c) {
 
 awaitable<Reply> user_groups(Call& c) {
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, uid] { return engine.user_groups(uid); };
+  Node& node = c.node();
+  auto work = [&node, uid] { return node.directory().user_groups(uid); };
   auto gids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["gids"] = id_array(unwrap(std::move(*gids)));
@@ -82,9 +84,9 @@ awaitable<Reply> user_groups(Call& c) {
 awaitable<Reply> group_add_members(Call& c) {
   Gid gid = c.params.id("gid");
   auto uids = c.params.id_list("uids", 10000);
-  Engine& engine = c.engine();
-  auto work = [&engine, gid, uids = std::move(uids)] {
-    return engine.add_group_members(gid, uids);
+  Node& node = c.node();
+  auto work = [&node, gid, uids = std::move(uids)] {
+    return node.directory().add_group_members(gid, uids);
   };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
@@ -94,9 +96,9 @@ awaitable<Reply> group_add_members(Call& c) {
 awaitable<Reply> group_del_members(Call& c) {
   Gid gid = c.params.id("gid");
   auto uids = c.params.id_list("uids", 10000);
-  Engine& engine = c.engine();
-  auto work = [&engine, gid, uids = std::move(uids)] {
-    return engine.del_group_members(gid, uids);
+  Node& node = c.node();
+  auto work = [&node, gid, uids = std::move(uids)] {
+    return node.directory().del_group_members(gid, uids);
   };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
@@ -105,8 +107,8 @@ awaitable<Reply> group_del_members(Call& c) {
 
 awaitable<Reply> group_members(Call& c) {
   Gid gid = c.params.id("gid");
-  Engine& engine = c.engine();
-  auto work = [&engine, gid] { return engine.group_members(gid); };
+  Node& node = c.node();
+  auto work = [&node, gid] { return node.directory().group_members(gid); };
   auto uids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["uids"] = id_array(unwrap(std::move(*uids)));
@@ -115,8 +117,8 @@ awaitable<Reply> group_members(Call& c) {
 
 awaitable<Reply> group_delete(Call& c) {
   Gid gid = c.params.id("gid");
-  Engine& engine = c.engine();
-  auto work = [&engine, gid] { return engine.delete_group(gid); };
+  Node& node = c.node();
+  auto work = [&node, gid] { return node.directory().delete_group(gid); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -125,8 +127,8 @@ awaitable<Reply> group_delete(Call& c) {
 awaitable<Reply> room_add_member(Call& c) {
   Rid rid = c.params.id("rid");
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, rid, uid] { return engine.add_room_member(rid, uid); };
+  Node& node = c.node();
+  auto work = [&node, rid, uid] { return node.directory().add_room_member(rid, uid); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -135,8 +137,8 @@ awaitable<Reply> room_add_member(Call& c) {
 awaitable<Reply> room_del_member(Call& c) {
   Rid rid = c.params.id("rid");
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, rid, uid] { return engine.del_room_member(rid, uid); };
+  Node& node = c.node();
+  auto work = [&node, rid, uid] { return node.directory().del_room_member(rid, uid); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -144,8 +146,8 @@ awaitable<Reply> room_del_member(Call& c) {
 
 awaitable<Reply> room_members(Call& c) {
   Rid rid = c.params.id("rid");
-  Engine& engine = c.engine();
-  auto work = [&engine, rid] { return engine.room_members(rid); };
+  Node& node = c.node();
+  auto work = [&node, rid] { return node.directory().room_members(rid); };
   auto uids = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["uids"] = id_array(unwrap(std::move(*uids)));

@@ -25,13 +25,13 @@ Reply messages_reply(const std::vector<std::string>& messages) {
 
 // The messages a poll took, with the hook that gives them back to the channel if the answer
 // cannot be written.
-Reply returnable_reply(Engine& engine, const std::string& client_id,
+Reply returnable_reply(Node& node, const std::string& client_id,
                        std::vector<std::string> messages) {
   Reply r = messages_reply(messages);
   if (!messages.empty()) {
-    r.undelivered = [&engine, client_id,
+    r.undelivered = [&node, client_id,
                      taken = std::make_shared<std::vector<std::string>>(std::move(messages))] {
-      engine.channel_give_back(client_id, std::move(*taken));
+      node.channels().give_back(client_id, std::move(*taken));
     };
   }
   return r;
@@ -49,20 +49,20 @@ awaitable<Reply> channel_create(Call& c) {
   std::string client_id = c.params.string("client_id");
   auto duration_s = channel_duration_s(c.params);
   Reply r;
-  r.fields["token"] = unwrap(c.engine().create_channel(client_id, duration_s));
+  r.fields["token"] = unwrap(c.node().channels().create(client_id, duration_s));
   co_return r;
 }
 
 awaitable<Reply> channel_send(Call& c) {
   std::string client_id = c.params.string("client_id");
   std::string message = c.params.string("message");
-  unwrap(c.engine().channel_send(client_id, std::move(message)));
+  unwrap(c.node().channels().send(client_id, std::move(message)));
   co_return Reply{};
 }
 
 awaitable<Reply> channel_info(Call& c) {
   std::string client_id = c.params.string("client_id");
-  auto info = unwrap(c.engine().channel_info(client_id));
+  auto info = unwrap(c.node().channels().info(client_id));
   Reply r;
   r.fields["connected"] = info.connected;
   r.fields["pending"] = info.pending;
@@ -72,21 +72,21 @@ awaitable<Reply> channel_info(Call& c) {
 awaitable<Reply> channel_clear(Call& c) {
   std::string client_id = c.params.string("client_id");
   Reply r;
-  r.fields["cleared"] = unwrap(c.engine().channel_clear(client_id));
+  r.fields["cleared"] = unwrap(c.node().channels().clear(client_id));
   co_return r;
 }
 
 // Long poll: answers at once with everything queued, else waits up to `timeout` s for the
 // next channel.send. timeout 0 only reads (and still counts as a poll: it connects).
 awaitable<Reply> channel_poll(Call& c) {
-  unwrap(c.engine().check_call_rate(RateLimitKind::ChannelPoll, c.caller.address));
+  unwrap(c.node().rate_limits().check_address(RateLimitKind::ChannelPoll, c.caller.address));
   std::string token = c.params.string("token");
   auto timeout = c.params.integer("timeout", 30, 0, 60);
-  Engine& engine = c.engine();
+  Node& node = c.node();
   std::uint64_t ticket = 0;
   if (timeout == 0) {
-    auto polled = unwrap(engine.channel_poll(token, nullptr, ticket));
-    co_return returnable_reply(engine, polled.client_id, std::move(*polled.messages));
+    auto polled = unwrap(node.channels().poll(token, nullptr, ticket));
+    co_return returnable_reply(node, polled.client_id, std::move(*polled.messages));
   }
 
   auto ex = co_await asio::this_coro::executor;
@@ -97,14 +97,14 @@ awaitable<Reply> channel_poll(Call& c) {
       if (auto t = weak.lock()) t->cancel();
     });
   };
-  auto polled = unwrap(engine.channel_poll(token, std::move(waiter), ticket));
+  auto polled = unwrap(node.channels().poll(token, std::move(waiter), ticket));
   if (polled.messages)
-    co_return returnable_reply(engine, polled.client_id, std::move(*polled.messages));
+    co_return returnable_reply(node, polled.client_id, std::move(*polled.messages));
   auto wait_began = std::chrono::steady_clock::now();
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   c.waited += std::chrono::steady_clock::now() - wait_began;
-  engine.channel_cancel_wait(polled.client_id, ticket);
-  co_return returnable_reply(engine, polled.client_id, engine.channel_take(polled.client_id));
+  node.channels().cancel_wait(polled.client_id, ticket);
+  co_return returnable_reply(node, polled.client_id, node.channels().take(polled.client_id));
 }
 
 }  // namespace

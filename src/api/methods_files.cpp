@@ -20,7 +20,7 @@ template <Scope scope>
 awaitable<Reply> file_token(Call& c) {
   SendRequest r;
   if constexpr (scope == Scope::Client) {
-    r.from = unwrap(c.engine().authorized_uid(c.params.string("session")));
+    r.from = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
   } else {
     r.as_server = true;
     r.from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
@@ -46,13 +46,13 @@ awaitable<Reply> file_token(Call& c) {
          "broadcastfile, got '" +
              quote_input(cmd) + "'");
   }
-  Engine& engine = c.engine();
+  Node& node = c.node();
   // A membership check may read the store.
-  auto work = [&engine, r = std::move(r)]() mutable { return engine.file_token(std::move(r)); };
+  auto work = [&node, r = std::move(r)]() mutable { return node.files().token(std::move(r)); };
   auto token = co_await run_blocking(c.services.blocking, std::move(work));
   Reply reply;
   reply.fields["token"] = unwrap(std::move(*token));
-  reply.fields["endpoint"] = engine.upload_endpoint();
+  reply.fields["endpoint"] = node.files().upload_endpoint();
   co_return reply;
 }
 
@@ -60,10 +60,10 @@ template <Scope scope>
 awaitable<Reply> file_url(Call& c) {
   std::optional<Uid> viewer;
   if constexpr (scope == Scope::Client)
-    viewer = unwrap(c.engine().authorized_uid(c.params.string("session")));
+    viewer = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
   std::string id = c.params.string("id");
-  Engine& engine = c.engine();
-  auto work = [&engine, viewer, id] { return engine.file_url(viewer, id); };
+  Node& node = c.node();
+  auto work = [&node, viewer, id] { return node.files().url(viewer, id); };
   auto url = co_await run_blocking(c.services.blocking, std::move(work));
   Reply reply;
   reply.fields["url"] = unwrap(std::move(*url));
@@ -74,10 +74,10 @@ awaitable<Reply> file_url(Call& c) {
 awaitable<Reply> files_gc(Call& c) {
   if (!c.services.blobs) fail(Rc::Unavailable, "files are not enabled");
   auto grace = c.params.integer("grace", 3600, 0, 31'536'000);
-  Engine& engine = c.engine();
+  Node& node = c.node();
   const files::BlobStore& blobs = *c.services.blobs;
-  auto work = [&engine, &blobs, grace] {
-    return files::apply_retention(engine, blobs, engine.config().file_retention_s, grace);
+  auto work = [&node, &blobs, grace] {
+    return files::apply_retention(node, blobs, node.config().file_retention_s, grace);
   };
   auto report = co_await run_blocking(c.services.blocking, std::move(work));
   auto r = unwrap(std::move(*report));
@@ -93,9 +93,9 @@ awaitable<Reply> files_list(Call& c) {
   auto limit = c.params.integer("limit", 100, 1, 1000);
   auto before = c.params.integer("before", std::numeric_limits<std::int64_t>::max(), 1,
                                  std::numeric_limits<std::int64_t>::max());
-  Engine& engine = c.engine();
-  auto work = [&engine, before, limit] {
-    return engine.list_files(before, static_cast<std::size_t>(limit));
+  Node& node = c.node();
+  auto work = [&node, before, limit] {
+    return node.files().list(before, static_cast<std::size_t>(limit));
   };
   auto files = co_await run_blocking(c.services.blocking, std::move(work));
   boost::json::array a;

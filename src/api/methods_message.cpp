@@ -21,7 +21,7 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
   SendRequest r;
   r.kind = kind;
   if (scope == Scope::Client) {
-    r.from = unwrap(c.engine().authorized_uid(c.params.string("session")));
+    r.from = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
   } else {
     r.as_server = true;
     // 0, like no `from` at all, is the system: messages show it as from 0, so it is accepted.
@@ -37,9 +37,9 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
 
 // `r` by reference: coroutine parameters are never non-trivial values (see async_bridge.hpp).
 awaitable<Reply> run_send(Call& c, SendRequest& r) {
-  Engine& engine = c.engine();
-  auto start = [&engine, r = std::move(r)](auto done) mutable {
-    engine.send(std::move(r), std::move(done));
+  Node& node = c.node();
+  auto start = [&node, r = std::move(r)](auto done) mutable {
+    node.messages().send(std::move(r), std::move(done));
   };
   auto ack = co_await await_callback<Result<SendAck>>(std::move(start));
   auto a = unwrap(std::move(*ack));
@@ -85,7 +85,8 @@ template <Scope S>
 awaitable<Reply> history(Call& c) {
   HistoryQuery q;
   std::optional<Uid> viewer;
-  if (S == Scope::Client) viewer = unwrap(c.engine().authorized_uid(c.params.string("session")));
+  if (S == Scope::Client)
+    viewer = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
   int scopes = c.params.has("with") + c.params.has("gid") + c.params.has("rid");
   if (scopes != 1) fail(Rc::InvalidRequest, "give exactly one of with, gid or rid");
   if (c.params.has("with")) {
@@ -101,7 +102,7 @@ awaitable<Reply> history(Call& c) {
   }
   q.before_mid = c.params.optional_id("before_mid");
   q.limit = static_cast<int>(c.params.integer("limit", 100, 1, 1000));
-  auto messages = unwrap(c.engine().history(q, viewer));
+  auto messages = unwrap(c.node().messages().history(q, viewer));
   std::string raw = "[";
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (i) raw += ',';
@@ -115,10 +116,10 @@ awaitable<Reply> history(Call& c) {
 
 template <Scope S>
 awaitable<Reply> user_online(Call& c) {
-  if (S == Scope::Client) unwrap(c.engine().authorized_uid(c.params.string("session")));
+  if (S == Scope::Client) unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
   auto uids = c.params.id_list("uids", 1000);
   boost::json::array out;
-  for (Uid u : c.engine().online(uids)) out.push_back(u);
+  for (Uid u : c.node().sessions().online(uids)) out.push_back(u);
   Reply reply;
   reply.fields["uids"] = std::move(out);
   co_return reply;

@@ -40,8 +40,10 @@ awaitable<Reply> ban(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Uid uid = c.params.id("uid");
   auto duration = c.params.optional_integer("duration", 1, kMaxDurationS);
-  Engine& engine = c.engine();
-  auto work = [&engine, target, uid, duration] { return engine.ban(scope, target, uid, duration); };
+  Node& node = c.node();
+  auto work = [&node, target, uid, duration] {
+    return node.moderation().ban(scope, target, uid, duration);
+  };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   auto outcome = unwrap(std::move(*done));
   Reply r;
@@ -54,8 +56,8 @@ template <BanScope scope>
 awaitable<Reply> unban(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Uid uid = c.params.id("uid");
-  Engine& engine = c.engine();
-  auto work = [&engine, target, uid] { return engine.unban(scope, target, uid); };
+  Node& node = c.node();
+  auto work = [&node, target, uid] { return node.moderation().unban(scope, target, uid); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
   r.fields["removed"] = unwrap(std::move(*done));
@@ -66,7 +68,7 @@ template <BanScope scope>
 awaitable<Reply> list_bans(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Reply r;
-  r.fields["bans"] = bans_json(c.engine().bans(scope, target));
+  r.fields["bans"] = bans_json(c.node().moderation().bans(scope, target));
   co_return r;
 }
 

@@ -32,8 +32,8 @@ Reply events_reply(const EventBatch& batch) {
 awaitable<Reply> events_poll(Call& c) {
   auto after = c.params.optional_u64("after");
   auto timeout = c.params.integer("timeout", 30, 0, 60);
-  Engine& engine = c.engine();
-  if (timeout == 0) co_return events_reply(engine.take_server_events(after));
+  Node& node = c.node();
+  if (timeout == 0) co_return events_reply(node.server_events().take(after));
 
   auto ex = co_await asio::this_coro::executor;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
@@ -46,14 +46,14 @@ awaitable<Reply> events_poll(Call& c) {
       });
     };
     std::uint64_t ticket = 0;
-    auto ready = engine.take_or_wait_server_events(after, std::move(waiter), ticket);
+    auto ready = node.server_events().take_or_wait(after, std::move(waiter), ticket);
     if (ready) co_return events_reply(*ready);
     auto wait_began = std::chrono::steady_clock::now();
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     c.waited += std::chrono::steady_clock::now() - wait_began;
-    engine.cancel_server_events_wait(ticket);
-    auto batch = engine.take_server_events(after);
-    if (!batch.events.empty() || engine.shutting_down() ||
+    node.server_events().cancel_wait(ticket);
+    auto batch = node.server_events().take(after);
+    if (!batch.events.empty() || node.shutting_down() ||
         std::chrono::steady_clock::now() >= deadline)
       co_return events_reply(batch);
   }
@@ -84,8 +84,8 @@ boost::json::value ids_or_all_json(bool all, const std::set<std::uint64_t>& ids)
 // server/listen: which messages and events the server event stream copies. Each part given
 // replaces that part; the answer is the whole selection.
 awaitable<Reply> listen(Call& c) {
-  Engine& engine = c.engine();
-  ListenSelection sel = engine.listen_selection();
+  Node& node = c.node();
+  ListenSelection sel = node.server_events().listen_selection();
   read_ids_or_all(c.params, "p2p", sel.all_p2p, sel.uids);
   read_ids_or_all(c.params, "groups", sel.all_groups, sel.gids);
   read_ids_or_all(c.params, "rooms", sel.all_rooms, sel.rids);
@@ -103,7 +103,7 @@ awaitable<Reply> listen(Call& c) {
       sel.events.emplace(type);
     }
   }
-  sel = engine.set_listen(std::move(sel));
+  sel = node.server_events().set_listen(std::move(sel));
   Reply r;
   r.fields["p2p"] = ids_or_all_json(sel.all_p2p, sel.uids);
   r.fields["groups"] = ids_or_all_json(sel.all_groups, sel.gids);
@@ -117,9 +117,9 @@ awaitable<Reply> listen(Call& c) {
 // webhooks.failed: the dead letters, newest first.
 awaitable<Reply> webhooks_failed(Call& c) {
   auto limit = c.params.integer("limit", 100, 1, 1000);
-  Engine& engine = c.engine();
-  auto work = [&engine, limit] {
-    return engine.webhook_dead_letters(static_cast<std::size_t>(limit));
+  Node& node = c.node();
+  auto work = [&node, limit] {
+    return node.server_events().dead_letters(static_cast<std::size_t>(limit));
   };
   auto read = co_await run_blocking(c.services.blocking, std::move(work));
   auto dead = unwrap(std::move(*read));

@@ -32,11 +32,11 @@ Reply events_reply(const EventBatch& batch) {
 
 // An answer of get_events that, if it cannot be delivered, moves the session's cursor back:
 // a client that left mid-poll and comes back without `after` still gets those events.
-Reply events_reply(Engine& engine, const std::string& session, const EventBatch& batch) {
+Reply events_reply(Node& node, const std::string& session, const EventBatch& batch) {
   Reply r = events_reply(batch);
   if (!batch.events.empty()) {
-    r.undelivered = [&engine, session, from = batch.from, last = batch.last] {
-      engine.rewind_events(session, from, last);
+    r.undelivered = [&node, session, from = batch.from, last = batch.last] {
+      node.sessions().rewind_events(session, from, last);
     };
   }
   return r;
@@ -44,7 +44,7 @@ Reply events_reply(Engine& engine, const std::string& session, const EventBatch&
 
 awaitable<Reply> session_create(Call& c) {
   Reply r;
-  r.fields["session"] = unwrap(c.engine().create_session(c.caller.address));
+  r.fields["session"] = unwrap(c.node().sessions().create(c.caller.address));
   co_return r;
 }
 
@@ -62,7 +62,7 @@ bool is_failed_login(const Error& e) {
 }
 
 awaitable<Reply> session_authorize(Call& c) {
-  unwrap(c.engine().check_call_rate(RateLimitKind::SessionAuthorize, c.caller.address));
+  unwrap(c.node().rate_limits().check_address(RateLimitKind::SessionAuthorize, c.caller.address));
   std::string session = c.params.string("session");
   Credentials cred;
   if (auto token = c.params.optional_string("token")) {
@@ -80,8 +80,10 @@ awaitable<Reply> session_authorize(Call& c) {
   auto mode = parse_login_mode(mode_text);
   if (!mode) fail(Rc::InvalidParameter, "mode must be kill, refuse, possess, auth or multi");
 
-  Engine& engine = c.engine();
-  auto work = [&engine, session, cred, m = *mode] { return engine.authorize(session, cred, m); };
+  Node& node = c.node();
+  auto work = [&node, session, cred, m = *mode] {
+    return node.sessions().authorize(session, cred, m);
+  };
   auto result = co_await run_blocking(c.services.blocking, std::move(work));
   if (!*result && is_failed_login(result->error()))
     fail_login(c, cred, result->error().rc, result->error().msg);
@@ -95,8 +97,8 @@ awaitable<Reply> session_authorize(Call& c) {
 // Ending a session may make its user leave rooms (a store write): off the event loop.
 awaitable<Reply> session_destroy(Call& c) {
   std::string session = c.params.string("session");
-  Engine& engine = c.engine();
-  auto work = [&engine, session] { return engine.destroy_session(session); };
+  Node& node = c.node();
+  auto work = [&node, session] { return node.sessions().destroy(session); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};
@@ -119,7 +121,7 @@ awaitable<Reply> session_set(Call& c) {
   if (auto v = p.optional_integer("idle_timeout", -kMax, kMax))
     patch.idle_timeout = static_cast<int>(std::clamp<std::int64_t>(*v, -1, 1 << 30));
   patch.presence = p.optional_bool("presence");
-  auto s = unwrap(c.engine().update_settings(session, patch));
+  auto s = unwrap(c.node().sessions().update_settings(session, patch));
   Reply r;
   r.fields["settings"] = settings_json(s);
   co_return r;
@@ -131,17 +133,17 @@ awaitable<Reply> session_get_events(Call& c) {
   std::string session = c.params.string("session");
   auto timeout = c.params.integer("timeout", 30, 0, 60);
   auto after = c.params.optional_u64("after");
-  Engine& engine = c.engine();
+  Node& node = c.node();
   // timeout 0 is a plain read: no waiter (which would wake and answer another poll waiting
   // on this session) and no timer.
   if (timeout == 0)
-    co_return events_reply(engine, session, unwrap(engine.take_events(session, after)));
+    co_return events_reply(node, session, unwrap(node.sessions().take_events(session, after)));
 
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
   std::weak_ptr<asio::steady_timer> weak = timer;
   std::uint64_t ticket = 0;
-  auto ready = unwrap(engine.take_or_wait(
+  auto ready = unwrap(node.sessions().take_or_wait(
       session, after,
       [ex, weak] {
         asio::post(ex, [weak] {
@@ -149,12 +151,12 @@ awaitable<Reply> session_get_events(Call& c) {
         });
       },
       ticket));
-  if (ready) co_return events_reply(engine, session, *ready);
+  if (ready) co_return events_reply(node, session, *ready);
   auto wait_began = std::chrono::steady_clock::now();
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   c.waited += std::chrono::steady_clock::now() - wait_began;
-  engine.cancel_wait(session, ticket);
-  co_return events_reply(engine, session, unwrap(engine.take_events(session, after)));
+  node.sessions().cancel_wait(session, ticket);
+  co_return events_reply(node, session, unwrap(node.sessions().take_events(session, after)));
 }
 
 // group: and room: topics read (membership) and write (entering a room) the store, so they
@@ -162,14 +164,14 @@ awaitable<Reply> session_get_events(Call& c) {
 awaitable<Reply> session_subscribe(Call& c) {
   std::string session = c.params.string("session");
   std::string topic = c.params.string("topic");
-  Engine& engine = c.engine();
+  Node& node = c.node();
   Reply r;
   if (topic.starts_with("group:") || topic.starts_with("room:")) {
-    auto work = [&engine, session, topic] { return engine.subscribe(session, topic); };
+    auto work = [&node, session, topic] { return node.sessions().subscribe(session, topic); };
     auto key = co_await run_blocking(c.services.blocking, std::move(work));
     r.fields["subscription_key"] = unwrap(std::move(*key));
   } else {
-    r.fields["subscription_key"] = unwrap(engine.subscribe(session, topic));
+    r.fields["subscription_key"] = unwrap(node.sessions().subscribe(session, topic));
   }
   co_return r;
 }
@@ -179,8 +181,8 @@ awaitable<Reply> session_unsubscribe(Call& c) {
   std::string session = c.params.string("session");
   // Never an error for the key (qik): a missing or odd key is simply not subscribed.
   auto key = c.params.optional_string("subscription_key").value_or("");
-  Engine& engine = c.engine();
-  auto work = [&engine, session, key] { return engine.unsubscribe(session, key); };
+  Node& node = c.node();
+  auto work = [&node, session, key] { return node.sessions().unsubscribe(session, key); };
   auto done = co_await run_blocking(c.services.blocking, std::move(work));
   unwrap(std::move(*done));
   co_return Reply{};

@@ -25,7 +25,7 @@ std::string render_webhook_metrics(std::uint64_t delivered, std::uint64_t failed
   return out;
 }
 
-std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
+std::string render_metrics(const NodeStats& e, const CallMetrics& c) {
   std::string out;
   metric(out, "rtm_calls_total", "counter", "API calls answered.", c.calls.load());
   metric(out, "rtm_errors_total", "counter", "API calls answered with an error.", c.errors.load());
@@ -66,6 +66,9 @@ std::string render_metrics(const EngineStats& e, const CallMetrics& c) {
          e.server_events_last_id);
   metric(out, "rtm_server_event_polls_waiting", "gauge", "events.poll calls waiting for events.",
          e.server_event_polls_waiting);
+  metric(out, "rtm_broker_publish_failures_total", "counter",
+         "Live deliveries the broker did not take (the messages are stored; delivery is lost).",
+         e.broker_publish_failures);
   metric(out, "rtm_messages_sent_total", "counter", "Messages stored and fanned out.",
          e.messages_sent);
   metric(out, "rtm_events_delivered_total", "counter", "Events queued to sessions.",

@@ -5,11 +5,11 @@
 #include <string>
 
 #include "api/call_metrics.hpp"
-#include "core/engine.hpp"
+#include "core/node/node.hpp"
 
 namespace rtm::api {
 
-std::string render_metrics(const EngineStats& engine, const CallMetrics& calls);
+std::string render_metrics(const NodeStats& node, const CallMetrics& calls);
 // The webhook sender's counters (webhooks/webhook_sender.hpp).
 std::string render_webhook_metrics(std::uint64_t delivered, std::uint64_t failed_attempts,
                                    std::uint64_t dead_letters);

@@ -23,7 +23,7 @@
 #include "app/engines.hpp"
 #include "app/host_port.hpp"
 #include "app/startup_log.hpp"
-#include "core/engine.hpp"
+#include "core/node/node.hpp"
 #include "core/random.hpp"
 #include "files/blob_store.hpp"
 #include "files/file_retention.hpp"
@@ -112,30 +112,29 @@ int main(int argc, char** argv) {
   auto broker = rtm::app::open_broker(config.broker);
   if (!broker) return fail(broker.error().msg);
 
-  rtm::EngineConfig engine_config;
-  engine_config.node_id = config.node_id;
-  engine_config.max_msg_bytes = config.max_msg_bytes;
-  engine_config.max_attrs_bytes = config.max_attrs_bytes;
-  engine_config.max_sessions_per_user = config.max_sessions_per_user;
-  engine_config.max_subscriptions_per_session = config.max_subscriptions_per_session;
-  engine_config.unauthorized_session_ttl_ms =
+  rtm::NodeConfig node_config;
+  node_config.node_id = config.node_id;
+  node_config.max_msg_bytes = config.max_msg_bytes;
+  node_config.max_attrs_bytes = config.max_attrs_bytes;
+  node_config.max_sessions_per_user = config.max_sessions_per_user;
+  node_config.max_subscriptions_per_session = config.max_subscriptions_per_session;
+  node_config.unauthorized_session_ttl_ms =
       static_cast<std::int64_t>(config.unauthorized_session_ttl_s) * 1000;
-  engine_config.max_unauthorized_sessions_per_address =
-      config.max_unauthorized_sessions_per_address;
-  engine_config.max_unauthorized_sessions = config.max_unauthorized_sessions;
+  node_config.max_unauthorized_sessions_per_address = config.max_unauthorized_sessions_per_address;
+  node_config.max_unauthorized_sessions = config.max_unauthorized_sessions;
   // Checked by load_config: every rate parses.
-  engine_config.rate_session_create = *rtm::parse_rate_limit(config.rate_session_create, "");
-  engine_config.rate_session_authorize = *rtm::parse_rate_limit(config.rate_session_authorize, "");
-  engine_config.rate_channel_poll = *rtm::parse_rate_limit(config.rate_channel_poll, "");
-  engine_config.rate_send = *rtm::parse_rate_limit(config.rate_send, "");
-  engine_config.channel_queue_limit = config.channel_queue_limit;
-  engine_config.channel_timeout_ms = static_cast<std::int64_t>(config.channel_timeout_s) * 1000;
-  engine_config.server_events_limit = config.server_events_limit;
-  engine_config.public_url = config.public_url;
-  engine_config.file_link_ttl_s = static_cast<std::int64_t>(config.file_link_ttl_s);
-  engine_config.file_retention_s = static_cast<std::int64_t>(config.file_retention_s);
-  rtm::Engine engine(**store, **broker, engine_config);
-  if (auto started = engine.start(); !started) return fail(started.error().msg);
+  node_config.rate_session_create = *rtm::parse_rate_limit(config.rate_session_create, "");
+  node_config.rate_session_authorize = *rtm::parse_rate_limit(config.rate_session_authorize, "");
+  node_config.rate_channel_poll = *rtm::parse_rate_limit(config.rate_channel_poll, "");
+  node_config.rate_send = *rtm::parse_rate_limit(config.rate_send, "");
+  node_config.channel_queue_limit = config.channel_queue_limit;
+  node_config.channel_timeout_ms = static_cast<std::int64_t>(config.channel_timeout_s) * 1000;
+  node_config.server_events_limit = config.server_events_limit;
+  node_config.public_url = config.public_url;
+  node_config.file_link_ttl_s = static_cast<std::int64_t>(config.file_link_ttl_s);
+  node_config.file_retention_s = static_cast<std::int64_t>(config.file_retention_s);
+  rtm::Node node(**store, **broker, node_config);
+  if (auto started = node.start(); !started) return fail(started.error().msg);
 
   // Webhooks: every server event a [[webhook]] wants goes to the outbox, then to it.
   std::vector<rtm::webhooks::WebhookConfig> hooks;
@@ -152,10 +151,10 @@ int main(int argc, char** argv) {
     if (!hook_options.tls) return fail("webhooks: " + why);
   }
   rtm::webhooks::WebhookSender webhooks(**store, std::move(hooks), hook_options,
-                                        [&engine] { return engine.now_ms(); });
+                                        [&node] { return node.now_ms(); });
   std::uint64_t dead_letters_before = 0;
   if (auto dead = (*store)->outbox_dead_count()) dead_letters_before = *dead;
-  engine.set_server_event_listener([&webhooks](const std::string& body) { webhooks.offer(body); });
+  node.server_events().set_listener([&webhooks](const std::string& body) { webhooks.offer(body); });
   webhooks.start();
 
   unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads)
@@ -173,7 +172,7 @@ int main(int argc, char** argv) {
   auto blobs = rtm::files::BlobStore::open(config.data_dir + "/files", config.max_file_size);
   if (!blobs) return fail(blobs.error().msg);
   rtm::api::CallLog call_log{std::chrono::milliseconds(config.slow_call_ms)};
-  rtm::api::Services services{engine, blocking, metrics, *api_key, blobs->get(), &call_log};
+  rtm::api::Services services{node, blocking, metrics, *api_key, blobs->get(), &call_log};
 
   rtm::net::HttpLimits limits;
   limits.max_body = config.max_body;
@@ -196,7 +195,7 @@ int main(int argc, char** argv) {
       context_ptrs, services, limits,
       [&] {
         auto hook = webhooks.stats();
-        return rtm::api::render_metrics(engine.stats(), metrics) +
+        return rtm::api::render_metrics(node.stats(), metrics) +
                rtm::api::render_webhook_metrics(hook.delivered, hook.failed_attempts,
                                                 dead_letters_before + hook.dead_letters);
       },
@@ -215,14 +214,14 @@ int main(int argc, char** argv) {
   // held back in the last second go out with it.
   asio::steady_timer sweep_timer(main_ctx);
   std::function<void()> schedule_sweep = [&] {
-    if (engine.shutting_down()) return;
+    if (node.shutting_down()) return;
     sweep_timer.expires_after(std::chrono::seconds(1));
     sweep_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       call_log.report_held_back();
       webhooks.report_held_back();
       blocking.post([&] {
-        engine.sweep();
+        node.sweep();
         asio::post(main_ctx, [&] { schedule_sweep(); });
       });
     });
@@ -233,12 +232,12 @@ int main(int argc, char** argv) {
   // pool like the sweep.
   asio::steady_timer retention_timer(main_ctx);
   std::function<void(std::chrono::seconds)> schedule_retention = [&](std::chrono::seconds in) {
-    if (engine.shutting_down()) return;
+    if (node.shutting_down()) return;
     retention_timer.expires_after(in);
     retention_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       blocking.post([&] {
-        auto report = rtm::files::apply_retention(engine, **blobs, engine_config.file_retention_s);
+        auto report = rtm::files::apply_retention(node, **blobs, node_config.file_retention_s);
         if (!report)
           rtm::logging::error("file_retention.failed", {{"msg", report.error().msg}});
         else if (report->files_expired || report->blobs_removed)
@@ -281,7 +280,7 @@ int main(int argc, char** argv) {
     hangups.cancel();
     sweep_timer.cancel();
     retention_timer.cancel();
-    engine.shutdown();
+    node.shutdown();
     drain_timer.expires_after(std::chrono::milliseconds(500));
     drain_timer.async_wait([&](const boost::system::error_code&) {
       for (auto& g : guards) g.reset();

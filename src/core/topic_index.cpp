@@ -9,12 +9,14 @@ TopicIndex::Shard& TopicIndex::shard(const std::string& topic) const {
   return shards_[std::hash<std::string>{}(topic) % kShards];
 }
 
-void TopicIndex::add(const std::string& topic, std::shared_ptr<Session> session) {
+bool TopicIndex::add(const std::string& topic, std::shared_ptr<Session> session) {
   auto& s = shard(topic);
   std::lock_guard lock(s.mu);
   auto& list = s.topics[topic];
-  if (std::none_of(list.begin(), list.end(), [&](auto& x) { return x == session; }))
-    list.push_back(std::move(session));
+  if (std::any_of(list.begin(), list.end(), [&](auto& x) { return x == session; })) return false;
+  list.push_back(std::move(session));
+  if (list.size() == 1 && hook_) hook_(topic, true);
+  return true;
 }
 
 bool TopicIndex::remove(const std::string& topic, const Session* session) {
@@ -23,7 +25,10 @@ bool TopicIndex::remove(const std::string& topic, const Session* session) {
   auto it = s.topics.find(topic);
   if (it == s.topics.end()) return false;
   auto n = std::erase_if(it->second, [&](auto& x) { return x.get() == session; });
-  if (it->second.empty()) s.topics.erase(it);
+  if (it->second.empty()) {
+    s.topics.erase(it);
+    if (n > 0 && hook_) hook_(topic, false);
+  }
   return n > 0;
 }
 

@@ -3,16 +3,16 @@
 
 namespace rtm::files {
 
-Result<RetentionReport> apply_retention(Engine& engine, const BlobStore& blobs,
-                                        std::int64_t max_age_s, std::int64_t grace_s) {
+Result<RetentionReport> apply_retention(Node& node, const BlobStore& blobs, std::int64_t max_age_s,
+                                        std::int64_t grace_s) {
   RetentionReport report;
   if (max_age_s > 0) {
-    auto expired = engine.expire_files(max_age_s);
+    auto expired = node.files().expire(max_age_s);
     if (!expired) return expired.error();
     report.files_expired = *expired;
   }
   // Read after the expiry: a file recorded meanwhile is younger than the grace anyway.
-  auto in_use = engine.blobs_in_use();
+  auto in_use = node.files().blobs_in_use();
   if (!in_use) return in_use.error();
   auto collected = blobs.collect(*in_use, grace_s);
   report.blobs_removed = collected.blobs;

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "core/engine.hpp"
+#include "core/node/node.hpp"
 #include "core/result.hpp"
 #include "files/blob_store.hpp"
 
@@ -19,7 +19,7 @@ struct RetentionReport {
 };
 
 // max_age_s 0: files are kept forever (only unreferenced blobs are collected).
-Result<RetentionReport> apply_retention(Engine& engine, const BlobStore& blobs,
-                                        std::int64_t max_age_s, std::int64_t grace_s = 3600);
+Result<RetentionReport> apply_retention(Node& node, const BlobStore& blobs, std::int64_t max_age_s,
+                                        std::int64_t grace_s = 3600);
 
 }  // namespace rtm::files

@@ -63,7 +63,7 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
                              http::request_parser<http::empty_body>& head, api::Services& services,
                              std::chrono::seconds read_timeout, std::string cors,
                              AccessLine& line) {
-  Engine& engine = services.engine;
+  Node& node = services.node;
   const auto& h = head.get();
   unsigned version = h.version();
   if (!services.blobs)
@@ -90,7 +90,7 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
         stream, line, version, Rc::PayloadTooLarge,
         "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
         cors);
-  auto grant = engine.take_upload(token);
+  auto grant = node.files().take_upload(token);
   if (!grant)
     co_return co_await refuse(stream, line, version, grant.error().rc, grant.error().msg, services,
                               cors);
@@ -133,28 +133,28 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
   // fsync, then the record and the message: on the blocking pool, off this event loop.
   // The job owns the upload: it may outlive this coroutine (a shutdown stops the loop).
   std::shared_ptr<files::Upload> raw = std::move(*upload);
-  std::optional<std::optional<Result<Engine::FileSendAck>>> sent;
+  std::optional<std::optional<Result<FileSendAck>>> sent;
   try {
     auto start = [&services, raw, grant = *grant, name, type, mtype, attrs](auto done) mutable {
       services.blocking.post([&services, raw, grant = std::move(grant), name = std::move(name),
                               type = std::move(type), mtype, attrs = std::move(attrs),
                               done = std::move(done)]() mutable {
         auto blob = raw->commit();
-        if (!blob) return done(Result<Engine::FileSendAck>(blob.error()));
+        if (!blob) return done(Result<FileSendAck>(blob.error()));
         FileRecord file;
         file.id = random_token(16);
         file.sha256 = blob->sha256;
         file.size = blob->size;
         file.name = std::move(name);
         file.type = std::move(type);
-        services.engine.send_file(
+        services.node.files().send(
             grant, std::move(file), mtype, std::move(attrs),
-            [done](Result<Engine::FileSendAck> ack) mutable { done(std::move(ack)); });
+            [done](Result<FileSendAck> ack) mutable { done(std::move(ack)); });
       });
     };
-    sent = co_await api::await_callback<Result<Engine::FileSendAck>>(std::move(start));
+    sent = co_await api::await_callback<Result<FileSendAck>>(std::move(start));
   } catch (const api::CallError& e) {
-    sent.emplace(Result<Engine::FileSendAck>(e.error));
+    sent.emplace(Result<FileSendAck>(e.error));
   }
   auto& ack = **sent;
   if (!ack)
@@ -181,10 +181,10 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
     co_return co_await refuse(stream, line, version, Rc::NotFound, "no such file", services, cors);
   std::string exp = query_param(req.target(), "exp").value_or("");
   std::string sig = query_param(req.target(), "sig").value_or("");
-  Engine& engine = services.engine;
+  Node& node = services.node;
   std::optional<std::optional<Result<FileRecord>>> found;
   try {
-    auto work = [&engine, id, exp, sig] { return engine.file_for_download(id, exp, sig); };
+    auto work = [&node, id, exp, sig] { return node.files().for_download(id, exp, sig); };
     found = co_await api::run_blocking(services.blocking, std::move(work));
   } catch (const api::CallError& e) {  // RateLimited: the blocking pool is full
     found.emplace(Result<FileRecord>(e.error));

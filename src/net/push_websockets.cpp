@@ -119,14 +119,14 @@ std::string message_frame(const std::string& message) {
 awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::string_body> req,
                                      api::Services& services, WebSocketLimits limits,
                                      AccessLine& line) {
-  Engine& engine = services.engine;
+  Node& node = services.node;
   std::string token = query_param(req.target(), "token").value_or("");
   if (token.empty()) {
     co_await refuse(stream, line, req.version(),
                     api::Reply::error(Rc::InvalidToken, "token is missing (?token=T)"), services);
     co_return;
   }
-  auto attached = engine.channel_attach(token);
+  auto attached = node.channels().attach(token);
   if (!attached) {
     co_await refuse(stream, line, req.version(), api::Reply::error(attached.error()), services);
     co_return;
@@ -137,7 +137,7 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
     asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
     while (!s->gone) {
       std::uint64_t ticket = 0;
-      auto polled = engine.channel_poll(token, s->waiter(s), ticket);
+      auto polled = node.channels().poll(token, s->waiter(s), ticket);
       if (!polled) {  // the token expired (or the channel was forgotten with it)
         co_await close(*s, websocket::close_code::policy_error, "the channel token expired");
         break;
@@ -147,9 +147,9 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
         messages = std::move(*polled->messages);
       } else {
         co_await s->sleep();
-        engine.channel_cancel_wait(client_id, ticket);
+        node.channels().cancel_wait(client_id, ticket);
         if (s->gone) break;
-        messages = engine.channel_take(client_id);
+        messages = node.channels().take(client_id);
       }
       std::size_t written = 0;
       for (; written < messages.size(); ++written) {
@@ -159,22 +159,22 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
       if (written < messages.size()) {
         // The socket failed: what it did not take goes back for the next poll or socket.
         messages.erase(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(written));
-        engine.channel_give_back(client_id, std::move(messages));
+        node.channels().give_back(client_id, std::move(messages));
         break;
       }
-      if (engine.shutting_down()) {
+      if (node.shutting_down()) {
         co_await close(*s, websocket::close_code::going_away, "the server is shutting down");
         break;
       }
     }
   }
-  engine.channel_detach(client_id);
+  node.channels().detach(client_id);
 }
 
 awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http::string_body> req,
                                           api::Services& services, WebSocketLimits limits,
                                           AccessLine& line) {
-  Engine& engine = services.engine;
+  Node& node = services.node;
   std::string_view bearer;
   if (auto it = req.find(http::field::authorization); it != req.end()) {
     std::string_view v = it->value();
@@ -210,11 +210,11 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
   asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
   while (!s->gone) {
     std::uint64_t ticket = 0;
-    auto batch = engine.take_or_wait_server_events(after, s->waiter(s), ticket);
+    auto batch = node.server_events().take_or_wait(after, s->waiter(s), ticket);
     after.reset();  // from now on the stream's cursor
     if (!batch) {
       co_await s->sleep();
-      engine.cancel_server_events_wait(ticket);
+      node.server_events().cancel_wait(ticket);
       continue;
     }
     if (batch->events.empty()) {  // answered without a wait: shutting down

@@ -39,12 +39,12 @@ void append_events(std::string& out, const EventBatch& batch) {
 awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_body>& req,
                           api::Services& services, SseLimits limits, std::string cors_headers,
                           AccessLine& line) {
-  Engine& engine = services.engine;
+  Node& node = services.node;
   std::string_view last_event_id;
   if (auto it = req.find("Last-Event-ID"); it != req.end()) last_event_id = it->value();
   StreamRequest r = parse_stream_request(req.target(), last_event_id);
   if (!r.error) {
-    if (auto live = engine.live_session(r.session); !live) r.error = live.error();
+    if (auto live = node.sessions().live(r.session); !live) r.error = live.error();
   }
   if (r.error) {
     auto reply = api::Reply::error(*r.error);
@@ -66,7 +66,7 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
   auto wake = std::make_shared<asio::steady_timer>(ex);
   std::weak_ptr<asio::steady_timer> weak = wake;
   std::optional<std::uint64_t> after = r.after;
-  if (auto live = engine.live_session(r.session)) (*live)->attach_socket();
+  if (auto live = node.sessions().live(r.session)) (*live)->attach_socket();
   for (;;) {
     if (!out.empty()) {
       stream.expires_after(limits.write_timeout);
@@ -81,21 +81,21 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
         if (auto t = weak.lock()) t->cancel();
       });
     };
-    auto taken = engine.take_or_wait(r.session, after, std::move(waiter), ticket);
+    auto taken = node.sessions().take_or_wait(r.session, after, std::move(waiter), ticket);
     if (!taken) break;  // the session ended and its final event went out before
     after.reset();      // from now on the session's cursor
     if (*taken && !(*taken)->events.empty()) {
       append_events(out, **taken);
       continue;
     }
-    if (engine.shutting_down()) break;  // waits answer at once now: stop instead of spinning
-    if (*taken) break;                  // an empty answer without a wait: the session has ended
+    if (node.shutting_down()) break;  // waits answer at once now: stop instead of spinning
+    if (*taken) break;                // an empty answer without a wait: the session has ended
     wake->expires_after(limits.heartbeat);
     auto [ec] = co_await wake->async_wait(kUseTuple);
-    engine.cancel_wait(r.session, ticket);
+    node.sessions().cancel_wait(r.session, ticket);
     if (!ec) out = ": ping\n\n";  // the heartbeat ran out: nothing came
   }
-  if (auto live = engine.live_session(r.session)) (*live)->detach_socket(engine.now_ms());
+  if (auto live = node.sessions().live(r.session)) (*live)->detach_socket(node.now_ms());
 }
 
 }  // namespace rtm::net

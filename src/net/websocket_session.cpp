@@ -156,7 +156,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
       }
       self->accepted_ = true;
       self->read_next();
-      if (self->going_away_due_ || self->services_.engine.shutting_down()) self->going_away();
+      if (self->going_away_due_ || self->services_.node.shutting_down()) self->going_away();
     });
   }
 
@@ -178,13 +178,13 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     if (session.empty() || attached_ != session) return;
     attached_sockets().detach(session, this);
     stop_waiting();
-    if (auto s = services_.engine.live_session(session)) (*s)->detach_socket(now_ms());
+    if (auto s = services_.node.sessions().live(session)) (*s)->detach_socket(now_ms());
     attached_.clear();
     ++generation_;
   }
 
  private:
-  std::int64_t now_ms() const { return services_.engine.now_ms(); }
+  std::int64_t now_ms() const { return services_.node.now_ms(); }
 
   // Reads in chunks into a small fixed buffer rather than with async_read into a dynamic
   // one: a pending async_read reserves a read-size hint (1.5 KiB) in its buffer for as long
@@ -280,7 +280,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
     } catch (const api::CallError& e) {
       return api::Reply::error(e.error);
     }
-    auto session = services_.engine.live_session(std::string(s->get_string()));
+    auto session = services_.node.sessions().live(std::string(s->get_string()));
     if (!session) return api::Reply::error(session.error());
     api::Reply reply;
     reply.fields["session"] = s->get_string();
@@ -294,7 +294,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
       stop_waiting();
     } else {
       release(attached_);
-      auto live = services_.engine.live_session(session);
+      auto live = services_.node.sessions().live(session);
       if (!live) return;
       (*live)->attach_socket();
       if (auto previous = attached_sockets().attach(session, shared_from_this())) {
@@ -312,7 +312,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   // session's waiter calls push() again when one comes) or kPushWindow frames wait (then the
   // writer calls it again once they are written).
   void push() {
-    Engine& engine = services_.engine;
+    SessionService& sessions = services_.node.sessions();
     while (!closing_ && !attached_.empty() && !waiting_) {
       if (pending_frames() >= kPushWindow) {
         push_blocked_ = true;
@@ -327,7 +327,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
           self->push();
         });
       };
-      auto taken = engine.take_or_wait(attached_, after_, std::move(waiter), ticket_);
+      auto taken = sessions.take_or_wait(attached_, after_, std::move(waiter), ticket_);
       if (!taken) return;  // the session is gone (its final event was pushed before)
       after_.reset();      // from now on the session's cursor, which take() moved
       if (!*taken) {
@@ -343,7 +343,7 @@ class WsSocket : public std::enable_shared_from_this<WsSocket> {
   void stop_waiting() {
     if (!waiting_) return;
     waiting_ = false;
-    services_.engine.cancel_wait(attached_, ticket_);
+    services_.node.sessions().cancel_wait(attached_, ticket_);
   }
 
   std::size_t pending_frames() const { return out_.size() - out_head_ + (writing_ ? 1 : 0); }

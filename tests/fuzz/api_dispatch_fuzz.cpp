@@ -1,5 +1,5 @@
 // Fuzz target: arbitrary bytes as the JSON body of an API call, through the real
-// api::dispatch with an Engine over a real SQLite store in a temporary directory.
+// api::dispatch with a Node over a real SQLite store in a temporary directory.
 //
 // Input: byte 0 = flags (bit 0: call in the other scope than the method's, so scope checks
 // run too; bit 1: give a wrong API key), byte 1 = method (index into method_table(); one past
@@ -47,7 +47,7 @@ struct World {
   std::string dir;
   std::unique_ptr<Store> store;
   LocalBroker broker;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Node> node;
   api::BlockingPool blocking{1, 64};
   api::CallMetrics metrics;
   std::unique_ptr<api::Services> services;
@@ -62,35 +62,35 @@ struct World {
     dir = tmpl;
     auto s = open_sqlite_store(dir + "/rtm.db");
     store = must(std::move(s), "open the store");
-    EngineConfig config;
+    NodeConfig config;
     config.password_policy = PasswordPolicy{1, 8 * 1024};  // argon2id at its cheapest
     config.now_ms = [this] { return now; };
-    engine = std::make_unique<Engine>(*store, broker, config);
-    if (auto st = engine->start(); !st.ok()) {
-      std::fprintf(stderr, "harness: engine start: %s\n", st.error().msg.c_str());
+    node = std::make_unique<Node>(*store, broker, config);
+    if (auto st = node->start(); !st.ok()) {
+      std::fprintf(stderr, "harness: node start: %s\n", st.error().msg.c_str());
       std::abort();
     }
     services = std::make_unique<api::Services>(
-        api::Services{*engine, blocking, metrics, std::string(kApiKey)});
-    alice = must(engine->add_user("alice", "pw-alice", 0), "add alice");
-    bob = must(engine->add_user("bob", "pw-bob", 0), "add bob");
+        api::Services{*node, blocking, metrics, std::string(kApiKey)});
+    alice = must(node->directory().add_user("alice", "pw-alice", 0), "add alice");
+    bob = must(node->directory().add_user("bob", "pw-bob", 0), "add bob");
   }
 
   // A live authorized session of alice. The clock moves on a minute per input so that login
   // throttling from the inputs' failed logins never locks the harness out.
   const std::string& live_session() {
     now += 61'000;
-    if (!session.empty() && engine->authorized_uid(session).ok()) return session;
+    if (!session.empty() && node->sessions().authorized_uid(session).ok()) return session;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      auto token = engine->user_token(alice, 3600);
+      auto token = node->directory().user_token(alice, 3600);
       if (token.ok()) {
-        auto sid = engine->create_session();
+        auto sid = node->sessions().create();
         if (!sid.ok()) break;  // the cap on unauthorized sessions: no sweep runs here
-        auto r = engine->authorize(*sid, Credentials{"", "", *token}, LoginMode::Multi);
+        auto r = node->sessions().authorize(*sid, Credentials{"", "", *token}, LoginMode::Multi);
         if (r.ok()) return session = r->session;
       }
       // An input deleted alice (user.delete): carry on with a new user in her place.
-      auto uid = engine->add_user("alice-" + std::to_string(now), "pw-alice", 0);
+      auto uid = node->directory().add_user("alice-" + std::to_string(now), "pw-alice", 0);
       if (!uid.ok()) break;
       alice = *uid;
     }
@@ -106,7 +106,7 @@ struct World {
     r.mtype = 30;
     r.msg = "wake";
     std::promise<void> p;
-    engine->send(std::move(r), [&p](Result<SendAck>) { p.set_value(); });
+    node->messages().send(std::move(r), [&p](Result<SendAck>) { p.set_value(); });
     p.get_future().wait();
   }
 };
@@ -156,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   w.ioc.run_for(std::chrono::milliseconds(5));
   for (int round = 0; !reply; ++round) {
     if (round == 1) w.wake();
-    if (round == 2) (void)w.engine->destroy_session(w.session);
+    if (round == 2) (void)w.node->sessions().destroy(w.session);
     if (round > 400) {
       std::fprintf(stderr, "%s did not answer within 2 s after its session was woken\n",
                    method.c_str());

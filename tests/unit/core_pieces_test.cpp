@@ -11,7 +11,6 @@
 #include "core/password.hpp"
 #include "core/quote_input.hpp"
 #include "core/random.hpp"
-#include "core/topic_index.hpp"
 
 namespace rtm {
 namespace {
@@ -198,22 +197,6 @@ TEST(LoginThrottle, AttemptsAreCountedWhenTheyBeginNotWhenTheyFail) {
   EXPECT_TRUE(t.try_begin("carol", 300));
   EXPECT_FALSE(t.try_begin("carol", 300));
   EXPECT_TRUE(t.try_begin("carol", 1300));
-}
-
-TEST(TopicIndex, SubscribersAreThoseAddedAndNotRemoved) {
-  TopicIndex index;
-  auto a = std::make_shared<Session>("a", 0);
-  auto b = std::make_shared<Session>("b", 0);
-  index.add("room:1", a);
-  index.add("room:1", b);
-  index.add("room:1", a);
-  EXPECT_EQ(index.subscribers("room:1").size(), 2u);
-  EXPECT_TRUE(index.remove("room:1", a.get()));
-  EXPECT_FALSE(index.remove("room:1", a.get()));
-  ASSERT_EQ(index.subscribers("room:1").size(), 1u);
-  EXPECT_EQ(index.subscribers("room:1")[0], b);
-  index.remove("room:1", b.get());
-  EXPECT_EQ(index.topic_count(), 0u);
 }
 
 TEST(ErrorTable, CodesMapToContractNamesAndStatuses) {

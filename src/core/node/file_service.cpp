@@ -1,18 +1,27 @@
-// Engine: files (API.md section 5). The bytes are the business of files/ (a blob store on
-// disk) and net/ (streaming them); the engine decides who may send a file where (an upload
-// token carries a checked send), records the file and sends its message, and signs links.
+// FileService: upload tokens, the file's message and record, download links
+// (file_service.hpp).
+#include "core/node/file_service.hpp"
+
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "core/engine.hpp"
-#include "core/file_link.hpp"
 #include "core/random.hpp"
 #include "logging/log.hpp"
 
 namespace rtm {
 
-Result<std::string> Engine::file_token(SendRequest request) {
+FileService::FileService(const NodeConfig& config, Store& store, AccessPolicy& access,
+                         MessageService& messages, ServerEventService& server_events,
+                         const TokenSigner& signer)
+    : config_(config),
+      store_(store),
+      access_(access),
+      messages_(messages),
+      server_events_(server_events),
+      signer_(signer) {}
+
+Result<std::string> FileService::token(SendRequest request) {
   request.file_message = true;
   request.mtype = 40;
   request.msg.clear();
@@ -20,44 +29,45 @@ Result<std::string> Engine::file_token(SendRequest request) {
   request.mid.reset();
   // The upload this token allows is a send: it counts against the user's send rate now,
   // before any byte is uploaded.
-  if (auto within = check_send_rate(request); !within) return within.error();
-  if (auto valid = validate_send(request); !valid) return valid.error();
-  UploadGrant grant{std::move(request), now_ms() + config_.upload_token_ttl_ms};
+  if (auto within = messages_.check_rate(request); !within) return within.error();
+  if (auto valid = messages_.check(request); !valid) return valid.error();
+  std::int64_t now = config_.now_ms();
+  UploadGrant grant{std::move(request), now + config_.upload_token_ttl_ms};
   std::string token = random_token(32);
   std::lock_guard lock(uploads_mu_);
   // Expired grants go as new ones come, so the map holds at most the last 10 minutes'.
   for (auto it = uploads_.begin(); it != uploads_.end();)
-    it = it->second.expires_ms <= now_ms() ? uploads_.erase(it) : std::next(it);
+    it = it->second.expires_ms <= now ? uploads_.erase(it) : std::next(it);
   uploads_.emplace(token, std::move(grant));
   return token;
 }
 
-Result<UploadGrant> Engine::take_upload(std::string_view token) {
+Result<UploadGrant> FileService::take_upload(std::string_view token) {
   std::lock_guard lock(uploads_mu_);
   auto it = uploads_.find(std::string(token));
   if (it == uploads_.end())
     return make_error(Rc::InvalidToken, "no such upload token (each token works once)");
   UploadGrant grant = std::move(it->second);
   uploads_.erase(it);
-  if (grant.expires_ms <= now_ms())
+  if (grant.expires_ms <= config_.now_ms())
     return make_error(Rc::TokenExpired, "the upload token has expired (10 minutes)");
   return grant;
 }
 
-std::string Engine::signed_file_url(const std::string& id) const {
-  std::int64_t exp = now_ms() / 1000 + config_.file_link_ttl_s;
+std::string FileService::signed_url(const std::string& id) const {
+  std::int64_t exp = config_.now_ms() / 1000 + config_.file_link_ttl_s;
   return config_.public_url + "/v1/files/" + id + "?exp=" + std::to_string(exp) +
-         "&sig=" + file_link_signature(token_secret_, id, exp);
+         "&sig=" + signer_.file_link_signature(id, exp);
 }
 
-std::string Engine::file_json(const FileRecord& f) const {
+std::string FileService::file_json(const FileRecord& f) const {
   boost::json::object o{{"id", f.id},         {"name", f.name}, {"size", f.size},
-                        {"sha256", f.sha256}, {"type", f.type}, {"url", signed_file_url(f.id)}};
+                        {"sha256", f.sha256}, {"type", f.type}, {"url", signed_url(f.id)}};
   return boost::json::serialize(o);
 }
 
-void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std::string attrs,
-                       FileSendCallback done) {
+void FileService::send(const UploadGrant& grant, FileRecord file, int mtype, std::string attrs,
+                       SendCallback done) {
   SendRequest r = grant.request;
   file.from = r.from;
   file.kind = r.kind;
@@ -65,28 +75,25 @@ void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std
   file.to_uids = r.to_uids;
   file.gid = r.gid;
   file.rid = r.rid;
-  file.created_ms = now_ms();
+  file.created_ms = config_.now_ms();
   r.mtype = mtype;
   r.attrs = std::move(attrs);
   r.file_message = true;
   r.msg = file_json(file);
   // Checked again: a member may have left the group, or been banned, since the token.
-  if (auto valid = validate_send(r); !valid) return done(valid.error());
+  if (auto valid = messages_.check(r); !valid) return done(valid.error());
   std::string json = r.msg;
   Uid from = file.from;
   // The record goes with the message, in one transaction: recipients of the message can
   // ask for the file, and an upload that fails (a full disk) leaves no record behind.
-  store_and_deliver(
+  messages_.store_and_deliver(
       std::move(r), std::move(file),
       [this, done = std::move(done), json = std::move(json), from](Result<SendAck> ack) {
         if (!ack) return done(ack.error());
         // Stored and delivered: the uploader is answered even if the server event cannot be
-        // made (out of memory), as Engine::send answers whatever happens to delivery.
+        // made (out of memory), as MessageService::send answers whatever happens to delivery.
         try {
-          if (records("file.uploaded"))
-            server_events_.publish("\"type\":\"file.uploaded\",\"file\":" + json + ",\"mid\":" +
-                                   std::to_string(ack->mid) + ",\"from\":" + std::to_string(from) +
-                                   ",\"time\":" + std::to_string(ack->mtime) + "}");
+          server_events_.record_file_uploaded(json, ack->mid, from, ack->mtime);
         } catch (const std::exception& e) {
           logging::error("file.event_failed", {{"mid", ack->mid}, {"error", e.what()}});
         }
@@ -94,7 +101,7 @@ void Engine::send_file(const UploadGrant& grant, FileRecord file, int mtype, std
       });
 }
 
-Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::string& id) {
+Result<std::string> FileService::url(std::optional<Uid> viewer, const std::string& id) {
   auto file = store_.find_file(id);
   if (!file) return file.error();
   if (viewer && *viewer != file->from) {
@@ -105,17 +112,14 @@ Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::strin
         allowed =
             std::find(file->to_uids.begin(), file->to_uids.end(), *viewer) != file->to_uids.end();
         break;
-      case MessageKind::Group: {
-        auto member = store_.is_group_member(file->gid, *viewer);
-        if (!member) return member.error();
-        allowed =
-            *member && bans_.until(BanScope::Group, file->gid, *viewer, now_ms()) == std::nullopt;
-        break;
-      }
+      case MessageKind::Group:
       case MessageKind::Room: {
-        auto member = store_.is_room_member(file->rid, *viewer);
-        if (!member) return member.error();
-        allowed = *member;
+        Place place =
+            file->kind == MessageKind::Group ? Place::group(file->gid) : Place::room(file->rid);
+        auto readable = access_.check(Act::Read, place, *viewer);
+        // A store that cannot answer is its error; a refusal is this call's own below.
+        if (!readable && readable.error().rc != Rc::PermissionDenied) return readable.error();
+        allowed = readable.ok();
         break;
       }
       case MessageKind::Broadcast: allowed = true; break;
@@ -123,16 +127,16 @@ Result<std::string> Engine::file_url(std::optional<Uid> viewer, const std::strin
     }
     if (!allowed) return make_error(Rc::PermissionDenied, "not a recipient of this file");
   }
-  return signed_file_url(file->id);
+  return signed_url(file->id);
 }
 
-Result<std::size_t> Engine::expire_files(std::int64_t max_age_s) {
-  return store_.delete_files_before(now_ms() - max_age_s * 1000);
+Result<std::size_t> FileService::expire(std::int64_t max_age_s) {
+  return store_.delete_files_before(config_.now_ms() - max_age_s * 1000);
 }
 
-Result<FileRecord> Engine::file_for_download(const std::string& id, std::string_view exp,
+Result<FileRecord> FileService::for_download(const std::string& id, std::string_view exp,
                                              std::string_view sig) {
-  if (auto ok = check_file_link(token_secret_, id, exp, sig, now_ms() / 1000); !ok)
+  if (auto ok = signer_.check_file_link(id, exp, sig, config_.now_ms() / 1000); !ok)
     return ok.error();
   return store_.find_file(id);
 }

@@ -1,30 +1,26 @@
-// Engine: message validation, durable append, fan-out and history (API.md section 4).
+// MessageService: checks, durable append, fan-out and history (message_service.hpp).
+#include "core/node/message_service.hpp"
+
 #include <chrono>
 #include <unordered_set>
 
-#include "core/engine.hpp"
 #include "core/event_body.hpp"
 #include "logging/log.hpp"
 
 namespace rtm {
 
-Status Engine::user_must_exist(Uid uid) {
-  {
-    std::lock_guard lock(known_users_mu_);
-    if (known_users_.count(uid)) return ok_status();
-  }
-  auto user = store_.find_user(uid);
-  if (!user) {
-    if (user.error().rc == Rc::NotFound)
-      return make_error(Rc::NotFound, "no user with uid " + std::to_string(uid));
-    return user.error();
-  }
-  std::lock_guard lock(known_users_mu_);
-  known_users_.insert(uid);
-  return ok_status();
-}
+MessageService::MessageService(const NodeConfig& config, Store& store, Publisher& publisher,
+                               AccessPolicy& access, RateLimits& limits,
+                               ServerEventService& server_events)
+    : config_(config),
+      store_(store),
+      publisher_(publisher),
+      access_(access),
+      limits_(limits),
+      server_events_(server_events),
+      mids_(config.node_id) {}
 
-Status Engine::validate_send(const SendRequest& r) {
+Status MessageService::check(const SendRequest& r) {
   if (r.mtype < 0 || r.mtype > 255)
     return make_error(Rc::InvalidParameter, "mtype must be between 0 and 255");
   if (r.mtype >= 40 && r.mtype <= 50 && !r.file_message)
@@ -37,7 +33,7 @@ Status Engine::validate_send(const SendRequest& r) {
                       "attrs is over " + std::to_string(config_.max_attrs_bytes) + " bytes");
   if (r.mid && *r.mid == 0) return make_error(Rc::InvalidParameter, "mid must be positive");
   if (r.from != 0) {
-    if (auto s = user_must_exist(r.from); !s) return s;
+    if (auto s = access_.user_exists(r.from); !s) return s;
   } else if (!r.as_server) {
     return make_error(Rc::NotAuthorized, "a client send needs an authorized session");
   }
@@ -45,31 +41,23 @@ Status Engine::validate_send(const SendRequest& r) {
   switch (r.kind) {
     case MessageKind::P2p:
       if (r.to == 0) return make_error(Rc::InvalidParameter, "to must be a positive uid");
-      return user_must_exist(r.to);
+      return access_.user_exists(r.to);
     case MessageKind::Multi:
       if (r.to_uids.empty() || r.to_uids.size() > 1000)
         return make_error(Rc::InvalidParameter, "to_uids must hold 1 to 1000 uids");
       for (Uid u : r.to_uids) {
         if (u == 0) return make_error(Rc::InvalidParameter, "to_uids must be positive uids");
-        if (auto s = user_must_exist(u); !s) return s;
+        if (auto s = access_.user_exists(u); !s) return s;
       }
       return ok_status();
-    case MessageKind::Group: {
+    case MessageKind::Group:
       if (r.gid == 0) return make_error(Rc::InvalidParameter, "gid must be positive");
       if (r.as_server) return ok_status();
-      auto member = store_.is_group_member(r.gid, r.from);
-      if (!member) return member.error();
-      if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
-      return must_not_be_banned(BanScope::Group, r.gid, r.from);
-    }
-    case MessageKind::Room: {
+      return access_.check(Act::Send, Place::group(r.gid), r.from);
+    case MessageKind::Room:
       if (r.rid == 0) return make_error(Rc::InvalidParameter, "rid must be positive");
       if (r.as_server) return ok_status();
-      auto member = store_.is_room_member(r.rid, r.from);
-      if (!member) return member.error();
-      if (!*member) return make_error(Rc::PermissionDenied, "not in this room");
-      return must_not_be_banned(BanScope::Room, r.rid, r.from);
-    }
+      return access_.check(Act::Send, Place::room(r.rid), r.from);
     case MessageKind::Broadcast:
       if (!r.as_server)
         return make_error(Rc::PermissionDenied, "only the server API may broadcast");
@@ -80,28 +68,33 @@ Status Engine::validate_send(const SendRequest& r) {
   return ok_status();
 }
 
-Status Engine::check_send_rate(const SendRequest& r) {
-  if (r.as_server || r.from == 0 || !send_rate_.enabled()) return ok_status();
-  if (auto wait_ms = send_rate_.take(std::to_string(r.from), now_ms())) {
-    count_refusal(RateLimitKind::Send);
-    return rate_limited("too many messages from this user (rate_send)", wait_ms);
-  }
-  return ok_status();
+Status MessageService::check_rate(const SendRequest& r) {
+  if (r.as_server || r.from == 0) return ok_status();
+  return limits_.check_send(r.from);
 }
 
-void Engine::send(SendRequest r, SendCallback done) {
+void MessageService::send(SendRequest r, SendCallback done) {
   // Every client send takes a token first, before any work, valid or not; a file message took
-  // its token with its upload token (file_token), so its upload is not counted twice.
+  // its token with its upload token (FileService::token), so its upload is not counted twice.
   if (!r.file_message) {
-    if (auto within = check_send_rate(r); !within) return done(within.error());
+    if (auto within = check_rate(r); !within) return done(within.error());
   }
-  if (auto valid = validate_send(r); !valid) return done(valid.error());
+  if (auto valid = check(r); !valid) return done(valid.error());
   store_and_deliver(std::move(r), std::nullopt, std::move(done));
 }
 
-void Engine::store_and_deliver(SendRequest r, std::optional<FileRecord> file, SendCallback done) {
+void MessageService::count_append(std::uint64_t us) {
+  store_appends_.fetch_add(1, std::memory_order_relaxed);
+  store_append_us_total_.fetch_add(us, std::memory_order_relaxed);
+  auto prev = store_append_us_max_.load(std::memory_order_relaxed);
+  while (us > prev && !store_append_us_max_.compare_exchange_weak(prev, us)) {
+  }
+}
+
+void MessageService::store_and_deliver(SendRequest r, std::optional<FileRecord> file,
+                                       SendCallback done) {
   Message m;
-  m.mtime = now_ms();
+  m.mtime = config_.now_ms();
   m.mid = mids_.next(m.mtime);
   m.client_mid = r.mid.value_or(0);
   m.from = r.from;
@@ -131,15 +124,9 @@ void Engine::store_and_deliver(SendRequest r, std::optional<FileRecord> file, Se
 
   auto stored = [this, body = std::move(body), targets, started,
                  done = std::move(done)](Result<AppendOutcome> out) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - started)
-                  .count();
-    store_appends_.fetch_add(1, std::memory_order_relaxed);
-    store_append_us_total_.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
-    auto prev = store_append_us_max_.load(std::memory_order_relaxed);
-    while (static_cast<std::uint64_t>(us) > prev &&
-           !store_append_us_max_.compare_exchange_weak(prev, static_cast<std::uint64_t>(us))) {
-    }
+    count_append(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count()));
     if (!out) return done(out.error());
     if (!out->duplicate) {
       messages_sent_.fetch_add(1, std::memory_order_relaxed);
@@ -148,7 +135,7 @@ void Engine::store_and_deliver(SendRequest r, std::optional<FileRecord> file, Se
       // recipients find the message in history.
       try {
         fan_out(*targets, body);
-        record_message_copy(*targets, body, out->mtime);
+        server_events_.record_message_copy(*targets, body, out->mtime);
       } catch (const std::exception& e) {
         logging::error("send.delivery_failed", {{"mid", out->mid}, {"error", e.what()}});
       }
@@ -161,43 +148,42 @@ void Engine::store_and_deliver(SendRequest r, std::optional<FileRecord> file, Se
     store_.append_message(std::move(m), std::move(stored));
 }
 
-void Engine::fan_out(const Message& m, const EventBody& body) {
+void MessageService::fan_out(const Message& m, const EventBody& body) {
   switch (m.kind) {
-    case MessageKind::P2p: publish("u:" + std::to_string(m.to), body); break;
+    case MessageKind::P2p: publisher_.publish(Target::user(m.to), body); break;
     case MessageKind::Multi:
-      for (Uid u : m.to_uids) publish("u:" + std::to_string(u), body);
+      for (Uid u : m.to_uids) publisher_.publish(Target::user(u), body);
       break;
-    case MessageKind::Group: publish("t:group:" + std::to_string(m.gid), body); break;
-    case MessageKind::Room: publish("t:room:" + std::to_string(m.rid), body); break;
-    case MessageKind::Broadcast: publish("all", body); break;
+    case MessageKind::Group:
+      publisher_.publish(Target::of_topic("group:" + std::to_string(m.gid)), body);
+      break;
+    case MessageKind::Room:
+      publisher_.publish(Target::of_topic("room:" + std::to_string(m.rid)), body);
+      break;
+    case MessageKind::Broadcast: publisher_.publish(Target::all(), body); break;
     case MessageKind::Channel: break;
   }
 }
 
-Result<std::vector<Message>> Engine::history(const HistoryQuery& q, std::optional<Uid> viewer) {
+Result<std::vector<Message>> MessageService::history(const HistoryQuery& q,
+                                                     std::optional<Uid> viewer) {
   if (q.limit < 1 || q.limit > 1000)
     return make_error(Rc::InvalidParameter, "limit must be between 1 and 1000");
   if (viewer) {
     if (q.scope == HistoryQuery::Scope::Group) {
-      auto member = store_.is_group_member(q.gid, *viewer);
-      if (!member) return member.error();
-      if (!*member) return make_error(Rc::PermissionDenied, "not a member of this group");
-      if (auto banned = must_not_be_banned(BanScope::Group, q.gid, *viewer); !banned)
-        return banned.error();
+      if (auto allowed = access_.check(Act::Read, Place::group(q.gid), *viewer); !allowed)
+        return allowed.error();
     } else if (q.scope == HistoryQuery::Scope::Room) {
-      auto member = store_.is_room_member(q.rid, *viewer);
-      if (!member) return member.error();
-      if (!*member) return make_error(Rc::PermissionDenied, "not in this room");
+      if (auto allowed = access_.check(Act::Read, Place::room(q.rid), *viewer); !allowed)
+        return allowed.error();
     }
   }
   return store_.history(q);
 }
 
-std::vector<Uid> Engine::online(const std::vector<Uid>& uids) const {
-  std::vector<Uid> out;
-  for (Uid u : uids)
-    if (sessions_.online(u)) out.push_back(u);
-  return out;
+MessageService::Counts MessageService::counts() const {
+  return Counts{messages_sent_.load(), store_appends_.load(), store_append_us_total_.load(),
+                store_append_us_max_.load()};
 }
 
 }  // namespace rtm

@@ -1,0 +1,82 @@
+// ChannelService: channels with signed tokens (API.md section 7): the server API opens a
+// channel with a token (HS256 JWT: typ "channel", sub = client_id, iat, exp) and sends to
+// it; a client polls with the token or holds a socket on it. Connects and disconnects are
+// recorded in the server event stream. The channels themselves are the ChannelRegistry
+// (core/channel_registry.hpp), this process's today.
+//
+// Thread-safe; nothing here reads the store.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/channel_registry.hpp"
+#include "core/node/node_config.hpp"
+#include "core/node/server_event_service.hpp"
+#include "core/node/token_signer.hpp"
+#include "core/result.hpp"
+
+namespace rtm {
+
+// A checked channel token: whose channel, valid until when.
+struct ChannelToken {
+  std::string client_id;
+  std::int64_t expires_ms = 0;
+};
+
+// What a channel poll answers at once: the messages, or nullopt when it waits.
+struct ChannelPoll {
+  std::string client_id;
+  std::optional<std::vector<std::string>> messages;
+};
+
+class ChannelService {
+ public:
+  ChannelService(const NodeConfig& config, ServerEventService& server_events,
+                 const TokenSigner& signer, const std::atomic<bool>& shutting_down);
+
+  // A channel token valid for duration_s seconds; opens the channel, or extends it to the
+  // new token's expiry.
+  Result<std::string> create(const std::string& client_id, std::int64_t duration_s);
+  // InvalidToken (malformed, wrong signature, not a channel token) or TokenExpired.
+  Result<ChannelToken> check_token(std::string_view token);
+  // NotFound for a client_id without a live channel; PayloadTooLarge past max_msg_bytes.
+  Status send(const std::string& client_id, std::string message);
+  Result<ChannelInfo> info(const std::string& client_id);
+  Result<std::size_t> clear(const std::string& client_id);
+  // channel.poll: checks the token, connects the channel and takes its messages; with a
+  // waiter and nothing queued, registers it (called once, from another thread, on the next
+  // send, expiry or shutdown) and answers nullopt messages with `ticket` set.
+  Result<ChannelPoll> poll(std::string_view token, ChannelRegistry::Waiter waiter,
+                           std::uint64_t& ticket);
+  // After a waiting poll ends: drop its waiter, then take what arrived.
+  void cancel_wait(const std::string& client_id, std::uint64_t ticket);
+  std::vector<std::string> take(const std::string& client_id);
+  // Messages taken but not delivered go back to the front of the channel's queue.
+  void give_back(const std::string& client_id, std::vector<std::string> messages);
+  // A socket on a channel (GET /v1/channel?token=T): attach checks the token and connects;
+  // the last detach disconnects. The socket takes messages as a poll does: poll() with its
+  // token (so an expired token ends it with TokenExpired) and a waiter, then cancel_wait +
+  // take when woken. A channel has one waiter: a socket's wait and an HTTP poll's wait
+  // replace (and wake) each other. Cancel the wait before detaching: a waiter still
+  // registered counts as a poll in progress and keeps the channel connected.
+  Result<ChannelToken> attach(std::string_view token);
+  void detach(const std::string& client_id);
+
+  // Disconnects channels not polled for channel_timeout and forgets expired ones.
+  void sweep(std::int64_t now) { channels_.sweep(now); }
+  void wake_all() { channels_.wake_all(); }
+  ChannelStats stats() const { return channels_.stats(); }
+
+ private:
+  const NodeConfig& config_;
+  const TokenSigner& signer_;
+  const std::atomic<bool>& shutting_down_;
+  ChannelRegistry channels_;  // its presence hook records into the server event stream
+};
+
+}  // namespace rtm

@@ -1,0 +1,80 @@
+// ServerEventService: the server event stream of API.md section 8 as the services see it:
+// what the node records (user.online / user.offline, channel.connected /
+// channel.disconnected, file.uploaded, copies of the messages server/listen selects), the
+// listen selection, and the backend's reads of the stream. The stream itself is
+// ServerEventStream (core/server_events.hpp), this process's ring today.
+//
+// Locking: listen_mu_ guards listen_ and is a leaf; recording takes ServerEventStream::mu_
+// (also a leaf) after listen_mu_ is released. Recording may happen under a ChannelRegistry
+// shard lock and under SessionService::login_mu_ (docs/lock-order.md).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/listen_selection.hpp"
+#include "core/message.hpp"
+#include "core/node/node_config.hpp"
+#include "core/server_events.hpp"
+#include "core/store.hpp"
+
+namespace rtm {
+
+class ServerEventService {
+ public:
+  ServerEventService(const NodeConfig& config, Store& store,
+                     const std::atomic<bool>& shutting_down);
+
+  // --- recording ------------------------------------------------------------------------
+  // type: "user.online" or "user.offline".
+  void record_user_presence(Uid uid, const char* type);
+  void record_channel_presence(const std::string& client_id, bool connected, std::int64_t now);
+  // A copy of a stored message (its session event body), when the selection copies it.
+  void record_message_copy(const Message& targets, const EventBody& body, std::int64_t mtime);
+  // file_json: the file's description as its message carries it.
+  void record_file_uploaded(const std::string& file_json, Mid mid, Uid from, std::int64_t mtime);
+
+  // --- the backend's reads (events.poll, the server event socket) ------------------------
+  EventBatch take(std::optional<std::uint64_t> after);
+  // Like take; when there is nothing, registers waiter (called once, on the next event or
+  // shutdown) and answers nullopt with ticket set.
+  std::optional<EventBatch> take_or_wait(std::optional<std::uint64_t> after,
+                                         ServerEventStream::Waiter waiter, std::uint64_t& ticket);
+  void cancel_wait(std::uint64_t ticket);
+  void wake_all() { stream_.wake_all(); }
+
+  // Webhooks (webhooks/webhook_sender.hpp): every event is handed to `listener` as it is
+  // recorded. Set once, before events flow.
+  void set_listener(ServerEventStream::Listener listener) {
+    stream_.set_listener(std::move(listener));
+  }
+  // Webhook deliveries that used up their attempts, newest first (blocking: a store read).
+  Result<std::vector<OutboxEntry>> dead_letters(std::size_t limit) {
+    return store_.outbox_dead(limit);
+  }
+
+  // What the stream copies (server/listen). set_listen replaces the selection and answers it.
+  ListenSelection listen_selection() const;
+  ListenSelection set_listen(ListenSelection selection);
+
+  std::size_t kept() const { return stream_.size(); }
+  std::uint64_t last_id() const { return stream_.last_id(); }
+  std::size_t waiting() const { return stream_.waiting(); }
+
+ private:
+  bool records(std::string_view event_type) const;
+
+  const NodeConfig& config_;
+  Store& store_;
+  const std::atomic<bool>& shutting_down_;
+  ServerEventStream stream_;
+  mutable std::mutex listen_mu_;  // guards listen_; a leaf lock
+  ListenSelection listen_;
+};
+
+}  // namespace rtm
