@@ -187,6 +187,16 @@ std::string history_sql(int kind, const char* key_terms) {
 
 }  // namespace
 
+Result<std::vector<std::uint64_t>> read_ids(Query& q) {
+  std::vector<std::uint64_t> ids;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return ids;
+    ids.push_back(from_db(q.column_int64(0)));
+  }
+}
+
 Status create_schema(Db& db) {
   // WAL: readers never block the writer nor it them, and a commit is one append to the WAL.
   // The mode is stored in the file, so later connections inherit it. It cannot be changed

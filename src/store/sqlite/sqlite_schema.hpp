@@ -4,9 +4,11 @@
 // cannot disagree about a column.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/file_record.hpp"
 #include "core/message.hpp"
@@ -25,6 +27,18 @@ inline constexpr std::uint64_t kMaxStoredId =
 inline bool storable(std::uint64_t id) { return id <= kMaxStoredId; }
 inline std::int64_t to_db(std::uint64_t id) { return static_cast<std::int64_t>(id); }
 inline std::uint64_t from_db(std::int64_t id) { return static_cast<std::uint64_t>(id); }
+inline bool all_storable(const std::vector<std::uint64_t>& ids) {
+  return std::all_of(ids.begin(), ids.end(), storable);
+}
+// The answer of a write that was given an id it cannot store.
+inline Error id_too_large() {
+  return Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"};
+}
+
+// Runs a query that answers one column of ids, in the order the SQL gives them.
+Result<std::vector<std::uint64_t>> read_ids(Query& q);
+// Whether the query answers any row.
+inline Result<bool> exists(Query& q) { return q.step(); }
 
 // Creates whatever of the schema is missing, upgrades a version 1 file and checks the file's
 // schema version, in one write transaction (two processes opening a new file together create

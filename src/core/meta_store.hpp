@@ -1,0 +1,25 @@
+// MetaStore: server secrets and settings shared by all nodes, as text under a key (the token
+// secret that signs user tokens is one). A key is set once, by whichever node comes first.
+//
+// Guarantees (besides those of every Store method, core/store.hpp):
+//  - get_or_init_meta() is atomic: two callers (two nodes starting together) initializing
+//    one key agree on one value, and that value is kept for good.
+#pragma once
+
+#include <string>
+
+#include "core/result.hpp"
+
+namespace rtm {
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  // Returns the value under key; if there is none, stores `fallback` and returns it
+  // (atomically: two nodes starting together agree on one value).
+  virtual Result<std::string> get_or_init_meta(const std::string& key,
+                                               const std::string& fallback) = 0;
+};
+
+}  // namespace rtm
