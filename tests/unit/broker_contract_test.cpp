@@ -84,7 +84,7 @@ class Outcome {
 
 EventBody body(const std::string& text) { return std::make_shared<const std::string>(text); }
 
-class BrokerContract : public ::testing::TestWithParam<BrokerFactory> {
+class BrokerContractTest : public ::testing::TestWithParam<BrokerFactory> {
  protected:
   void SetUp() override {
     broker_ = GetParam().make();
@@ -97,7 +97,7 @@ class BrokerContract : public ::testing::TestWithParam<BrokerFactory> {
   Inbox inbox_;
 };
 
-TEST_P(BrokerContract, APublicationToASubscribedTargetReachesThisNodeOnce) {
+TEST_P(BrokerContractTest, APublicationToASubscribedTargetReachesThisNodeOnce) {
   broker_->subscribe(Target::user(42));
   Outcome sent;
   broker_->publish(Publication{Target::user(42), body("hello")}, sent.callback());
@@ -112,7 +112,7 @@ TEST_P(BrokerContract, APublicationToASubscribedTargetReachesThisNodeOnce) {
             (std::vector<std::string>{"u:42 hello", "t:group:7 marker"}));
 }
 
-TEST_P(BrokerContract, PublicationsToOneTargetFromOneThreadArriveInOrder) {
+TEST_P(BrokerContractTest, PublicationsToOneTargetFromOneThreadArriveInOrder) {
   broker_->subscribe(Target::of_topic("room:3"));
   std::vector<std::string> expected;
   for (int i = 0; i < 200; ++i) {
@@ -122,13 +122,13 @@ TEST_P(BrokerContract, PublicationsToOneTargetFromOneThreadArriveInOrder) {
   EXPECT_EQ(inbox_.wait_publications(200), expected);
 }
 
-TEST_P(BrokerContract, BroadcastsReachANodeSubscribedToAll) {
+TEST_P(BrokerContractTest, BroadcastsReachANodeSubscribedToAll) {
   broker_->subscribe(Target::all());
   broker_->publish(Publication{Target::all(), body("to everyone")}, nullptr);
   EXPECT_EQ(inbox_.wait_publications(1), std::vector<std::string>{"all to everyone"});
 }
 
-TEST_P(BrokerContract, InterestChangesInAnyNumberAndOrderNeverFailAPublication) {
+TEST_P(BrokerContractTest, InterestChangesInAnyNumberAndOrderNeverFailAPublication) {
   Target t = Target::of_topic("presence:9");
   broker_->unsubscribe(t);  // never subscribed: nothing to do, no error
   broker_->subscribe(t);
@@ -141,7 +141,7 @@ TEST_P(BrokerContract, InterestChangesInAnyNumberAndOrderNeverFailAPublication) 
   EXPECT_EQ(inbox_.wait_publications(1), std::vector<std::string>{"t:presence:9 after the churn"});
 }
 
-TEST_P(BrokerContract, AControlMessageForEveryNodeOrForThisOneReachesIt) {
+TEST_P(BrokerContractTest, AControlMessageForEveryNodeOrForThisOneReachesIt) {
   Outcome sent;
   broker_->publish_control(ControlMessage{"", "invalidate", "bans"}, sent.callback());
   broker_->publish_control(ControlMessage{broker_->node_id(), "end_session", "s1"},
@@ -153,7 +153,7 @@ TEST_P(BrokerContract, AControlMessageForEveryNodeOrForThisOneReachesIt) {
             (std::vector<std::string>{"invalidate bans", "end_session s1"}));
 }
 
-TEST_P(BrokerContract, AControlMessageForAnotherNodeDoesNotReachThisOne) {
+TEST_P(BrokerContractTest, AControlMessageForAnotherNodeDoesNotReachThisOne) {
   ASSERT_NE(broker_->node_id(), "some-other-node");
   broker_->publish_control(ControlMessage{"some-other-node", "end_session", "s1"}, nullptr);
   // A marker for this node comes after it: once it is here, the other would have been too.
@@ -161,7 +161,7 @@ TEST_P(BrokerContract, AControlMessageForAnotherNodeDoesNotReachThisOne) {
   EXPECT_EQ(inbox_.wait_controls(1), std::vector<std::string>{"marker "});
 }
 
-TEST_P(BrokerContract, AfterCloseEveryPublishAnswersUnavailableAndDeliversNothing) {
+TEST_P(BrokerContractTest, AfterCloseEveryPublishAnswersUnavailableAndDeliversNothing) {
   broker_->subscribe(Target::user(1));
   broker_->close();
   Outcome sent;
@@ -177,7 +177,7 @@ TEST_P(BrokerContract, AfterCloseEveryPublishAnswersUnavailableAndDeliversNothin
   EXPECT_TRUE(inbox_.controls().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, BrokerContract,
+INSTANTIATE_TEST_SUITE_P(Engines, BrokerContractTest,
                          ::testing::Values(BrokerFactory{
                              "local", [] { return std::make_unique<LocalBroker>(); }}),
                          [](const auto& info) { return info.param.name; });
