@@ -12,10 +12,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz \
   stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
-# ThreadSanitizer build of the engine's unit tests and the Store contract (part of `make test`).
+# ThreadSanitizer build of the core's unit tests and the contract suites (part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
 TSAN_TESTS = node_test session_test channel_registry_test server_events_test \
-             core_pieces_test rate_limits_test webhook_sender_test store_contract_test
+             core_pieces_test rate_limits_test webhook_sender_test store_contract_test \
+             broker_contract_test rate_limiter_contract_test login_attempts_contract_test \
+             topic_index_test
 # Sanitizer reports fail the test instead of scrolling by.
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -2,18 +2,14 @@
 #include "core/login_throttle.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace rtm {
 
-bool LoginThrottle::blocked(const std::string& login, std::int64_t now_ms) {
-  std::lock_guard lock(mu_);
-  auto it = windows_.find(login);
-  if (it == windows_.end()) return false;
-  if (now_ms - it->second.start_ms >= window_ms_) {
-    windows_.erase(it);
-    return false;
-  }
-  return it->second.failures >= limit_;
+LoginAttemptsFactory local_login_attempts() {
+  return [](int limit, std::int64_t window_ms) {
+    return std::make_unique<LoginThrottle>(limit, window_ms);
+  };
 }
 
 LoginThrottle::Window& LoginThrottle::window_locked(const std::string& login, std::int64_t now_ms) {
@@ -32,11 +28,6 @@ bool LoginThrottle::try_begin(const std::string& login, std::int64_t now_ms) {
   if (w.failures >= limit_) return false;
   ++w.failures;
   return true;
-}
-
-void LoginThrottle::record_failure(const std::string& login, std::int64_t now_ms) {
-  std::lock_guard lock(mu_);
-  ++window_locked(login, now_ms).failures;
 }
 
 std::int64_t LoginThrottle::retry_after_ms(const std::string& login, std::int64_t now_ms) {

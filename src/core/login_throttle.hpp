@@ -1,5 +1,6 @@
-// LoginThrottle: counts failed logins per login name; past the limit within the window,
-// attempts are refused (RateLimited) until the window ends, right password or not.
+// LoginThrottle: the local LoginAttempts engine (core/login_attempts.hpp), this process's own
+// counts: failed logins per login name; past the limit within the window, attempts are
+// refused (RateLimited) until the window ends, right password or not.
 //
 // An attempt is counted when it starts (try_begin), not when the password check (argon2id,
 // tens of ms) has failed: otherwise many parallel guesses would all pass the check before
@@ -11,26 +12,26 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/login_attempts.hpp"
+
 namespace rtm {
 
 // The message of the RateLimited answer to a throttled login (the api/ layer logs it as a
 // failed login, unlike the other RateLimited answers of session.authorize).
 inline constexpr char kLoginThrottledMessage[] = "too many failed logins; try again in a minute";
 
-class LoginThrottle {
+class LoginThrottle final : public LoginAttempts {
  public:
   LoginThrottle(int limit, std::int64_t window_ms) : limit_(limit), window_ms_(window_ms) {}
 
-  bool blocked(const std::string& login, std::int64_t now_ms);
   // Atomically: false when blocked; otherwise counts this attempt as a failure until
   // record_success() says otherwise, and answers true.
-  bool try_begin(const std::string& login, std::int64_t now_ms);
-  void record_failure(const std::string& login, std::int64_t now_ms);
-  void record_success(const std::string& login);
+  bool try_begin(const std::string& login, std::int64_t now_ms) override;
+  void record_success(const std::string& login) override;
   // Milliseconds until login's window ends (when a refused login may try again); 0 if none.
-  std::int64_t retry_after_ms(const std::string& login, std::int64_t now_ms);
+  std::int64_t retry_after_ms(const std::string& login, std::int64_t now_ms) override;
   // Takes back the count of a try_begin() that reached no verdict (the store failed).
-  void abandon(const std::string& login);
+  void abandon(const std::string& login) override;
 
  private:
   struct Window {

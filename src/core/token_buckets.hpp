@@ -20,34 +20,26 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/rate_limit.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/result.hpp"
 
 namespace rtm {
 
-struct RateLimit {
-  double per_second = 0;  // 0: no limit
-  double burst = 0;       // calls allowed at once (the bucket's size)
-  bool enabled() const { return per_second > 0; }
-};
-
-// Parses a rate flag: `off` (or empty, or `0`), or `N/s`, `N/m`, `N/h` (N calls a second,
-// minute, hour; 1 <= N <= 1,000,000), optionally `:B` for the burst (1 <= B <= 1,000,000;
-// default N). `what` names the setting in the error text.
-Result<RateLimit> parse_rate_limit(std::string_view text, std::string_view what);
-
-class TokenBuckets {
+// The local RateLimiter engine (core/rate_limiter.hpp).
+class TokenBuckets final : public RateLimiter {
  public:
   explicit TokenBuckets(RateLimit limit, std::size_t max_keys = 100'000)
       : limit_(limit), max_keys_(max_keys) {}
 
-  bool enabled() const { return limit_.enabled(); }
+  bool enabled() const override { return limit_.enabled(); }
   // Takes a token from key's bucket: 0 when the call may go, else the milliseconds until a
   // token is there (the call is refused and nothing is taken). A new key when max_keys are
   // tracked and the longest-idle of them has not refilled is refused too: the milliseconds
   // until that one has. Always 0 when disabled.
-  std::int64_t take(const std::string& key, std::int64_t now_ms);
+  std::int64_t take(const std::string& key, std::int64_t now_ms) override;
   // Forgets the buckets that have refilled (they would let the next call through anyway).
-  void sweep(std::int64_t now_ms);
+  void sweep(std::int64_t now_ms) override;
   std::size_t size() const;
 
  private:

@@ -6,7 +6,6 @@
 
 #include "core/error.hpp"
 #include "core/jwt.hpp"
-#include "core/login_throttle.hpp"
 #include "core/mid_generator.hpp"
 #include "core/password.hpp"
 #include "core/quote_input.hpp"
@@ -121,17 +120,6 @@ TEST(Password, HashVerifiesOnlyTheSamePassword) {
   EXPECT_FALSE(verify_password("x", "not a hash"));
 }
 
-TEST(LoginThrottle, BlocksAfterTheLimitUntilTheWindowEnds) {
-  LoginThrottle t(3, 1000);
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_FALSE(t.blocked("bob", 100));
-    t.record_failure("bob", 100);
-  }
-  EXPECT_TRUE(t.blocked("bob", 500));
-  EXPECT_FALSE(t.blocked("alice", 500));
-  EXPECT_FALSE(t.blocked("bob", 1100));
-}
-
 // True when s is well-formed UTF-8 from end to end.
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
@@ -175,28 +163,6 @@ TEST(QuoteInput, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   std::string out = quote_input(junk, 64);
   EXPECT_TRUE(valid_utf8(out));
   EXPECT_LE(out.size(), 64u + 3u);
-}
-
-TEST(LoginThrottle, AttemptsAreCountedWhenTheyBeginNotWhenTheyFail) {
-  LoginThrottle t(3, 1000);
-  // Three attempts still being checked use up the limit: a fourth is refused at once.
-  EXPECT_TRUE(t.try_begin("bob", 100));
-  EXPECT_TRUE(t.try_begin("bob", 100));
-  EXPECT_TRUE(t.try_begin("bob", 100));
-  EXPECT_FALSE(t.try_begin("bob", 100));
-  EXPECT_TRUE(t.blocked("bob", 100));
-  EXPECT_TRUE(t.try_begin("alice", 100));
-  // An attempt that reached no verdict gives its count back; a success clears the window.
-  t.abandon("bob");
-  EXPECT_TRUE(t.try_begin("bob", 200));
-  t.record_success("bob");
-  EXPECT_FALSE(t.blocked("bob", 200));
-  EXPECT_TRUE(t.try_begin("bob", 200));
-  // A new window after the old one ends.
-  for (int i = 0; i < 2; ++i) t.try_begin("carol", 300);
-  EXPECT_TRUE(t.try_begin("carol", 300));
-  EXPECT_FALSE(t.try_begin("carol", 300));
-  EXPECT_TRUE(t.try_begin("carol", 1300));
 }
 
 TEST(ErrorTable, CodesMapToContractNamesAndStatuses) {

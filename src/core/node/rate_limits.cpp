@@ -20,28 +20,28 @@ std::string_view rate_limit_name(RateLimitKind kind) {
   return "";
 }
 
-RateLimits::RateLimits(const NodeConfig& config)
+RateLimits::RateLimits(const NodeConfig& config, const RateLimiterFactory& make)
     : config_(config),
-      create_(config.rate_session_create),
-      authorize_(config.rate_session_authorize),
-      poll_(config.rate_channel_poll),
-      send_(config.rate_send) {}
+      create_(make(config.rate_session_create)),
+      authorize_(make(config.rate_session_authorize)),
+      poll_(make(config.rate_channel_poll)),
+      send_(make(config.rate_send)) {}
 
 Status RateLimits::check_address(RateLimitKind kind, const std::string& address) {
   if (address.empty()) return ok_status();
-  TokenBuckets* buckets = nullptr;
+  RateLimiter* buckets = nullptr;
   const char* what = "";
   switch (kind) {
     case RateLimitKind::SessionCreate:
-      buckets = &create_;
+      buckets = create_.get();
       what = "too many session.create calls from this address (rate_session_create)";
       break;
     case RateLimitKind::SessionAuthorize:
-      buckets = &authorize_;
+      buckets = authorize_.get();
       what = "too many session.authorize calls from this address (rate_session_authorize)";
       break;
     case RateLimitKind::ChannelPoll:
-      buckets = &poll_;
+      buckets = poll_.get();
       what = "too many channel.poll calls from this address (rate_channel_poll)";
       break;
     default: return ok_status();  // the others are checked where their calls happen
@@ -56,8 +56,8 @@ Status RateLimits::check_address(RateLimitKind kind, const std::string& address)
 }
 
 Status RateLimits::check_send(Uid from) {
-  if (!send_.enabled()) return ok_status();
-  if (auto wait_ms = send_.take(std::to_string(from), config_.now_ms())) {
+  if (!send_->enabled()) return ok_status();
+  if (auto wait_ms = send_->take(std::to_string(from), config_.now_ms())) {
     count(RateLimitKind::Send);
     return rate_limited("too many messages from this user (rate_send)", wait_ms);
   }
@@ -72,10 +72,10 @@ std::array<std::uint64_t, kRateLimitKinds> RateLimits::refused() const {
 }
 
 void RateLimits::sweep(std::int64_t now_ms) {
-  create_.sweep(now_ms);
-  authorize_.sweep(now_ms);
-  poll_.sweep(now_ms);
-  send_.sweep(now_ms);
+  create_->sweep(now_ms);
+  authorize_->sweep(now_ms);
+  poll_->sweep(now_ms);
+  send_->sweep(now_ms);
 }
 
 }  // namespace rtm

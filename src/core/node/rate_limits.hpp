@@ -4,20 +4,22 @@
 // (unauthorized sessions, the login throttle, sessions per user, subscriptions per session)
 // are checked by the services that own what they bound, and counted here.
 //
-// Today's buckets are this process's: with many nodes each node keeps its own (a limit is
-// per node). Thread-safe; every lock is a leaf (TokenBuckets::mu_).
+// The limiters come from a RateLimiterFactory: the local engine's buckets are this process's
+// (with many nodes each keeps its own: a limit per node); a shared engine makes a limit hold
+// for the cluster. Thread-safe; the local engine's locks are leaves (TokenBuckets::mu_).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/message.hpp"
 #include "core/node/node_config.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/result.hpp"
-#include "core/token_buckets.hpp"
 
 namespace rtm {
 
@@ -38,7 +40,9 @@ std::string_view rate_limit_name(RateLimitKind kind);
 
 class RateLimits {
  public:
-  explicit RateLimits(const NodeConfig& config);
+  // `make` builds the limiter of each limit (the engine: local_rate_limiters() by default).
+  explicit RateLimits(const NodeConfig& config,
+                      const RateLimiterFactory& make = local_rate_limiters());
 
   // The per-address bucket of session.create, session.authorize or channel.poll (kinds
   // SessionCreate, SessionAuthorize, ChannelPoll): RateLimited with retry_after past it,
@@ -46,7 +50,7 @@ class RateLimits {
   Status check_address(RateLimitKind kind, const std::string& address);
   // The per-user send bucket (rate_send). No limit when it is off.
   Status check_send(Uid from);
-  bool send_limited() const { return send_.enabled(); }
+  bool send_limited() const { return send_->enabled(); }
 
   void count(RateLimitKind kind) {
     refused_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
@@ -57,10 +61,10 @@ class RateLimits {
 
  private:
   const NodeConfig& config_;
-  TokenBuckets create_;     // per address
-  TokenBuckets authorize_;  // per address
-  TokenBuckets poll_;       // per address
-  TokenBuckets send_;       // per uid
+  std::unique_ptr<RateLimiter> create_;     // per address
+  std::unique_ptr<RateLimiter> authorize_;  // per address
+  std::unique_ptr<RateLimiter> poll_;       // per address
+  std::unique_ptr<RateLimiter> send_;       // per uid
   std::array<std::atomic<std::uint64_t>, kRateLimitKinds> refused_{};
 };
 

@@ -21,7 +21,8 @@ std::optional<LoginMode> parse_login_mode(std::string_view text) {
 SessionService::SessionService(const NodeConfig& config, Store& store, Broker& broker,
                                Publisher& publisher, AccessPolicy& access, RateLimits& limits,
                                ServerEventService& server_events, const TokenSigner& signer,
-                               const std::atomic<bool>& shutting_down)
+                               const std::atomic<bool>& shutting_down,
+                               const LoginAttemptsFactory& make_throttle)
     : config_(config),
       store_(store),
       broker_(broker),
@@ -37,7 +38,7 @@ SessionService::SessionService(const NodeConfig& config, Store& store, Broker& b
         else
           broker.unsubscribe(Target::of_topic(topic));
       }),
-      throttle_(config.login_fail_limit, config.login_fail_window_ms),
+      throttle_(make_throttle(config.login_fail_limit, config.login_fail_window_ms)),
       unauthorized_(config.max_unauthorized_sessions_per_address,
                     config.max_unauthorized_sessions) {}
 
@@ -110,13 +111,13 @@ Result<Uid> SessionService::check_credentials(const Credentials& c) {
   }
   // The attempt is counted before argon2 runs, so parallel guesses cannot all slip in while
   // the first ones are still being checked; a success clears the count.
-  if (!throttle_.try_begin(c.login, now)) {
+  if (!throttle_->try_begin(c.login, now)) {
     limits_.count(RateLimitKind::LoginFailures);
-    return rate_limited(kLoginThrottledMessage, throttle_.retry_after_ms(c.login, now));
+    return rate_limited(kLoginThrottledMessage, throttle_->retry_after_ms(c.login, now));
   }
   auto user = store_.find_user_by_login(c.login);
   if (!user && user.error().rc != Rc::NotFound) {
-    throttle_.abandon(c.login);  // the store failed, not the caller's password
+    throttle_->abandon(c.login);  // the store failed, not the caller's password
     return user.error();
   }
   // Verify against a dummy hash for unknown logins too, so timing does not reveal them.
@@ -126,7 +127,7 @@ Result<Uid> SessionService::check_credentials(const Credentials& c) {
   }();
   bool match = verify_password(c.password, user ? user->password_hash : kDummyHash);
   if (!user || !match) return make_error(Rc::AuthorizeFailed, "login or password do not match");
-  throttle_.record_success(c.login);
+  throttle_->record_success(c.login);
   return user->uid;
 }
 

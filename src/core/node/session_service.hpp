@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/broker.hpp"
+#include "core/login_attempts.hpp"
 #include "core/login_throttle.hpp"
 #include "core/node/access_policy.hpp"
 #include "core/node/node_config.hpp"
@@ -60,7 +61,8 @@ class SessionService {
  public:
   SessionService(const NodeConfig& config, Store& store, Broker& broker, Publisher& publisher,
                  AccessPolicy& access, RateLimits& limits, ServerEventService& server_events,
-                 const TokenSigner& signer, const std::atomic<bool>& shutting_down);
+                 const TokenSigner& signer, const std::atomic<bool>& shutting_down,
+                 const LoginAttemptsFactory& make_throttle = local_login_attempts());
   SessionService(const SessionService&) = delete;
   SessionService& operator=(const SessionService&) = delete;
 
@@ -152,7 +154,7 @@ class SessionService {
   const std::atomic<bool>& shutting_down_;
   SessionRegistry sessions_;
   TopicIndex topics_;
-  LoginThrottle throttle_;
+  std::unique_ptr<LoginAttempts> throttle_;  // failed logins per login name
   UnauthorizedSessions unauthorized_;
   std::mutex login_mu_;  // serializes the check-then-bind of the login modes
   std::atomic<std::uint64_t> events_delivered_{0};
