@@ -17,7 +17,7 @@ TSAN_BUILD_DIR ?= build-tsan
 TSAN_TESTS = node_test session_test channel_registry_test server_events_test \
              core_pieces_test rate_limits_test webhook_sender_test store_contract_test \
              broker_contract_test rate_limiter_contract_test login_attempts_contract_test \
-             topic_index_test
+             session_directory_contract_test topic_index_test
 # Sanitizer reports fail the test instead of scrolling by.
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -9,20 +9,12 @@
 
 namespace rtm {
 
-std::optional<LoginMode> parse_login_mode(std::string_view text) {
-  if (text == "kill") return LoginMode::Kill;
-  if (text == "refuse") return LoginMode::Refuse;
-  if (text == "possess") return LoginMode::Possess;
-  if (text == "auth") return LoginMode::Auth;
-  if (text == "multi") return LoginMode::Multi;
-  return std::nullopt;
-}
-
 SessionService::SessionService(const NodeConfig& config, Store& store, Broker& broker,
                                Publisher& publisher, AccessPolicy& access, RateLimits& limits,
                                ServerEventService& server_events, const TokenSigner& signer,
                                const std::atomic<bool>& shutting_down,
-                               const LoginAttemptsFactory& make_throttle)
+                               const LoginAttemptsFactory& make_throttle,
+                               const SessionDirectoryFactory& make_directory)
     : config_(config),
       store_(store),
       broker_(broker),
@@ -32,6 +24,10 @@ SessionService::SessionService(const NodeConfig& config, Store& store, Broker& b
       server_events_(server_events),
       signer_(signer),
       shutting_down_(shutting_down),
+      directory_(make_directory([this](const std::string& id) -> std::int64_t {
+        auto s = sessions_.find(id);
+        return s ? s->last_active_ms() : 0;
+      })),
       topics_([&broker](const std::string& topic, bool interested) {
         if (interested)
           broker.subscribe(Target::of_topic(topic));
@@ -152,49 +148,37 @@ Result<AuthorizeResult> SessionService::authorize(const std::string& session_id,
   if (!(*session)->live()) return make_error(Rc::InvalidSession, "the session ended during login");
   if ((*session)->authorized())
     return make_error(Rc::SessionAlreadyAuthorized, "the session is already authorized");
-  auto others = sessions_.user_sessions(*uid);
-  switch (mode) {
-    case LoginMode::Refuse:
-      if (!others.empty())
-        return make_error(Rc::SessionExists, "the user already has a live session");
-      break;
-    case LoginMode::Possess:
-      if (!others.empty()) {
-        std::shared_ptr<Session> newest = others.front();
-        for (auto& s : others)
-          if (s->last_active_ms() > newest->last_active_ms()) newest = s;
-        end_session(*session, nullptr);
-        newest->touch(config_.now_ms());
-        return AuthorizeResult{*uid, newest->id()};
-      }
-      break;
-    case LoginMode::Multi:
-      // Only multi adds a session beside the others; the other modes end up with one.
-      if (others.size() >= config_.max_sessions_per_user) {
-        limits_.count(RateLimitKind::SessionsPerUser);
-        return make_error(Rc::RateLimited,
-                          "the user has " + std::to_string(others.size()) +
-                              " live sessions, the most allowed (max_sessions_per_user); end "
-                              "one or log in with mode kill");
-      }
-      break;
-    case LoginMode::Kill:
-    case LoginMode::Auth: break;
+  auto decision = directory_->claim(*uid, session_id, mode, config_.max_sessions_per_user);
+  switch (decision.outcome) {
+    case LoginDecision::Outcome::Exists:
+      return make_error(Rc::SessionExists, "the user already has a live session");
+    case LoginDecision::Outcome::Possess: {
+      end_session(*session, nullptr);
+      if (auto possessed = sessions_.find(decision.possessed)) possessed->touch(config_.now_ms());
+      return AuthorizeResult{*uid, decision.possessed};
+    }
+    case LoginDecision::Outcome::TooMany:
+      limits_.count(RateLimitKind::SessionsPerUser);
+      return make_error(Rc::RateLimited,
+                        "the user has " + std::to_string(decision.count) +
+                            " live sessions, the most allowed (max_sessions_per_user); end "
+                            "one or log in with mode kill");
+    case LoginDecision::Outcome::Bound: break;
   }
-  bind(*session, *uid);
+  bind(*session, *uid, decision.first);
   // Kill ends the others only after the new session is bound, so the user never has zero
   // sessions in between: presence subscribers see no offline/online flicker.
-  if (mode == LoginMode::Kill)
-    for (auto& s : others) end_session(s, "killed");
+  for (const auto& other : decision.others)
+    if (auto s = sessions_.find(other)) end_session(s, "killed");
   return AuthorizeResult{*uid, session_id};
 }
 
-void SessionService::bind(const std::shared_ptr<Session>& session, Uid uid) {
+void SessionService::bind(const std::shared_ptr<Session>& session, Uid uid, bool first) {
   session->bind(uid);
   release_unauthorized_place(*session);
-  if (sessions_.bind_user(uid, session)) {
-    // This node's first session of uid (bind and end run under login_mu_, in order).
-    broker_.subscribe(Target::user(uid));
+  // This node's first session of uid (bind and end run under login_mu_, in order).
+  if (sessions_.bind_user(uid, session)) broker_.subscribe(Target::user(uid));
+  if (first) {
     publisher_.publish(Target::of_topic("presence:" + std::to_string(uid)),
                        presence_event(uid, "online"));
     server_events_.record_user_presence(uid, "user.online");
@@ -206,8 +190,8 @@ void SessionService::end_session(const std::shared_ptr<Session>& session, const 
   release_unauthorized_place(*session);
   if (session->authorized()) {
     Uid uid = session->uid();
-    if (sessions_.unbind_user(uid, session.get())) {
-      broker_.unsubscribe(Target::user(uid));
+    if (sessions_.unbind_user(uid, session.get())) broker_.unsubscribe(Target::user(uid));
+    if (directory_->release(uid, session->id())) {
       publisher_.publish(Target::of_topic("presence:" + std::to_string(uid)),
                          presence_event(uid, "offline"));
       server_events_.record_user_presence(uid, "user.offline");
@@ -257,7 +241,7 @@ Result<SessionSettings> SessionService::update_settings(const std::string& id,
 std::vector<Uid> SessionService::online(const std::vector<Uid>& uids) const {
   std::vector<Uid> out;
   for (Uid u : uids)
-    if (sessions_.online(u)) out.push_back(u);
+    if (directory_->online(u)) out.push_back(u);
   return out;
 }
 
@@ -476,7 +460,7 @@ SessionService::Counts SessionService::counts() const {
     c.events_queued += s->queued();
     c.polls_waiting += s->has_waiter();
   }
-  c.online_users = sessions_.online_count();
+  c.online_users = directory_->online_count();
   c.unauthorized = unauthorized_.total();
   c.events_delivered = events_delivered_.load();
   return c;

@@ -3,10 +3,10 @@
 // broker's handler). The other services reach sessions only through it: the directory and
 // moderation end a user's sessions or change their subscriptions here.
 //
-// Owns the SessionRegistry (sessions by id, live sessions by uid), the TopicIndex (topic ->
-// subscribed sessions), the login throttle and the places of unauthorized sessions. These
-// are this process's today; with many nodes they are what the session store and presence
-// interfaces will hold (issue 10).
+// Owns the SessionRegistry (this node's sessions by id, and its live ones by uid for
+// delivery), the TopicIndex (topic -> subscribed sessions), the places of unauthorized
+// sessions, and through their interfaces the SessionDirectory (every node's live sessions by
+// uid: the login decision and presence) and the login throttle (LoginAttempts).
 //
 // Locking: login_mu_ serializes the check-then-bind of the login modes against every end of
 // a user's sessions (kill, kickout, block, expiry, destroy); it is taken before the session,
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/broker.hpp"
+#include "core/local_session_directory.hpp"
 #include "core/login_attempts.hpp"
 #include "core/login_throttle.hpp"
 #include "core/node/access_policy.hpp"
@@ -35,16 +36,13 @@
 #include "core/node/token_signer.hpp"
 #include "core/result.hpp"
 #include "core/session.hpp"
+#include "core/session_directory.hpp"
 #include "core/session_registry.hpp"
 #include "core/store.hpp"
 #include "core/topic_index.hpp"
 #include "core/unauthorized_sessions.hpp"
 
 namespace rtm {
-
-enum class LoginMode { Kill, Refuse, Possess, Auth, Multi };
-// Parses "kill" | "refuse" | "possess" | "auth" | "multi".
-std::optional<LoginMode> parse_login_mode(std::string_view text);
 
 struct Credentials {
   std::string login;
@@ -62,7 +60,8 @@ class SessionService {
   SessionService(const NodeConfig& config, Store& store, Broker& broker, Publisher& publisher,
                  AccessPolicy& access, RateLimits& limits, ServerEventService& server_events,
                  const TokenSigner& signer, const std::atomic<bool>& shutting_down,
-                 const LoginAttemptsFactory& make_throttle = local_login_attempts());
+                 const LoginAttemptsFactory& make_throttle = local_login_attempts(),
+                 const SessionDirectoryFactory& make_directory = local_session_directory());
   SessionService(const SessionService&) = delete;
   SessionService& operator=(const SessionService&) = delete;
 
@@ -133,7 +132,8 @@ class SessionService {
 
  private:
   Result<Uid> check_credentials(const Credentials& credentials);
-  void bind(const std::shared_ptr<Session>& session, Uid uid);
+  // Binds a session the directory bound to uid (`first`: the user came online with it).
+  void bind(const std::shared_ptr<Session>& session, Uid uid, bool first);
   void end_session(const std::shared_ptr<Session>& session, const char* state);
   void drop_topic(const std::shared_ptr<Session>& session, const std::string& topic);
   // Makes uid a member of rid (and tells the room) unless it is one; the store's error
@@ -152,7 +152,8 @@ class SessionService {
   ServerEventService& server_events_;
   const TokenSigner& signer_;
   const std::atomic<bool>& shutting_down_;
-  SessionRegistry sessions_;
+  SessionRegistry sessions_;  // this node's sessions, and its live ones by uid for delivery
+  std::unique_ptr<SessionDirectory> directory_;  // every node's, and the login decision
   TopicIndex topics_;
   std::unique_ptr<LoginAttempts> throttle_;  // failed logins per login name
   UnauthorizedSessions unauthorized_;
