@@ -1,6 +1,6 @@
-// ChannelRegistry: queues in order and bounded, connected state and its hook, waiters,
+// LocalChannelQueues: queues in order and bounded, connected state and its hook, waiters,
 // poll timeout, sockets, expiry by the latest token.
-#include "core/channel_registry.hpp"
+#include "core/local_channel_queues.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,14 +22,14 @@ class ChannelRegistryTest : public ::testing::Test {
              }) {}
 
   std::optional<std::vector<std::string>> poll(const std::string& id,
-                                               ChannelRegistry::Waiter waiter = nullptr) {
+                                               ChannelQueues::Waiter waiter = nullptr) {
     std::uint64_t ticket = 0;
     return reg_.poll(id, now_ + kHour, now_, std::move(waiter), ticket);
   }
 
   std::int64_t now_ = 1'000'000;
   std::vector<std::pair<std::string, bool>> changes_;
-  ChannelRegistry reg_;
+  LocalChannelQueues reg_;
 };
 
 TEST_F(ChannelRegistryTest, MessagesSentBeforeAnyPollComeInOrderAtTheFirstPoll) {
@@ -242,7 +242,7 @@ TEST_F(ChannelRegistryTest, SocketsHoldTheChannelConnectedAndTheLastDetachDiscon
 }
 
 TEST_F(ChannelRegistryTest, ConcurrentSendsAndPollsLoseNothingBeyondTheBound) {
-  ChannelRegistry reg(ChannelOptions{100'000, 15'000});
+  LocalChannelQueues reg(ChannelOptions{100'000, 15'000});
   reg.open("c", now_ + kHour, now_);
   constexpr int kPerThread = 5'000;
   std::atomic<bool> done{false};

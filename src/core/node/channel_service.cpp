@@ -83,7 +83,7 @@ Result<std::size_t> ChannelService::clear(const std::string& client_id) {
   return channels_.clear(client_id, config_.now_ms());
 }
 
-Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelRegistry::Waiter waiter,
+Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelQueues::Waiter waiter,
                                          std::uint64_t& ticket) {
   auto checked = check_token(token);
   if (!checked) return checked.error();

@@ -20,7 +20,7 @@
 
 #include "core/ban_list.hpp"
 #include "core/broker.hpp"
-#include "core/channel_registry.hpp"
+#include "core/channel_queues.hpp"
 #include "core/node/access_policy.hpp"
 #include "core/node/channel_service.hpp"
 #include "core/node/directory.hpp"

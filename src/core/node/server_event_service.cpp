@@ -48,19 +48,19 @@ void ServerEventService::record_message_copy(const Message& targets, const Event
   // The session event body `"type":"message","message":{...}}` with the time added.
   std::string event(*body, 0, body->size() - 1);
   event.append(",\"time\":").append(std::to_string(mtime)).append("}");
-  stream_.publish(std::move(event));
+  stream_.append(std::move(event));
 }
 
 void ServerEventService::record_user_presence(Uid uid, const char* type) {
   if (!records(type)) return;
-  stream_.publish(std::string("\"type\":\"") + type + "\",\"uid\":" + std::to_string(uid) +
+  stream_.append(std::string("\"type\":\"") + type + "\",\"uid\":" + std::to_string(uid) +
                   ",\"time\":" + std::to_string(config_.now_ms()) + "}");
 }
 
 void ServerEventService::record_channel_presence(const std::string& client_id, bool connected,
                                                  std::int64_t now) {
   if (!records(connected ? "channel.connected" : "channel.disconnected")) return;
-  stream_.publish(
+  stream_.append(
       std::string("\"type\":\"") + (connected ? "channel.connected" : "channel.disconnected") +
       "\",\"client_id\":" + json_string(client_id) + ",\"time\":" + std::to_string(now) + "}");
 }
@@ -68,7 +68,7 @@ void ServerEventService::record_channel_presence(const std::string& client_id, b
 void ServerEventService::record_file_uploaded(const std::string& file_json, Mid mid, Uid from,
                                               std::int64_t mtime) {
   if (!records("file.uploaded")) return;
-  stream_.publish("\"type\":\"file.uploaded\",\"file\":" + file_json +
+  stream_.append("\"type\":\"file.uploaded\",\"file\":" + file_json +
                   ",\"mid\":" + std::to_string(mid) + ",\"from\":" + std::to_string(from) +
                   ",\"time\":" + std::to_string(mtime) + "}");
 }
@@ -78,7 +78,7 @@ EventBatch ServerEventService::take(std::optional<std::uint64_t> after) {
 }
 
 std::optional<EventBatch> ServerEventService::take_or_wait(std::optional<std::uint64_t> after,
-                                                           ServerEventStream::Waiter waiter,
+                                                           ServerEventLog::Waiter waiter,
                                                            std::uint64_t& ticket) {
   return stream_.take_or_wait(after, std::move(waiter), ticket, &shutting_down_);
 }
