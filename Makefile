@@ -14,7 +14,7 @@ FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_
   stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
 # ThreadSanitizer build of the engine's unit tests and the Store contract (part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
-TSAN_TESTS = node_test session_test channel_registry_test server_events_test \
+TSAN_TESTS = node_test session_test channel_queues_contract_test server_event_log_contract_test \
              core_pieces_test rate_limits_test webhook_sender_test store_contract_test
 # Sanitizer reports fail the test instead of scrolling by.
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
