@@ -14,7 +14,7 @@ FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_
   stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
 # ThreadSanitizer build of the core's unit tests and the contract suites (part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
-TSAN_TESTS = node_test session_test channel_registry_test server_events_test \
+TSAN_TESTS = node_test session_test channel_queues_contract_test server_event_log_contract_test \
              core_pieces_test rate_limits_test webhook_sender_test store_contract_test \
              broker_contract_test rate_limiter_contract_test login_attempts_contract_test \
              session_directory_contract_test topic_index_test

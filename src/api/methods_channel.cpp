@@ -92,7 +92,7 @@ awaitable<Reply> channel_poll(Call& c) {
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex, std::chrono::seconds(timeout));
   std::weak_ptr<asio::steady_timer> weak = timer;
-  ChannelRegistry::Waiter waiter = [ex, weak] {
+  ChannelQueues::Waiter waiter = [ex, weak] {
     asio::post(ex, [weak] {
       if (auto t = weak.lock()) t->cancel();
     });

@@ -40,7 +40,7 @@ awaitable<Reply> events_poll(Call& c) {
   for (;;) {
     auto timer = std::make_shared<asio::steady_timer>(ex, deadline);
     std::weak_ptr<asio::steady_timer> weak = timer;
-    ServerEventStream::Waiter waiter = [ex, weak] {
+    ServerEventLog::Waiter waiter = [ex, weak] {
       asio::post(ex, [weak] {
         if (auto t = weak.lock()) t->cancel();
       });

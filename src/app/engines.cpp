@@ -2,6 +2,8 @@
 #include "app/engines.hpp"
 
 #include "broker/local/local_broker.hpp"
+#include "core/local_channel_queues.hpp"
+#include "core/local_server_event_log.hpp"
 #include "logging/redact.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -30,6 +32,17 @@ Result<std::unique_ptr<Broker>> open_broker(const std::string& url) {
                       "--broker redis:// is not available in this version; use local");
   return make_error(Rc::InvalidParameter,
                     "--broker must be local, got '" + logging::redact_url(url) + "'");
+}
+
+Result<LiveEngines> open_live_state(const std::string& broker_url, const NodeConfig& config) {
+  if (broker_url != "local")
+    return make_error(Rc::InvalidParameter, "the live state has no engine for --broker '" +
+                                                logging::redact_url(broker_url) + "'; use local");
+  LiveEngines engines;
+  engines.server_events = std::make_unique<LocalServerEventLog>(config.server_events_limit);
+  engines.channels = std::make_unique<LocalChannelQueues>(
+      ChannelOptions{config.channel_queue_limit, config.channel_timeout_ms});
+  return engines;
 }
 
 }  // namespace rtm::app

@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
   node_config.public_url = config.public_url;
   node_config.file_link_ttl_s = static_cast<std::int64_t>(config.file_link_ttl_s);
   node_config.file_retention_s = static_cast<std::int64_t>(config.file_retention_s);
-  rtm::Node node(**store, **broker, node_config);
+  auto live = rtm::app::open_live_state(config.broker, node_config);
+  if (!live) return fail(live.error().msg);
+  rtm::Node node(**store, **broker, live->state(), node_config);
   if (auto started = node.start(); !started) return fail(started.error().msg);
 
   // Webhooks: every server event a [[webhook]] wants goes to the outbox, then to it.

@@ -23,6 +23,8 @@
 #include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "broker/local/local_broker.hpp"
+#include "core/local_channel_queues.hpp"
+#include "core/local_server_event_log.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -47,6 +49,10 @@ struct World {
   std::string dir;
   std::unique_ptr<Store> store;
   LocalBroker broker;
+  // The live state's local engines, with NodeConfig's default limits (as app/engines.cpp).
+  LocalServerEventLog server_events{NodeConfig{}.server_events_limit};
+  LocalChannelQueues channels{
+      ChannelOptions{NodeConfig{}.channel_queue_limit, NodeConfig{}.channel_timeout_ms}};
   std::unique_ptr<Node> node;
   api::BlockingPool blocking{1, 64};
   api::CallMetrics metrics;
@@ -65,7 +71,7 @@ struct World {
     NodeConfig config;
     config.password_policy = PasswordPolicy{1, 8 * 1024};  // argon2id at its cheapest
     config.now_ms = [this] { return now; };
-    node = std::make_unique<Node>(*store, broker, config);
+    node = std::make_unique<Node>(*store, broker, LiveState{server_events, channels}, config);
     if (auto st = node->start(); !st.ok()) {
       std::fprintf(stderr, "harness: node start: %s\n", st.error().msg.c_str());
       std::abort();

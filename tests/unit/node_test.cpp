@@ -15,10 +15,22 @@
 
 #include "broker/local/local_broker.hpp"
 #include "core/jwt.hpp"
+#include "core/local_channel_queues.hpp"
+#include "core/local_server_event_log.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace rtm {
 namespace {
+
+// The local engines of the live state with config's limits, as app/engines.cpp builds them.
+struct LocalLive {
+  explicit LocalLive(const NodeConfig& config)
+      : server_events(config.server_events_limit),
+        channels(ChannelOptions{config.channel_queue_limit, config.channel_timeout_ms}) {}
+  LiveState state() { return LiveState{server_events, channels}; }
+  LocalServerEventLog server_events;
+  LocalChannelQueues channels;
+};
 
 class NodeTest : public ::testing::Test {
  protected:
@@ -35,11 +47,13 @@ class NodeTest : public ::testing::Test {
     config.password_policy = PasswordPolicy{1, 8 * 1024};
     config.now_ms = [this] { return now_; };
     if (tweak) tweak(config);
-    node_ = std::make_unique<Node>(*store_, broker_, config);
+    live_ = std::make_unique<LocalLive>(config);
+    node_ = std::make_unique<Node>(*store_, broker_, live_->state(), config);
     ASSERT_TRUE(node_->start().ok());
   }
   void TearDown() override {
     node_.reset();
+    live_.reset();
     if (store_) store_->close();
     store_.reset();
     std::filesystem::remove_all(dir_);
@@ -81,6 +95,7 @@ class NodeTest : public ::testing::Test {
   std::int64_t now_ = 1'800'000'000'000;
   std::unique_ptr<Store> store_;
   LocalBroker broker_;
+  std::unique_ptr<LocalLive> live_;  // outlives node_
   std::unique_ptr<Node> node_;
 };
 
@@ -838,7 +853,8 @@ TEST(NodeInterest, TheNodeWantsAUserWhileItHoldsTheirSessionAndATopicWhileOneIsS
   NodeConfig config;
   config.password_policy = PasswordPolicy{1, 8 * 1024};
   {
-    Node node(**store, broker, config);
+    LocalLive live(config);
+    Node node(**store, broker, live.state(), config);
     ASSERT_TRUE(node.start().ok());
     Uid alice = node.directory().add_user("alice", "pw-alice", 0).value();
     ASSERT_TRUE(node.directory().add_group_members(5, {alice}).ok());
@@ -873,7 +889,8 @@ TEST(NodeDeliveryFailure, ASendTheBrokerRefusesIsStoredAnsweredAndCounted) {
   NodeConfig config;
   config.password_policy = PasswordPolicy{1, 8 * 1024};
   {
-    Node node(**store, broker, config);
+    LocalLive live(config);
+    Node node(**store, broker, live.state(), config);
     ASSERT_TRUE(node.start().ok());
     auto alice = node.directory().add_user("alice", "pw-alice", 0);
     auto bob = node.directory().add_user("bob", "pw-bob", 0);
@@ -907,7 +924,8 @@ TEST(NodeDeliveryFailure, ASendWhoseDeliveryThrowsIsStillAnsweredWithItsMid) {
   NodeConfig config;
   config.password_policy = PasswordPolicy{1, 8 * 1024};
   {
-    Node node(**store, broker, config);
+    LocalLive live(config);
+    Node node(**store, broker, live.state(), config);
     ASSERT_TRUE(node.start().ok());
     auto alice = node.directory().add_user("alice", "pw-alice", 0);
     auto bob = node.directory().add_user("bob", "pw-bob", 0);

@@ -20,15 +20,15 @@ Status check_client_id(const std::string& client_id) {
 
 }  // namespace
 
-ChannelService::ChannelService(const NodeConfig& config, ServerEventService& server_events,
-                               const TokenSigner& signer, const std::atomic<bool>& shutting_down)
-    : config_(config),
-      signer_(signer),
-      shutting_down_(shutting_down),
-      channels_(ChannelOptions{config.channel_queue_limit, config.channel_timeout_ms},
-                [&server_events](const std::string& client_id, bool connected, std::int64_t now) {
-                  server_events.record_channel_presence(client_id, connected, now);
-                }) {}
+ChannelService::ChannelService(const NodeConfig& config, ChannelQueues& channels,
+                               ServerEventService& server_events, const TokenSigner& signer,
+                               const std::atomic<bool>& shutting_down)
+    : config_(config), signer_(signer), shutting_down_(shutting_down), channels_(channels) {
+  channels_.set_presence_hook(
+      [&server_events](const std::string& client_id, bool connected, std::int64_t now) {
+        server_events.record_channel_presence(client_id, connected, now);
+      });
+}
 
 Result<std::string> ChannelService::create(const std::string& client_id, std::int64_t duration_s) {
   if (auto valid = check_client_id(client_id); !valid) return valid.error();
@@ -83,7 +83,7 @@ Result<std::size_t> ChannelService::clear(const std::string& client_id) {
   return channels_.clear(client_id, config_.now_ms());
 }
 
-Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelRegistry::Waiter waiter,
+Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelQueues::Waiter waiter,
                                          std::uint64_t& ticket) {
   auto checked = check_token(token);
   if (!checked) return checked.error();

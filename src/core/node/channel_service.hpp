@@ -1,8 +1,9 @@
 // ChannelService: channels with signed tokens (API.md section 7): the server API opens a
 // channel with a token (HS256 JWT: typ "channel", sub = client_id, iat, exp) and sends to
 // it; a client polls with the token or holds a socket on it. Connects and disconnects are
-// recorded in the server event stream. The channels themselves are the ChannelRegistry
-// (core/channel_registry.hpp), this process's today.
+// recorded in the server event stream. The channels themselves are a ChannelQueues
+// (core/channel_queues.hpp) that the node's caller chose: `local` (LocalChannelQueues, this
+// process's) today.
 //
 // Thread-safe; nothing here reads the store.
 #pragma once
@@ -14,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/channel_registry.hpp"
+#include "core/channel_queues.hpp"
 #include "core/node/node_config.hpp"
 #include "core/node/server_event_service.hpp"
 #include "core/node/token_signer.hpp"
@@ -36,8 +37,11 @@ struct ChannelPoll {
 
 class ChannelService {
  public:
-  ChannelService(const NodeConfig& config, ServerEventService& server_events,
-                 const TokenSigner& signer, const std::atomic<bool>& shutting_down);
+  // Sets `channels`' presence hook: its connects and disconnects are recorded in
+  // server_events.
+  ChannelService(const NodeConfig& config, ChannelQueues& channels,
+                 ServerEventService& server_events, const TokenSigner& signer,
+                 const std::atomic<bool>& shutting_down);
 
   // A channel token valid for duration_s seconds; opens the channel, or extends it to the
   // new token's expiry.
@@ -51,7 +55,7 @@ class ChannelService {
   // channel.poll: checks the token, connects the channel and takes its messages; with a
   // waiter and nothing queued, registers it (called once, from another thread, on the next
   // send, expiry or shutdown) and answers nullopt messages with `ticket` set.
-  Result<ChannelPoll> poll(std::string_view token, ChannelRegistry::Waiter waiter,
+  Result<ChannelPoll> poll(std::string_view token, ChannelQueues::Waiter waiter,
                            std::uint64_t& ticket);
   // After a waiting poll ends: drop its waiter, then take what arrived.
   void cancel_wait(const std::string& client_id, std::uint64_t ticket);
@@ -76,7 +80,7 @@ class ChannelService {
   const NodeConfig& config_;
   const TokenSigner& signer_;
   const std::atomic<bool>& shutting_down_;
-  ChannelRegistry channels_;  // its presence hook records into the server event stream
+  ChannelQueues& channels_;  // its presence hook records into the server event stream
 };
 
 }  // namespace rtm

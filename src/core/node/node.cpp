@@ -22,18 +22,18 @@ NodeConfig with_clock(NodeConfig config) {
 
 }  // namespace
 
-Node::Node(Store& store, Broker& broker, NodeConfig config)
+Node::Node(Store& store, Broker& broker, LiveState live, NodeConfig config)
     : config_(with_clock(std::move(config))),
       store_(store),
       broker_(broker),
       publisher_(broker),
       limits_(config_),
       access_(config_, store_, bans_),
-      server_events_(config_, store_, shutting_down_),
+      server_events_(config_, store_, live.server_events, shutting_down_),
       sessions_(config_, store_, broker_, publisher_, access_, limits_, server_events_, signer_,
                 shutting_down_),
       messages_(config_, store_, publisher_, access_, limits_, server_events_),
-      channels_(config_, server_events_, signer_, shutting_down_),
+      channels_(config_, live.channels, server_events_, signer_, shutting_down_),
       directory_(config_, store_, publisher_, access_, sessions_, signer_),
       moderation_(config_, store_, bans_, access_, sessions_, directory_),
       files_(config_, store_, access_, messages_, server_events_, signer_) {}

@@ -1,6 +1,7 @@
 // Node: one rtmd's behaviour, the composition root of its services (centrifuge's Node, which
 // owns Hub, Broker and PresenceManager). It has no sockets and no SQL: the services talk to a
-// Store and a Broker through their interfaces, and the api/ layer decodes requests into calls
+// Store, a Broker and the live state's engines (core/live_state.hpp: the server event log,
+// the channels) through their interfaces, and the api/ layer decodes requests into calls
 // on them (dragonfly's ServiceInterface model).
 //
 // The services, lowest first (each may use only those above it):
@@ -20,7 +21,8 @@
 
 #include "core/ban_list.hpp"
 #include "core/broker.hpp"
-#include "core/channel_registry.hpp"
+#include "core/channel_queues.hpp"
+#include "core/live_state.hpp"
 #include "core/node/access_policy.hpp"
 #include "core/node/channel_service.hpp"
 #include "core/node/directory.hpp"
@@ -59,7 +61,9 @@ struct NodeStats {
 
 class Node {
  public:
-  Node(Store& store, Broker& broker, NodeConfig config);
+  // `live`: the engines of the server event stream and the channels (core/live_state.hpp),
+  // owned by the caller and outliving the Node.
+  Node(Store& store, Broker& broker, LiveState live, NodeConfig config);
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 

@@ -38,10 +38,11 @@ struct NodeConfig {
   RateLimit rate_channel_poll;
   RateLimit rate_send;
   // Channels (API.md section 7): messages kept per channel while nobody takes them, and how
-  // long a channel stays connected without a poll.
+  // long a channel stays connected without a poll; events kept in the server event stream
+  // (API.md section 8). Read by whoever builds the live state's engines
+  // (core/live_state.hpp; app/engines.cpp open_live_state), not by the services.
   std::size_t channel_queue_limit = 1000;
   std::int64_t channel_timeout_ms = 15'000;
-  // Events kept in the server event stream (API.md section 8).
   std::size_t server_events_limit = 10'000;
   // Files (API.md section 5): where clients reach rtmd (the upload endpoint and download
   // links are absolute URLs under it), how long an upload token and a download link last.

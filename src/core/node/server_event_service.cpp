@@ -16,12 +16,9 @@ std::string json_string(const std::string& text) {
 
 }  // namespace
 
-ServerEventService::ServerEventService(const NodeConfig& config, Store& store,
+ServerEventService::ServerEventService(const NodeConfig& config, Store& store, ServerEventLog& log,
                                        const std::atomic<bool>& shutting_down)
-    : config_(config),
-      store_(store),
-      shutting_down_(shutting_down),
-      stream_(config.server_events_limit) {}
+    : config_(config), store_(store), shutting_down_(shutting_down), log_(log) {}
 
 bool ServerEventService::records(std::string_view event_type) const {
   std::lock_guard lock(listen_mu_);
@@ -48,19 +45,19 @@ void ServerEventService::record_message_copy(const Message& targets, const Event
   // The session event body `"type":"message","message":{...}}` with the time added.
   std::string event(*body, 0, body->size() - 1);
   event.append(",\"time\":").append(std::to_string(mtime)).append("}");
-  stream_.publish(std::move(event));
+  log_.append(std::move(event));
 }
 
 void ServerEventService::record_user_presence(Uid uid, const char* type) {
   if (!records(type)) return;
-  stream_.publish(std::string("\"type\":\"") + type + "\",\"uid\":" + std::to_string(uid) +
-                  ",\"time\":" + std::to_string(config_.now_ms()) + "}");
+  log_.append(std::string("\"type\":\"") + type + "\",\"uid\":" + std::to_string(uid) +
+              ",\"time\":" + std::to_string(config_.now_ms()) + "}");
 }
 
 void ServerEventService::record_channel_presence(const std::string& client_id, bool connected,
                                                  std::int64_t now) {
   if (!records(connected ? "channel.connected" : "channel.disconnected")) return;
-  stream_.publish(
+  log_.append(
       std::string("\"type\":\"") + (connected ? "channel.connected" : "channel.disconnected") +
       "\",\"client_id\":" + json_string(client_id) + ",\"time\":" + std::to_string(now) + "}");
 }
@@ -68,21 +65,19 @@ void ServerEventService::record_channel_presence(const std::string& client_id, b
 void ServerEventService::record_file_uploaded(const std::string& file_json, Mid mid, Uid from,
                                               std::int64_t mtime) {
   if (!records("file.uploaded")) return;
-  stream_.publish("\"type\":\"file.uploaded\",\"file\":" + file_json +
-                  ",\"mid\":" + std::to_string(mid) + ",\"from\":" + std::to_string(from) +
-                  ",\"time\":" + std::to_string(mtime) + "}");
+  log_.append("\"type\":\"file.uploaded\",\"file\":" + file_json +
+              ",\"mid\":" + std::to_string(mid) + ",\"from\":" + std::to_string(from) +
+              ",\"time\":" + std::to_string(mtime) + "}");
 }
 
-EventBatch ServerEventService::take(std::optional<std::uint64_t> after) {
-  return stream_.take(after);
-}
+EventBatch ServerEventService::take(std::optional<std::uint64_t> after) { return log_.take(after); }
 
 std::optional<EventBatch> ServerEventService::take_or_wait(std::optional<std::uint64_t> after,
-                                                           ServerEventStream::Waiter waiter,
+                                                           ServerEventLog::Waiter waiter,
                                                            std::uint64_t& ticket) {
-  return stream_.take_or_wait(after, std::move(waiter), ticket, &shutting_down_);
+  return log_.take_or_wait(after, std::move(waiter), ticket, &shutting_down_);
 }
 
-void ServerEventService::cancel_wait(std::uint64_t ticket) { stream_.cancel_wait(ticket); }
+void ServerEventService::cancel_wait(std::uint64_t ticket) { log_.cancel_wait(ticket); }
 
 }  // namespace rtm

@@ -1,12 +1,14 @@
 // ServerEventService: the server event stream of API.md section 8 as the services see it:
 // what the node records (user.online / user.offline, channel.connected /
 // channel.disconnected, file.uploaded, copies of the messages server/listen selects), the
-// listen selection, and the backend's reads of the stream. The stream itself is
-// ServerEventStream (core/server_events.hpp), this process's ring today.
+// listen selection, and the backend's reads of the stream. The stream itself is a
+// ServerEventLog (core/server_event_log.hpp) that the node's caller chose: `local`
+// (LocalServerEventLog, this process's ring) today.
 //
-// Locking: listen_mu_ guards listen_ and is a leaf; recording takes ServerEventStream::mu_
-// (also a leaf) after listen_mu_ is released. Recording may happen under a ChannelRegistry
-// shard lock and under SessionService::login_mu_ (docs/lock-order.md).
+// Locking: listen_mu_ guards listen_ and is a leaf; recording appends to the log (the local
+// engine takes its leaf LocalServerEventLog::mu_) after listen_mu_ is released. Recording may
+// happen under a LocalChannelQueues shard lock and under SessionService::login_mu_
+// (docs/lock-order.md).
 #pragma once
 
 #include <atomic>
@@ -20,14 +22,14 @@
 #include "core/listen_selection.hpp"
 #include "core/message.hpp"
 #include "core/node/node_config.hpp"
-#include "core/server_events.hpp"
+#include "core/server_event_log.hpp"
 #include "core/store.hpp"
 
 namespace rtm {
 
 class ServerEventService {
  public:
-  ServerEventService(const NodeConfig& config, Store& store,
+  ServerEventService(const NodeConfig& config, Store& store, ServerEventLog& log,
                      const std::atomic<bool>& shutting_down);
 
   // --- recording ------------------------------------------------------------------------
@@ -44,15 +46,13 @@ class ServerEventService {
   // Like take; when there is nothing, registers waiter (called once, on the next event or
   // shutdown) and answers nullopt with ticket set.
   std::optional<EventBatch> take_or_wait(std::optional<std::uint64_t> after,
-                                         ServerEventStream::Waiter waiter, std::uint64_t& ticket);
+                                         ServerEventLog::Waiter waiter, std::uint64_t& ticket);
   void cancel_wait(std::uint64_t ticket);
-  void wake_all() { stream_.wake_all(); }
+  void wake_all() { log_.wake_all(); }
 
   // Webhooks (webhooks/webhook_sender.hpp): every event is handed to `listener` as it is
   // recorded. Set once, before events flow.
-  void set_listener(ServerEventStream::Listener listener) {
-    stream_.set_listener(std::move(listener));
-  }
+  void set_listener(ServerEventLog::Listener listener) { log_.set_listener(std::move(listener)); }
   // Webhook deliveries that used up their attempts, newest first (blocking: a store read).
   Result<std::vector<OutboxEntry>> dead_letters(std::size_t limit) {
     return store_.outbox_dead(limit);
@@ -62,9 +62,9 @@ class ServerEventService {
   ListenSelection listen_selection() const;
   ListenSelection set_listen(ListenSelection selection);
 
-  std::size_t kept() const { return stream_.size(); }
-  std::uint64_t last_id() const { return stream_.last_id(); }
-  std::size_t waiting() const { return stream_.waiting(); }
+  std::size_t kept() const { return log_.size(); }
+  std::uint64_t last_id() const { return log_.last_id(); }
+  std::size_t waiting() const { return log_.waiting(); }
 
  private:
   bool records(std::string_view event_type) const;
@@ -72,7 +72,7 @@ class ServerEventService {
   const NodeConfig& config_;
   Store& store_;
   const std::atomic<bool>& shutting_down_;
-  ServerEventStream stream_;
+  ServerEventLog& log_;
   mutable std::mutex listen_mu_;  // guards listen_; a leaf lock
   ListenSelection listen_;
 };

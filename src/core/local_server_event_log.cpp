@@ -1,14 +1,15 @@
-// The server event ring, its cursor and its waiting polls (see server_events.hpp).
-#include "core/server_events.hpp"
+// The server event ring, its cursor and its waiting polls (see local_server_event_log.hpp).
+#include "core/local_server_event_log.hpp"
 
 #include <algorithm>
 #include <vector>
 
 namespace rtm {
 
-ServerEventStream::ServerEventStream(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
+LocalServerEventLog::LocalServerEventLog(std::size_t limit)
+    : limit_(std::max<std::size_t>(limit, 1)) {}
 
-std::uint64_t ServerEventStream::publish(std::string body) {
+std::uint64_t LocalServerEventLog::append(std::string body) {
   std::map<std::uint64_t, Waiter> wake;
   std::uint64_t id;
   auto shared = std::make_shared<const std::string>(std::move(body));
@@ -24,14 +25,14 @@ std::uint64_t ServerEventStream::publish(std::string body) {
   return id;
 }
 
-EventBatch ServerEventStream::take(std::optional<std::uint64_t> after) {
+EventBatch LocalServerEventLog::take(std::optional<std::uint64_t> after) {
   std::lock_guard lock(mu_);
   return take_locked(after);
 }
 
-std::optional<EventBatch> ServerEventStream::take_or_wait(std::optional<std::uint64_t> after,
-                                                          Waiter waiter, std::uint64_t& ticket,
-                                                          const std::atomic<bool>* no_wait) {
+std::optional<EventBatch> LocalServerEventLog::take_or_wait(std::optional<std::uint64_t> after,
+                                                            Waiter waiter, std::uint64_t& ticket,
+                                                            const std::atomic<bool>* no_wait) {
   std::lock_guard lock(mu_);
   EventBatch batch = take_locked(after);
   if (!batch.events.empty() || !waiter || (no_wait && no_wait->load())) return batch;
@@ -40,12 +41,12 @@ std::optional<EventBatch> ServerEventStream::take_or_wait(std::optional<std::uin
   return std::nullopt;
 }
 
-void ServerEventStream::cancel_wait(std::uint64_t ticket) {
+void LocalServerEventLog::cancel_wait(std::uint64_t ticket) {
   std::lock_guard lock(mu_);
   waiters_.erase(ticket);
 }
 
-void ServerEventStream::wake_all() {
+void LocalServerEventLog::wake_all() {
   std::map<std::uint64_t, Waiter> wake;
   {
     std::lock_guard lock(mu_);
@@ -54,22 +55,22 @@ void ServerEventStream::wake_all() {
   for (auto& [ticket, w] : wake) w();
 }
 
-std::size_t ServerEventStream::size() const {
+std::size_t LocalServerEventLog::size() const {
   std::lock_guard lock(mu_);
   return events_.size();
 }
 
-std::uint64_t ServerEventStream::last_id() const {
+std::uint64_t LocalServerEventLog::last_id() const {
   std::lock_guard lock(mu_);
   return next_id_ - 1;
 }
 
-std::size_t ServerEventStream::waiting() const {
+std::size_t LocalServerEventLog::waiting() const {
   std::lock_guard lock(mu_);
   return waiters_.size();
 }
 
-EventBatch ServerEventStream::take_locked(std::optional<std::uint64_t> after) {
+EventBatch LocalServerEventLog::take_locked(std::optional<std::uint64_t> after) {
   return read_events(events_, next_id_, cursor_, after, kMaxPerTake);
 }
 

@@ -1,5 +1,5 @@
-// Channel queues, connected state, waiters and expiry (see channel_registry.hpp).
-#include "core/channel_registry.hpp"
+// Channel queues, connected state, waiters and expiry (see local_channel_queues.hpp).
+#include "core/local_channel_queues.hpp"
 
 #include <algorithm>
 
@@ -13,31 +13,32 @@ Error not_found() {
 
 }  // namespace
 
-ChannelRegistry::ChannelRegistry(ChannelOptions options, PresenceHook hook)
+LocalChannelQueues::LocalChannelQueues(ChannelOptions options, PresenceHook hook)
     : options_(options), hook_(std::move(hook)) {}
 
-ChannelRegistry::Shard& ChannelRegistry::shard(const std::string& client_id) const {
+LocalChannelQueues::Shard& LocalChannelQueues::shard(const std::string& client_id) const {
   return shards_[std::hash<std::string>{}(client_id) % kShards];
 }
 
-ChannelRegistry::Channel* ChannelRegistry::find_live_locked(Shard& shard,
-                                                            const std::string& client_id,
-                                                            std::int64_t now_ms) {
+LocalChannelQueues::Channel* LocalChannelQueues::find_live_locked(Shard& shard,
+                                                                  const std::string& client_id,
+                                                                  std::int64_t now_ms) {
   auto it = shard.channels.find(client_id);
   if (it == shard.channels.end() || it->second.expires_ms <= now_ms) return nullptr;
   return &it->second;
 }
 
-void ChannelRegistry::set_connected_locked(const std::string& client_id, Channel& ch,
-                                           bool connected, std::int64_t now_ms) {
+void LocalChannelQueues::set_connected_locked(const std::string& client_id, Channel& ch,
+                                              bool connected, std::int64_t now_ms) {
   if (ch.connected == connected) return;
   ch.connected = connected;
   if (hook_) hook_(client_id, connected, now_ms);
 }
 
-ChannelRegistry::Channel& ChannelRegistry::open_locked(Shard& shard, const std::string& client_id,
-                                                       std::int64_t expires_ms,
-                                                       std::int64_t now_ms) {
+LocalChannelQueues::Channel& LocalChannelQueues::open_locked(Shard& shard,
+                                                             const std::string& client_id,
+                                                             std::int64_t expires_ms,
+                                                             std::int64_t now_ms) {
   auto [it, created] = shard.channels.try_emplace(client_id);
   Channel& ch = it->second;
   if (!created && ch.expires_ms <= now_ms) {
@@ -49,15 +50,15 @@ ChannelRegistry::Channel& ChannelRegistry::open_locked(Shard& shard, const std::
   return ch;
 }
 
-void ChannelRegistry::open(const std::string& client_id, std::int64_t expires_ms,
-                           std::int64_t now_ms) {
+void LocalChannelQueues::open(const std::string& client_id, std::int64_t expires_ms,
+                              std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   open_locked(s, client_id, expires_ms, now_ms);
 }
 
-Status ChannelRegistry::send(const std::string& client_id, std::string message,
-                             std::int64_t now_ms) {
+Status LocalChannelQueues::send(const std::string& client_id, std::string message,
+                                std::int64_t now_ms) {
   Waiter waiter;
   {
     Shard& s = shard(client_id);
@@ -73,7 +74,8 @@ Status ChannelRegistry::send(const std::string& client_id, std::string message,
   return ok_status();
 }
 
-Result<ChannelInfo> ChannelRegistry::info(const std::string& client_id, std::int64_t now_ms) const {
+Result<ChannelInfo> LocalChannelQueues::info(const std::string& client_id,
+                                             std::int64_t now_ms) const {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   Channel* ch = find_live_locked(s, client_id, now_ms);
@@ -81,7 +83,7 @@ Result<ChannelInfo> ChannelRegistry::info(const std::string& client_id, std::int
   return ChannelInfo{ch->connected, ch->queue.size()};
 }
 
-Result<std::size_t> ChannelRegistry::clear(const std::string& client_id, std::int64_t now_ms) {
+Result<std::size_t> LocalChannelQueues::clear(const std::string& client_id, std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   Channel* ch = find_live_locked(s, client_id, now_ms);
@@ -91,11 +93,11 @@ Result<std::size_t> ChannelRegistry::clear(const std::string& client_id, std::in
   return n;
 }
 
-std::optional<std::vector<std::string>> ChannelRegistry::poll(const std::string& client_id,
-                                                              std::int64_t expires_ms,
-                                                              std::int64_t now_ms, Waiter waiter,
-                                                              std::uint64_t& ticket,
-                                                              const std::atomic<bool>* no_wait) {
+std::optional<std::vector<std::string>> LocalChannelQueues::poll(const std::string& client_id,
+                                                                 std::int64_t expires_ms,
+                                                                 std::int64_t now_ms, Waiter waiter,
+                                                                 std::uint64_t& ticket,
+                                                                 const std::atomic<bool>* no_wait) {
   Waiter previous;
   std::optional<std::vector<std::string>> result;
   {
@@ -120,8 +122,8 @@ std::optional<std::vector<std::string>> ChannelRegistry::poll(const std::string&
   return result;
 }
 
-void ChannelRegistry::cancel_wait(const std::string& client_id, std::uint64_t ticket,
-                                  std::int64_t now_ms) {
+void LocalChannelQueues::cancel_wait(const std::string& client_id, std::uint64_t ticket,
+                                     std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   auto it = s.channels.find(client_id);
@@ -131,7 +133,7 @@ void ChannelRegistry::cancel_wait(const std::string& client_id, std::uint64_t ti
   ch.last_poll_ms = std::max(ch.last_poll_ms, now_ms);
 }
 
-std::vector<std::string> ChannelRegistry::take(const std::string& client_id) {
+std::vector<std::string> LocalChannelQueues::take(const std::string& client_id) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   auto it = s.channels.find(client_id);
@@ -143,7 +145,8 @@ std::vector<std::string> ChannelRegistry::take(const std::string& client_id) {
   return out;
 }
 
-void ChannelRegistry::give_back(const std::string& client_id, std::vector<std::string> messages) {
+void LocalChannelQueues::give_back(const std::string& client_id,
+                                   std::vector<std::string> messages) {
   Waiter waiter;
   {
     Shard& s = shard(client_id);
@@ -161,8 +164,8 @@ void ChannelRegistry::give_back(const std::string& client_id, std::vector<std::s
   if (waiter) waiter();
 }
 
-void ChannelRegistry::attach(const std::string& client_id, std::int64_t expires_ms,
-                             std::int64_t now_ms) {
+void LocalChannelQueues::attach(const std::string& client_id, std::int64_t expires_ms,
+                                std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   Channel& ch = open_locked(s, client_id, expires_ms, now_ms);
@@ -171,7 +174,7 @@ void ChannelRegistry::attach(const std::string& client_id, std::int64_t expires_
   set_connected_locked(client_id, ch, true, now_ms);
 }
 
-void ChannelRegistry::detach(const std::string& client_id, std::int64_t now_ms) {
+void LocalChannelQueues::detach(const std::string& client_id, std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   auto it = s.channels.find(client_id);
@@ -184,7 +187,7 @@ void ChannelRegistry::detach(const std::string& client_id, std::int64_t now_ms) 
   if (ch.sockets == 0 && !ch.waiter) set_connected_locked(client_id, ch, false, now_ms);
 }
 
-std::size_t ChannelRegistry::sweep(std::int64_t now_ms) {
+std::size_t LocalChannelQueues::sweep(std::int64_t now_ms) {
   std::size_t forgotten = 0;
   std::vector<Waiter> wake;
   for (auto& s : shards_) {
@@ -211,7 +214,7 @@ std::size_t ChannelRegistry::sweep(std::int64_t now_ms) {
   return forgotten;
 }
 
-void ChannelRegistry::wake_all() {
+void LocalChannelQueues::wake_all() {
   std::vector<Waiter> wake;
   for (auto& s : shards_) {
     {
@@ -227,7 +230,7 @@ void ChannelRegistry::wake_all() {
   }
 }
 
-ChannelStats ChannelRegistry::stats() const {
+ChannelStats LocalChannelQueues::stats() const {
   ChannelStats st;
   for (auto& s : shards_) {
     std::lock_guard lock(s.mu);
