@@ -22,6 +22,10 @@
 
 namespace rtm {
 
+// The message of the RateLimited answer to a throttled login (the api/ layer logs it as a
+// failed login, unlike the other RateLimited answers of session.authorize).
+inline constexpr char kLoginThrottledMessage[] = "too many failed logins; try again in a minute";
+
 class LoginAttempts {
  public:
   virtual ~LoginAttempts() = default;

@@ -16,10 +16,6 @@
 
 namespace rtm {
 
-// The message of the RateLimited answer to a throttled login (the api/ layer logs it as a
-// failed login, unlike the other RateLimited answers of session.authorize).
-inline constexpr char kLoginThrottledMessage[] = "too many failed logins; try again in a minute";
-
 class LoginThrottle final : public LoginAttempts {
  public:
   LoginThrottle(int limit, std::int64_t window_ms) : limit_(limit), window_ms_(window_ms) {}

@@ -61,8 +61,8 @@ struct NodeStats {
 
 class Node {
  public:
-  // `live`: the engines of the server event stream and the channels (core/live_state.hpp),
-  // owned by the caller and outliving the Node.
+  // `live`: the engines of the live state (core/live_state.hpp), owned by the caller and
+  // outliving the Node.
   Node(Store& store, Broker& broker, LiveState live, NodeConfig config);
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

@@ -40,9 +40,8 @@ std::string_view rate_limit_name(RateLimitKind kind);
 
 class RateLimits {
  public:
-  // `make` builds the limiter of each limit (the engine: local_rate_limiters() by default).
-  explicit RateLimits(const NodeConfig& config,
-                      const RateLimiterFactory& make = local_rate_limiters());
+  // `make` builds the limiter of each limit (the engine, from the node's LiveState).
+  RateLimits(const NodeConfig& config, const RateLimiterFactory& make);
 
   // The per-address bucket of session.create, session.authorize or channel.poll (kinds
   // SessionCreate, SessionAuthorize, ChannelPoll): RateLimited with retry_after past it,

@@ -4,6 +4,7 @@
 
 #include "core/event_body.hpp"
 #include "core/limit_key.hpp"
+#include "core/login_attempts.hpp"
 #include "core/random.hpp"
 #include "core/topic.hpp"
 

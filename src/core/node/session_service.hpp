@@ -25,9 +25,7 @@
 #include <vector>
 
 #include "core/broker.hpp"
-#include "core/local_session_directory.hpp"
 #include "core/login_attempts.hpp"
-#include "core/login_throttle.hpp"
 #include "core/node/access_policy.hpp"
 #include "core/node/node_config.hpp"
 #include "core/node/publisher.hpp"
@@ -60,8 +58,8 @@ class SessionService {
   SessionService(const NodeConfig& config, Store& store, Broker& broker, Publisher& publisher,
                  AccessPolicy& access, RateLimits& limits, ServerEventService& server_events,
                  const TokenSigner& signer, const std::atomic<bool>& shutting_down,
-                 const LoginAttemptsFactory& make_throttle = local_login_attempts(),
-                 const SessionDirectoryFactory& make_directory = local_session_directory());
+                 const LoginAttemptsFactory& make_throttle,
+                 const SessionDirectoryFactory& make_directory);
   SessionService(const SessionService&) = delete;
   SessionService& operator=(const SessionService&) = delete;
 
