@@ -779,25 +779,9 @@ TEST_F(NodeTest, AnUploadTokenWorksOnceAndNotAfterTenMinutes) {
   EXPECT_EQ(expired.error().rc, Rc::TokenExpired);
 }
 
-// A broker that runs out of memory on every publish: live delivery fails after the store has
-// taken the message.
-class OutOfMemoryBroker final : public Broker {
- public:
-  const std::string& node_id() const override { return id_; }
-  void set_handler(Handler) override {}
-  void set_control_handler(ControlHandler) override {}
-  void subscribe(const Target&) override {}
-  void unsubscribe(const Target&) override {}
-  void publish(Publication, Done) override { throw std::bad_alloc(); }
-  void publish_control(ControlMessage, Done) override {}
-  void close() override {}
-
- private:
-  std::string id_ = "oom";
-};
-
-// A broker that refuses every publication, as one that cannot be reached does.
-class UnreachableBroker final : public Broker {
+// A broker that takes every publication and delivers none; the tests below override what
+// they probe.
+class SilentBroker : public Broker {
  public:
   const std::string& node_id() const override { return id_; }
   void set_handler(Handler) override {}
@@ -805,15 +789,29 @@ class UnreachableBroker final : public Broker {
   void subscribe(const Target&) override {}
   void unsubscribe(const Target&) override {}
   void publish(Publication, Done done) override {
-    if (done) done(make_error(Rc::Unavailable, "the broker cannot be reached"));
+    if (done) done(ok_status());
   }
   void publish_control(ControlMessage, Done done) override {
-    if (done) done(make_error(Rc::Unavailable, "the broker cannot be reached"));
+    if (done) done(ok_status());
   }
   void close() override {}
 
  private:
-  std::string id_ = "unreachable";
+  std::string id_ = "silent";
+};
+
+// Runs out of memory on every publish: live delivery fails after the store took the message.
+class OutOfMemoryBroker final : public SilentBroker {
+ public:
+  void publish(Publication, Done) override { throw std::bad_alloc(); }
+};
+
+// Refuses every publication, as a broker that cannot be reached does.
+class UnreachableBroker final : public SilentBroker {
+ public:
+  void publish(Publication, Done done) override {
+    if (done) done(make_error(Rc::Unavailable, "the broker cannot be reached"));
+  }
 };
 
 // A local broker that also records the interest the node tells it.
@@ -844,114 +842,102 @@ class InterestRecordingBroker final : public Broker {
   std::vector<std::string> interest_;
 };
 
-TEST(NodeInterest, TheNodeWantsAUserWhileItHoldsTheirSessionAndATopicWhileOneIsSubscribed) {
-  char tmpl[] = "/tmp/rtm-node-test-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  auto store = open_sqlite_store(dir + "/rtm.db");
-  ASSERT_TRUE(store.ok()) << store.error().msg;
-  InterestRecordingBroker broker;
-  NodeConfig config;
-  config.password_policy = PasswordPolicy{1, 8 * 1024};
-  {
-    LocalLive live(config);
-    Node node(**store, broker, live.state(), config);
-    ASSERT_TRUE(node.start().ok());
-    Uid alice = node.directory().add_user("alice", "pw-alice", 0).value();
-    ASSERT_TRUE(node.directory().add_group_members(5, {alice}).ok());
-    auto login = [&] {
-      auto sid = node.sessions().create().value();
-      return node.sessions().authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi)->session;
-    };
-    std::string s1 = login(), s2 = login();
-    auto k1 = node.sessions().subscribe(s1, "group:5");
-    auto k2 = node.sessions().subscribe(s2, "group:5");
-    ASSERT_TRUE(k1.ok() && k2.ok());
-    std::string u = "u:" + std::to_string(alice);
-    // Once for the first session or subscriber, once for the last to go.
-    EXPECT_EQ(broker.interest(), (std::vector<std::string>{"+all", "+" + u, "+t:group:5"}));
-    ASSERT_TRUE(node.sessions().unsubscribe(s1, *k1).ok());
-    ASSERT_TRUE(node.sessions().destroy(s1).ok());
-    EXPECT_EQ(broker.interest().size(), 3u);
-    ASSERT_TRUE(node.sessions().destroy(s2).ok());
-    EXPECT_EQ(broker.interest(),
-              (std::vector<std::string>{"+all", "+" + u, "+t:group:5", "-" + u, "-t:group:5"}));
+// A started node on a real SQLite file in a temporary directory, over the broker a test
+// gives, with users alice and bob.
+class NodeOverBroker {
+ public:
+  explicit NodeOverBroker(Broker& broker) {
+    char tmpl[] = "/tmp/rtm-node-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = std::move(open_sqlite_store(dir_ + "/rtm.db").value());
+    config_.password_policy = PasswordPolicy{1, 8 * 1024};
+    live_ = std::make_unique<LocalLive>(config_);
+    node_ = std::make_unique<Node>(*store_, broker, live_->state(), config_);
+    EXPECT_TRUE(node_->start().ok());
+    alice = node_->directory().add_user("alice", "pw-alice", 0).value();
+    bob = node_->directory().add_user("bob", "pw-bob", 0).value();
   }
-  (*store)->close();
-  std::filesystem::remove_all(dir);
+  ~NodeOverBroker() {
+    node_.reset();
+    store_->close();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Node& node() { return *node_; }
+  // A p2p send from alice to bob, waited for (at most 30 s: a send never answered fails).
+  Result<SendAck> send_to_bob(const std::string& text) {
+    SendRequest r;
+    r.from = alice;
+    r.to = bob;
+    r.msg = text;
+    auto answered = std::make_shared<std::promise<Result<SendAck>>>();
+    auto future = answered->get_future();
+    node_->messages().send(r, [answered](Result<SendAck> a) { answered->set_value(std::move(a)); });
+    if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      return make_error(Rc::Internal, "the send was never answered");
+    return future.get();
+  }
+  // What bob's history with alice holds.
+  std::vector<Message> bobs_history() {
+    HistoryQuery q;
+    q.uid = bob;
+    q.with = alice;
+    return node_->messages().history(q, bob).value();
+  }
+
+  Uid alice = 0, bob = 0;
+
+ private:
+  std::string dir_;
+  NodeConfig config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<LocalLive> live_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST(NodeInterest, TheNodeWantsAUserWhileItHoldsTheirSessionAndATopicWhileOneIsSubscribed) {
+  InterestRecordingBroker broker;
+  NodeOverBroker n(broker);
+  Node& node = n.node();
+  ASSERT_TRUE(node.directory().add_group_members(5, {n.alice}).ok());
+  auto login = [&] {
+    auto sid = node.sessions().create().value();
+    return node.sessions().authorize(sid, {"alice", "pw-alice", ""}, LoginMode::Multi)->session;
+  };
+  std::string s1 = login(), s2 = login();
+  auto k1 = node.sessions().subscribe(s1, "group:5");
+  auto k2 = node.sessions().subscribe(s2, "group:5");
+  ASSERT_TRUE(k1.ok() && k2.ok());
+  std::string u = "u:" + std::to_string(n.alice);
+  // Once for the first session or subscriber, once for the last to go.
+  EXPECT_EQ(broker.interest(), (std::vector<std::string>{"+all", "+" + u, "+t:group:5"}));
+  ASSERT_TRUE(node.sessions().unsubscribe(s1, *k1).ok());
+  ASSERT_TRUE(node.sessions().destroy(s1).ok());
+  EXPECT_EQ(broker.interest().size(), 3u);
+  ASSERT_TRUE(node.sessions().destroy(s2).ok());
+  EXPECT_EQ(broker.interest(),
+            (std::vector<std::string>{"+all", "+" + u, "+t:group:5", "-" + u, "-t:group:5"}));
 }
 
 TEST(NodeDeliveryFailure, ASendTheBrokerRefusesIsStoredAnsweredAndCounted) {
-  char tmpl[] = "/tmp/rtm-node-test-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  auto store = open_sqlite_store(dir + "/rtm.db");
-  ASSERT_TRUE(store.ok()) << store.error().msg;
   UnreachableBroker broker;
-  NodeConfig config;
-  config.password_policy = PasswordPolicy{1, 8 * 1024};
-  {
-    LocalLive live(config);
-    Node node(**store, broker, live.state(), config);
-    ASSERT_TRUE(node.start().ok());
-    auto alice = node.directory().add_user("alice", "pw-alice", 0);
-    auto bob = node.directory().add_user("bob", "pw-bob", 0);
-    ASSERT_TRUE(alice.ok() && bob.ok());
-    SendRequest r;
-    r.from = *alice;
-    r.to = *bob;
-    r.msg = "stored, not delivered";
-    std::promise<Result<SendAck>> answered;
-    node.messages().send(r, [&](Result<SendAck> a) { answered.set_value(std::move(a)); });
-    auto ack = answered.get_future().get();
-    ASSERT_TRUE(ack.ok()) << ack.error().msg;
-    EXPECT_EQ(node.stats().broker_publish_failures, 1u);
-    HistoryQuery q;
-    q.uid = *bob;
-    q.with = *alice;
-    auto h = node.messages().history(q, *bob);
-    ASSERT_TRUE(h.ok());
-    ASSERT_EQ(h->size(), 1u);
-  }
-  (*store)->close();
-  std::filesystem::remove_all(dir);
+  NodeOverBroker n(broker);
+  auto ack = n.send_to_bob("stored, not delivered");
+  ASSERT_TRUE(ack.ok()) << ack.error().msg;
+  EXPECT_EQ(n.node().stats().broker_publish_failures, 1u);
+  auto h = n.bobs_history();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].mid, ack->mid);
 }
 
 TEST(NodeDeliveryFailure, ASendWhoseDeliveryThrowsIsStillAnsweredWithItsMid) {
-  char tmpl[] = "/tmp/rtm-node-test-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  auto store = open_sqlite_store(dir + "/rtm.db");
-  ASSERT_TRUE(store.ok()) << store.error().msg;
   OutOfMemoryBroker broker;
-  NodeConfig config;
-  config.password_policy = PasswordPolicy{1, 8 * 1024};
-  {
-    LocalLive live(config);
-    Node node(**store, broker, live.state(), config);
-    ASSERT_TRUE(node.start().ok());
-    auto alice = node.directory().add_user("alice", "pw-alice", 0);
-    auto bob = node.directory().add_user("bob", "pw-bob", 0);
-    ASSERT_TRUE(alice.ok() && bob.ok());
-    SendRequest r;
-    r.from = *alice;
-    r.to = *bob;
-    r.msg = "stored, not delivered";
-    auto answered = std::make_shared<std::promise<Result<SendAck>>>();
-    auto future = answered->get_future();
-    node.messages().send(r, [answered](Result<SendAck> a) { answered->set_value(std::move(a)); });
-    ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready)
-        << "the send was never answered";
-    auto ack = future.get();
-    ASSERT_TRUE(ack.ok()) << ack.error().msg;
-    HistoryQuery q;
-    q.uid = *bob;
-    q.with = *alice;
-    auto h = node.messages().history(q, *bob);
-    ASSERT_TRUE(h.ok());
-    ASSERT_EQ(h->size(), 1u);
-    EXPECT_EQ((*h)[0].mid, ack->mid);
-  }
-  (*store)->close();
-  store->reset();
-  std::filesystem::remove_all(dir);
+  NodeOverBroker n(broker);
+  auto ack = n.send_to_bob("stored, not delivered");
+  ASSERT_TRUE(ack.ok()) << ack.error().msg;
+  auto h = n.bobs_history();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].mid, ack->mid);
 }
 
 }  // namespace
