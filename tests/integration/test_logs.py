@@ -197,7 +197,7 @@ class TestFailedLogins(JsonLogCase):
 
     def test_the_throttle_refusing_a_login_is_a_failed_login(self):
         user = self.new_user()
-        for _ in range(10):  # the throttle's limit (core/engine.hpp login_fail_limit)
+        for _ in range(10):  # the throttle's limit (core/node/node_config.hpp login_fail_limit)
             self.assertError(self.authorize(self.new_session(), user, password="wrong-pw"),
                              "AuthorizeFailed")
         # login.failed lines are capped at ten a second: let this second's budget renew so
