@@ -234,13 +234,15 @@ class DispatchThreadsTest : public ::testing::Test {
   }
 
   // Starts one call through api::dispatch on the event-loop thread.
-  std::future<api::Reply> start(api::Scope scope, const std::string& method, std::string body) {
+  std::future<api::Reply> start(api::Scope scope, std::string method, std::string body) {
     store_->now_running((scope == api::Scope::Server ? "server " : "client ") + method);
     auto answered = std::make_shared<std::promise<api::Reply>>();
     auto future = answered->get_future();
-    auto body_kept = std::make_shared<std::string>(std::move(body));
-    asio::co_spawn(ioc_, api::dispatch(*services_, scope, method, *body_kept, caller_),
-                   [answered, body_kept](std::exception_ptr e, api::Reply r) {
+    // dispatch() keeps views of the name and the body until it answers.
+    auto kept =
+        std::make_shared<std::pair<std::string, std::string>>(std::move(method), std::move(body));
+    asio::co_spawn(ioc_, api::dispatch(*services_, scope, kept->first, kept->second, caller_),
+                   [answered, kept](std::exception_ptr e, api::Reply r) {
                      if (e) r = api::Reply::error(Rc::Internal, "dispatch threw");
                      answered->set_value(std::move(r));
                    });
@@ -433,11 +435,19 @@ TEST_F(DispatchThreadsTest, AFullBlockingPoolAnswersStoreCallsRateLimitedAndStil
 TEST_F(DispatchThreadsTest, AWaitingGetEventsAnswersTheMessageSentMeanwhile) {
   Uid alice = node_->directory().add_user("alice", "pw-alice", 0).value();
   std::string session = login("alice");
-  (void)node_->sessions().take_events(session, std::nullopt);  // the login's own events
+  // What is queued already (the login's own events) is read first; the poll starts after it.
+  api::Reply queued = call(api::Scope::Client, "session.get_events",
+                           "{\"session\":\"" + session + "\",\"timeout\":0}");
+  ASSERT_EQ(queued.rc, Rc::Ok) << queued.msg;
+  std::string last = json::serialize(queued.fields.at("last"));
   auto began = std::chrono::steady_clock::now();
   auto poll = start(api::Scope::Client, "session.get_events",
-                    "{\"session\":\"" + session + "\",\"timeout\":30}");
-  ASSERT_EQ(poll.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+                    "{\"session\":\"" + session + "\",\"after\":" + last + ",\"timeout\":30}");
+  if (poll.wait_for(std::chrono::milliseconds(100)) != std::future_status::timeout) {
+    auto early = poll.get();
+    FAIL() << "answered before any message: rc " << static_cast<int>(early.rc) << " " << early.msg
+           << " " << (early.raw_fields.empty() ? "" : early.raw_fields[0].second);
+  }
 
   api::Reply sent = call(api::Scope::Server, "message.send",
                          "{\"to\":" + std::to_string(alice) + ",\"mtype\":30,\"msg\":\"wake\"}");
