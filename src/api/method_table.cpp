@@ -3,13 +3,18 @@
 
 #include <openssl/crypto.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <memory>
 
 #include "api/call_log.hpp"
+#include "api/wakeup.hpp"
 #include "core/quote_input.hpp"
 
 namespace rtm::api {
+
+using boost::asio::awaitable;
 
 const std::vector<MethodSpec>& method_table() {
   static const std::vector<MethodSpec> table = [] {
@@ -32,6 +37,16 @@ const MethodSpec* find_method(Scope scope, std::string_view name) {
   return nullptr;
 }
 
+std::string_view exec_name(Exec exec) {
+  switch (exec) {
+    case Exec::Inline: return "inline";
+    case Exec::Blocking: return "blocking";
+    case Exec::Deferred: return "deferred";
+    case Exec::Poll: return "poll";
+  }
+  return "?";
+}
+
 bool api_key_matches(std::string_view given, const std::string& expected) {
   if (expected.empty() || given.size() != expected.size()) return false;
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
@@ -48,6 +63,113 @@ std::string unknown_method_message(Scope scope, std::string_view method) {
     return std::string(method) + " is a client method: POST /v1/" + std::string(method) +
            " (no API key)";
   return "no such method: " + quote_input(method);
+}
+
+// Runs f (a handler's body) and turns what it raised into the contract's error: CallError
+// from Params decoding (the edge), and anything else as the bug it is.
+template <class F>
+Result<Reply> guarded(F&& f) {
+  try {
+    return f();
+  } catch (const CallError& e) {
+    return e.error;
+  } catch (const std::bad_alloc&) {
+    return make_error(Rc::Internal, "out of memory");
+  } catch (const std::exception& e) {
+    // A bug, not an input error: answer Internal and keep serving (API.md rc 1500).
+    return make_error(Rc::Internal, std::string("internal error: ") + e.what());
+  }
+}
+
+Error pool_busy() { return make_error(Rc::RateLimited, "the server is busy; try again shortly"); }
+
+// Exec::Blocking: the handler runs on the pool; the answer is posted back to this coroutine's
+// executor (await_callback).
+awaitable<Result<Reply>> run_blocking_call(const MethodSpec& spec, Call& call) {
+  BlockingPool& pool = call.services.blocking;
+  auto slot = pool.try_reserve();
+  if (!slot) co_return pool_busy();
+  Handler handler = spec.handler;
+  auto start = [&pool, &call, handler, slot = std::move(slot)](auto done) mutable {
+    pool.post([&call, handler, slot = std::move(slot), done = std::move(done)]() mutable {
+      Result<Reply> reply = guarded([&] { return handler(call); });
+      // Free the slot before the answer is on its way: a caller that got its answer and
+      // calls again must find the place free.
+      slot.reset();
+      done(std::move(reply));
+    });
+  };
+  auto reply = co_await await_callback<Result<Reply>>(std::move(start));
+  co_return std::move(*reply);
+}
+
+// Exec::Deferred: the handler starts on the pool and answers once through its Respond, from
+// whichever thread (the store's, for a send); a handler that raises answers that instead.
+awaitable<Result<Reply>> run_deferred_call(const MethodSpec& spec, Call& call) {
+  BlockingPool& pool = call.services.blocking;
+  auto slot = pool.try_reserve();
+  if (!slot) co_return pool_busy();
+  DeferredHandler handler = spec.deferred;
+  auto start = [&pool, &call, handler, slot = std::move(slot)](auto done) mutable {
+    pool.post([&call, handler, slot = std::move(slot), done = std::move(done)]() mutable {
+      auto once = std::make_shared<std::atomic<bool>>(false);
+      Respond respond = [once, done = std::move(done)](Result<Reply> reply) mutable {
+        if (!once->exchange(true)) done(std::move(reply));
+      };
+      Respond respond_error = respond;
+      // `call` is not touched once respond has run: the answer may already be on its way.
+      auto raised = guarded([&] {
+        handler(call, std::move(respond));
+        return Result<Reply>(Reply{});
+      });
+      slot.reset();
+      if (!raised) respond_error(std::move(raised));
+    });
+  };
+  auto reply = co_await await_callback<Result<Reply>>(std::move(start));
+  co_return std::move(*reply);
+}
+
+// Exec::Poll: the first attempt on this loop, then waits on a Wakeup (its waiter is what the
+// source keeps) until woken or due, and resumes. Only the wait counts as call.waited.
+awaitable<Result<Reply>> run_poll(const MethodSpec& spec, Call& call) {
+  Wakeup wakeup(co_await boost::asio::this_coro::executor);
+  Waiter waiter = wakeup.waiter();
+  std::optional<Park> park;
+  Result<Reply> first = guarded([&]() -> Result<Reply> {
+    auto started = spec.poll(call, waiter);
+    if (!started) return started.error();
+    if (auto* reply = std::get_if<Reply>(&*started)) return std::move(*reply);
+    park = std::move(std::get<Park>(*started));
+    return Reply{};
+  });
+  if (!first || !park) co_return first;
+  for (;;) {
+    auto began = std::chrono::steady_clock::now();
+    co_await wakeup.wait_until(park->deadline);
+    auto now = std::chrono::steady_clock::now();
+    call.waited += now - began;
+    bool due = now >= park->deadline;
+    std::optional<Reply> answer;
+    Result<Reply> step = guarded([&]() -> Result<Reply> {
+      auto resumed = park->resume(due, waiter);
+      if (!resumed) return resumed.error();
+      answer = std::move(*resumed);
+      return Reply{};
+    });
+    if (!step) co_return step;
+    if (answer) co_return std::move(*answer);
+  }
+}
+
+awaitable<Result<Reply>> run_method(const MethodSpec& spec, Call& call) {
+  switch (spec.exec) {
+    case Exec::Inline: co_return guarded([&] { return spec.handler(call); });
+    case Exec::Blocking: co_return co_await run_blocking_call(spec, call);
+    case Exec::Deferred: co_return co_await run_deferred_call(spec, call);
+    case Exec::Poll: co_return co_await run_poll(spec, call);
+  }
+  co_return make_error(Rc::Internal, "internal error: no execution policy");
 }
 
 }  // namespace
@@ -73,16 +195,8 @@ boost::asio::awaitable<Reply> dispatch_params(Services& services, Scope scope,
   } else {
     Call call{services, Params(params), caller};
     auto started = std::chrono::steady_clock::now();
-    try {
-      reply = co_await spec->handler(call);
-    } catch (const CallError& e) {
-      reply = Reply::error(e.error);
-    } catch (const std::bad_alloc&) {
-      reply = Reply::error(Rc::Internal, "out of memory");
-    } catch (const std::exception& e) {
-      // A bug, not an input error: answer Internal and keep serving (API.md rc 1500).
-      reply = Reply::error(Rc::Internal, std::string("internal error: ") + e.what());
-    }
+    Result<Reply> answer = co_await run_method(*spec, call);
+    reply = answer ? std::move(*answer) : Reply::error(answer.error());
     if (services.call_log)
       services.call_log->answered(spec->name, caller.address, reply,
                                   std::chrono::steady_clock::now() - started - call.waited);

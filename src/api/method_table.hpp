@@ -1,12 +1,15 @@
-// The method table of API.md as data: one entry per (scope, name) with its handler. The HTTP
-// router and the WebSocket dispatcher both go through dispatch(); docs and tests can list
-// the methods from method_table().
+// The method table of API.md as data: one entry per (scope, name) with where it runs (Exec)
+// and its handler. The HTTP router and the WebSocket dispatcher both go through dispatch();
+// docs and tests can list the methods from method_table().
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "api/async_bridge.hpp"
@@ -56,13 +59,80 @@ struct Call {
   Node& node() const { return services.node; }
 };
 
-using Handler = boost::asio::awaitable<Reply> (*)(Call&);
+// Where and how a method runs, decided once per method in its table entry; the dispatcher
+// does the rest (the hop to the pool, the wait, the resumption on the connection's executor).
+// The rule: a method that may reach the Store (or block otherwise: argon2id, later a Redis or
+// PostgreSQL round trip) never runs on an event loop. tests/unit/dispatch_threads_test.cpp
+// calls every method on a thread marked as an event loop and fails on any store call there.
+enum class Exec {
+  Inline,    // memory only: runs on the connection's event loop
+  Blocking,  // may block: runs on the BlockingPool (a full pool answers RateLimited at once)
+  Deferred,  // starts on the BlockingPool like Blocking (its checks read the store) and
+             // answers later, from any thread, through its Respond (a send: the store's ack)
+  Poll,      // a long poll, memory only: on the event loop, answers at once or parks until
+             // its source's waiter or its deadline wakes it (session.get_events, channel.poll,
+             // events.poll)
+};
+
+// Inline and Blocking: the answer, or the error it is. Params decoding may still raise
+// CallError (the edge); the dispatcher answers it.
+using Handler = Result<Reply> (*)(Call&);
+
+// Deferred: call it once, from any thread. `Call` stays valid until then, not after.
+using Respond = std::function<void(Result<Reply>)>;
+using DeferredHandler = void (*)(Call&, Respond);
+
+// Poll: what a long poll's first attempt gives when nothing is ready yet.
+using Waiter = std::function<void()>;
+struct Park {
+  std::chrono::steady_clock::time_point deadline;
+  // Called on the event loop once a waiter woke the poll or the deadline passed (`due`): the
+  // answer, or nullopt to wait again until the same deadline (having registered `waiter`,
+  // the same wake-up, with the source again).
+  std::function<Result<std::optional<Reply>>(bool due, const Waiter& waiter)> resume;
+};
+using PollStart = std::variant<Reply, Park>;
+// `waiter` wakes the poll: the handler hands it to its source's take_or_wait.
+using PollHandler = Result<PollStart> (*)(Call&, const Waiter& waiter);
 
 struct MethodSpec {
   std::string_view name;
   Scope scope;
-  Handler handler;
+  Exec exec;
+  Handler handler = nullptr;           // Inline, Blocking
+  DeferredHandler deferred = nullptr;  // Deferred
+  PollHandler poll = nullptr;          // Poll
+
+  static MethodSpec inline_call(std::string_view name, Scope scope, Handler h) {
+    return {name, scope, Exec::Inline, h};
+  }
+  static MethodSpec blocking(std::string_view name, Scope scope, Handler h) {
+    return {name, scope, Exec::Blocking, h};
+  }
+  static MethodSpec deferred_call(std::string_view name, Scope scope, DeferredHandler h) {
+    return {name, scope, Exec::Deferred, nullptr, h};
+  }
+  static MethodSpec long_poll(std::string_view name, Scope scope, PollHandler h) {
+    return {name, scope, Exec::Poll, nullptr, nullptr, h};
+  }
 };
+
+std::string_view exec_name(Exec exec);
+
+// In a handler returning a Result: `RTM_TRY(auto uid, service_call());` declares uid with
+// the value, or returns the Error from the handler (dragonfly's ASSIGN_OR_RETURN).
+#define RTM_TRY_CAT_(a, b) a##b
+#define RTM_TRY_CAT(a, b) RTM_TRY_CAT_(a, b)
+#define RTM_TRY_IMPL_(tmp, decl, expr) \
+  auto tmp = (expr);                   \
+  if (!tmp) return tmp.error();        \
+  decl = std::move(tmp).value()
+#define RTM_TRY(decl, expr) RTM_TRY_IMPL_(RTM_TRY_CAT(rtm_try_, __LINE__), decl, expr)
+// A Status: returns its Error from the handler.
+#define RTM_CHECK(expr)                                                   \
+  do {                                                                    \
+    if (auto rtm_check_ = (expr); !rtm_check_) return rtm_check_.error(); \
+  } while (0)
 
 // Whether `given` is the server API key, compared in constant time. An empty key (none set)
 // matches nothing.

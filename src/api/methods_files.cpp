@@ -2,25 +2,22 @@
 // section 5). The upload and download themselves are HTTP transfers in net/file_transfer.
 #include <limits>
 
-#include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "core/quote_input.hpp"
 #include "files/file_retention.hpp"
 
 namespace rtm::api {
 
-namespace asio = boost::asio;
-using asio::awaitable;
-
 namespace {
 
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
+// Blocking: the access rule of the token's send reads membership and users.
 template <Scope scope>
-awaitable<Reply> file_token(Call& c) {
+Result<Reply> file_token(Call& c) {
   SendRequest r;
   if constexpr (scope == Scope::Client) {
-    r.from = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
+    RTM_TRY(r.from, c.node().sessions().authorized_uid(c.params.string("session")));
   } else {
     r.as_server = true;
     r.from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
@@ -41,65 +38,53 @@ awaitable<Reply> file_token(Call& c) {
   } else if (cmd == "broadcastfile") {
     r.kind = MessageKind::Broadcast;
   } else {
-    fail(Rc::InvalidParameter,
-         "cmd must be sendfile, sendfiles, sendgroupfile, sendroomfile or "
-         "broadcastfile, got '" +
-             quote_input(cmd) + "'");
+    return make_error(Rc::InvalidParameter,
+                      "cmd must be sendfile, sendfiles, sendgroupfile, sendroomfile or "
+                      "broadcastfile, got '" +
+                          quote_input(cmd) + "'");
   }
   Node& node = c.node();
-  // A membership check may read the store.
-  auto work = [&node, r = std::move(r)]() mutable { return node.files().token(std::move(r)); };
-  auto token = co_await run_blocking(c.services.blocking, std::move(work));
   Reply reply;
-  reply.fields["token"] = unwrap(std::move(*token));
+  RTM_TRY(reply.fields["token"], node.files().token(std::move(r)));
   reply.fields["endpoint"] = node.files().upload_endpoint();
-  co_return reply;
+  return reply;
 }
 
+// Blocking: the file's record is read from the store (and membership, for a client).
 template <Scope scope>
-awaitable<Reply> file_url(Call& c) {
+Result<Reply> file_url(Call& c) {
   std::optional<Uid> viewer;
-  if constexpr (scope == Scope::Client)
-    viewer = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
+  if constexpr (scope == Scope::Client) {
+    RTM_TRY(viewer, c.node().sessions().authorized_uid(c.params.string("session")));
+  }
   std::string id = c.params.string("id");
-  Node& node = c.node();
-  auto work = [&node, viewer, id] { return node.files().url(viewer, id); };
-  auto url = co_await run_blocking(c.services.blocking, std::move(work));
   Reply reply;
-  reply.fields["url"] = unwrap(std::move(*url));
-  co_return reply;
+  RTM_TRY(reply.fields["url"], c.node().files().url(viewer, id));
+  return reply;
 }
 
-// files.gc (server): retention now (the same pass rtmd runs every few minutes).
-awaitable<Reply> files_gc(Call& c) {
-  if (!c.services.blobs) fail(Rc::Unavailable, "files are not enabled");
+// files.gc (server, Blocking): retention now (the same pass rtmd runs every few minutes).
+Result<Reply> files_gc(Call& c) {
+  if (!c.services.blobs) return make_error(Rc::Unavailable, "files are not enabled");
   auto grace = c.params.integer("grace", 3600, 0, 31'536'000);
   Node& node = c.node();
-  const files::BlobStore& blobs = *c.services.blobs;
-  auto work = [&node, &blobs, grace] {
-    return files::apply_retention(node, blobs, node.config().file_retention_s, grace);
-  };
-  auto report = co_await run_blocking(c.services.blocking, std::move(work));
-  auto r = unwrap(std::move(*report));
+  RTM_TRY(auto r,
+          files::apply_retention(node, *c.services.blobs, node.config().file_retention_s, grace));
   Reply reply;
   reply.fields["files_expired"] = r.files_expired;
   reply.fields["blobs_removed"] = r.blobs_removed;
   reply.fields["bytes_freed"] = r.bytes_freed;
-  co_return reply;
+  return reply;
 }
 
-// files.list (server): stored files, newest first.
-awaitable<Reply> files_list(Call& c) {
+// files.list (server, Blocking): stored files, newest first.
+Result<Reply> files_list(Call& c) {
   auto limit = c.params.integer("limit", 100, 1, 1000);
   auto before = c.params.integer("before", std::numeric_limits<std::int64_t>::max(), 1,
                                  std::numeric_limits<std::int64_t>::max());
-  Node& node = c.node();
-  auto work = [&node, before, limit] {
-    return node.files().list(before, static_cast<std::size_t>(limit));
-  };
-  auto files = co_await run_blocking(c.services.blocking, std::move(work));
+  RTM_TRY(auto files, c.node().files().list(before, static_cast<std::size_t>(limit)));
   boost::json::array a;
-  for (const auto& f : unwrap(std::move(*files)))
+  for (const auto& f : files)
     a.push_back({{"id", f.id},
                  {"name", f.name},
                  {"size", f.size},
@@ -110,18 +95,18 @@ awaitable<Reply> files_list(Call& c) {
                  {"created", f.created_ms}});
   Reply reply;
   reply.fields["files"] = std::move(a);
-  co_return reply;
+  return reply;
 }
 
 }  // namespace
 
 void add_file_methods(std::vector<MethodSpec>& t) {
-  t.push_back({"files.gc", Scope::Server, files_gc});
-  t.push_back({"files.list", Scope::Server, files_list});
-  t.push_back({"file.token", Scope::Client, file_token<Scope::Client>});
-  t.push_back({"file.token", Scope::Server, file_token<Scope::Server>});
-  t.push_back({"file.url", Scope::Client, file_url<Scope::Client>});
-  t.push_back({"file.url", Scope::Server, file_url<Scope::Server>});
+  t.push_back(MethodSpec::blocking("files.gc", Scope::Server, files_gc));
+  t.push_back(MethodSpec::blocking("files.list", Scope::Server, files_list));
+  t.push_back(MethodSpec::blocking("file.token", Scope::Client, file_token<Scope::Client>));
+  t.push_back(MethodSpec::blocking("file.token", Scope::Server, file_token<Scope::Server>));
+  t.push_back(MethodSpec::blocking("file.url", Scope::Client, file_url<Scope::Client>));
+  t.push_back(MethodSpec::blocking("file.url", Scope::Server, file_url<Scope::Server>));
 }
 
 }  // namespace rtm::api

@@ -3,31 +3,27 @@
 #include <boost/json/parse.hpp>
 #include <limits>
 
-#include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "core/event_body.hpp"
 
 namespace rtm::api {
-
-namespace asio = boost::asio;
-using asio::awaitable;
 
 namespace {
 
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
 // Fills the fields every send shares (mtype, msg, attrs, mid) and the sender.
-SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
+Result<SendRequest> decode_send(Call& c, Scope scope, MessageKind kind) {
   SendRequest r;
   r.kind = kind;
   if (scope == Scope::Client) {
-    r.from = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
+    RTM_TRY(r.from, c.node().sessions().authorized_uid(c.params.string("session")));
   } else {
     r.as_server = true;
     // 0, like no `from` at all, is the system: messages show it as from 0, so it is accepted.
     r.from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
   }
-  if (!c.params.has("mtype")) fail(Rc::InvalidRequest, "mtype is missing");
+  if (!c.params.has("mtype")) return make_error(Rc::InvalidRequest, "mtype is missing");
   r.mtype = static_cast<int>(c.params.integer("mtype", 30, -(1 << 30), 1 << 30));
   r.msg = c.params.string("msg");
   r.attrs = c.params.optional_string("attrs").value_or("");
@@ -35,60 +31,63 @@ SendRequest decode_send(Call& c, Scope scope, MessageKind kind) {
   return r;
 }
 
-// `r` by reference: coroutine parameters are never non-trivial values (see async_bridge.hpp).
-awaitable<Reply> run_send(Call& c, SendRequest& r) {
-  Node& node = c.node();
-  auto start = [&node, r = std::move(r)](auto done) mutable {
-    node.messages().send(std::move(r), std::move(done));
-  };
-  auto ack = co_await await_callback<Result<SendAck>>(std::move(start));
-  auto a = unwrap(std::move(*ack));
-  Reply reply;
-  reply.fields["mid"] = a.mid;
-  reply.fields["mtime"] = a.mtime;
-  co_return reply;
+// Exec::Deferred, on the pool: the checks read the store (users, membership), and the answer
+// comes from the store once the message is durable. `c` is not touched after send().
+void run_send(Call& c, Result<SendRequest> request, Respond respond) {
+  if (!request) return respond(request.error());
+  c.node().messages().send(std::move(*request),
+                           [respond = std::move(respond)](Result<SendAck> ack) {
+                             if (!ack) return respond(ack.error());
+                             Reply reply;
+                             reply.fields["mid"] = ack->mid;
+                             reply.fields["mtime"] = ack->mtime;
+                             respond(std::move(reply));
+                           });
 }
 
 template <Scope S>
-awaitable<Reply> send_p2p(Call& c) {
+void send_p2p(Call& c, Respond respond) {
   auto r = decode_send(c, S, MessageKind::P2p);
-  r.to = c.params.id("to");
-  co_return co_await run_send(c, r);
+  if (r) r->to = c.params.id("to");
+  run_send(c, std::move(r), std::move(respond));
 }
 
 template <Scope S>
-awaitable<Reply> send_many(Call& c) {
+void send_many(Call& c, Respond respond) {
   auto r = decode_send(c, S, MessageKind::Multi);
-  r.to_uids = c.params.id_list("to_uids", 1000);
-  co_return co_await run_send(c, r);
+  if (r) r->to_uids = c.params.id_list("to_uids", 1000);
+  run_send(c, std::move(r), std::move(respond));
 }
 
 // message.send_group (gid) and message.send_room (rid).
 template <Scope S, MessageKind K>
-awaitable<Reply> send_to_container(Call& c) {
+void send_to_container(Call& c, Respond respond) {
   static_assert(K == MessageKind::Group || K == MessageKind::Room);
   auto r = decode_send(c, S, K);
-  if constexpr (K == MessageKind::Group) {
-    r.gid = c.params.id("gid");
-  } else {
-    r.rid = c.params.id("rid");
+  if (r) {
+    if constexpr (K == MessageKind::Group) {
+      r->gid = c.params.id("gid");
+    } else {
+      r->rid = c.params.id("rid");
+    }
   }
-  co_return co_await run_send(c, r);
+  run_send(c, std::move(r), std::move(respond));
 }
 
-awaitable<Reply> broadcast(Call& c) {
-  auto r = decode_send(c, Scope::Server, MessageKind::Broadcast);
-  co_return co_await run_send(c, r);
+void broadcast(Call& c, Respond respond) {
+  run_send(c, decode_send(c, Scope::Server, MessageKind::Broadcast), std::move(respond));
 }
 
+// Blocking: the access rule reads membership, and the messages are read from the store.
 template <Scope S>
-awaitable<Reply> history(Call& c) {
+Result<Reply> history(Call& c) {
   HistoryQuery q;
   std::optional<Uid> viewer;
-  if (S == Scope::Client)
-    viewer = unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
+  if (S == Scope::Client) {
+    RTM_TRY(viewer, c.node().sessions().authorized_uid(c.params.string("session")));
+  }
   int scopes = c.params.has("with") + c.params.has("gid") + c.params.has("rid");
-  if (scopes != 1) fail(Rc::InvalidRequest, "give exactly one of with, gid or rid");
+  if (scopes != 1) return make_error(Rc::InvalidRequest, "give exactly one of with, gid or rid");
   if (c.params.has("with")) {
     q.scope = HistoryQuery::Scope::P2p;
     q.with = c.params.id("with");
@@ -102,7 +101,7 @@ awaitable<Reply> history(Call& c) {
   }
   q.before_mid = c.params.optional_id("before_mid");
   q.limit = static_cast<int>(c.params.integer("limit", 100, 1, 1000));
-  auto messages = unwrap(c.node().messages().history(q, viewer));
+  RTM_TRY(auto messages, c.node().messages().history(q, viewer));
   std::string raw = "[";
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (i) raw += ',';
@@ -111,41 +110,41 @@ awaitable<Reply> history(Call& c) {
   raw += ']';
   Reply reply;
   reply.raw_fields.emplace_back("messages", std::move(raw));
-  co_return reply;
+  return reply;
 }
 
 template <Scope S>
-awaitable<Reply> user_online(Call& c) {
-  if (S == Scope::Client) unwrap(c.node().sessions().authorized_uid(c.params.string("session")));
+Result<Reply> user_online(Call& c) {
+  if (S == Scope::Client) {
+    RTM_CHECK(c.node().sessions().authorized_uid(c.params.string("session")));
+  }
   auto uids = c.params.id_list("uids", 1000);
   boost::json::array out;
   for (Uid u : c.node().sessions().online(uids)) out.push_back(u);
   Reply reply;
   reply.fields["uids"] = std::move(out);
-  co_return reply;
+  return reply;
 }
 
 }  // namespace
 
 void add_message_methods(std::vector<MethodSpec>& t) {
-  t.push_back({"message.send", Scope::Client, send_p2p<Scope::Client>});
-  t.push_back({"message.send_many", Scope::Client, send_many<Scope::Client>});
-  t.push_back(
-      {"message.send_group", Scope::Client, send_to_container<Scope::Client, MessageKind::Group>});
-  t.push_back(
-      {"message.send_room", Scope::Client, send_to_container<Scope::Client, MessageKind::Room>});
-  t.push_back({"message.history", Scope::Client, history<Scope::Client>});
-  t.push_back({"user.online", Scope::Client, user_online<Scope::Client>});
+  using M = MethodSpec;
+  constexpr Scope C = Scope::Client, S = Scope::Server;
+  t.push_back(M::deferred_call("message.send", C, send_p2p<C>));
+  t.push_back(M::deferred_call("message.send_many", C, send_many<C>));
+  t.push_back(M::deferred_call("message.send_group", C, send_to_container<C, MessageKind::Group>));
+  t.push_back(M::deferred_call("message.send_room", C, send_to_container<C, MessageKind::Room>));
+  t.push_back(M::blocking("message.history", C, history<C>));
+  t.push_back(M::inline_call("user.online", C, user_online<C>));
 
-  t.push_back({"message.send", Scope::Server, send_p2p<Scope::Server>});
-  t.push_back({"message.send_many", Scope::Server, send_many<Scope::Server>});
-  t.push_back(
-      {"message.send_group", Scope::Server, send_to_container<Scope::Server, MessageKind::Group>});
-  t.push_back(
-      {"message.send_room", Scope::Server, send_to_container<Scope::Server, MessageKind::Room>});
-  t.push_back({"message.broadcast", Scope::Server, broadcast});
-  t.push_back({"message.history", Scope::Server, history<Scope::Server>});
-  t.push_back({"user.online", Scope::Server, user_online<Scope::Server>});
+  t.push_back(M::deferred_call("message.send", S, send_p2p<S>));
+  t.push_back(M::deferred_call("message.send_many", S, send_many<S>));
+  t.push_back(M::deferred_call("message.send_group", S, send_to_container<S, MessageKind::Group>));
+  t.push_back(M::deferred_call("message.send_room", S, send_to_container<S, MessageKind::Room>));
+  t.push_back(M::deferred_call("message.broadcast", S, broadcast));
+  t.push_back(M::blocking("message.history", S, history<S>));
+  t.push_back(M::inline_call("user.online", S, user_online<S>));
 }
 
 }  // namespace rtm::api

@@ -1,13 +1,9 @@
 // Server API: moderation (docs/semantics.md "Moderation"): bans from a group or a room and
-// project-wide blocks, each with an optional duration, their removal and their lists. Every
-// handler runs its engine call on the blocking pool (the ban is written to the store).
-#include "api/async_bridge.hpp"
+// project-wide blocks, each with an optional duration, their removal and their lists. Bans and
+// their removal write the store (Exec::Blocking); the lists are read from memory (Inline).
 #include "api/method_table.hpp"
 
 namespace rtm::api {
-
-namespace asio = boost::asio;
-using asio::awaitable;
 
 namespace {
 
@@ -35,55 +31,52 @@ std::uint64_t target_of(Call& c, BanScope scope) {
   return 0;
 }
 
+// Blocking: the ban is written to the store, then applied (a block ends the user's sessions).
 template <BanScope scope>
-awaitable<Reply> ban(Call& c) {
+Result<Reply> ban(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Uid uid = c.params.id("uid");
   auto duration = c.params.optional_integer("duration", 1, kMaxDurationS);
-  Node& node = c.node();
-  auto work = [&node, target, uid, duration] {
-    return node.moderation().ban(scope, target, uid, duration);
-  };
-  auto done = co_await run_blocking(c.services.blocking, std::move(work));
-  auto outcome = unwrap(std::move(*done));
+  RTM_TRY(auto outcome, c.node().moderation().ban(scope, target, uid, duration));
   Reply r;
   r.fields["until"] = until_json(outcome.until_ms);
   if (scope == BanScope::Project) r.fields["sessions"] = outcome.sessions_ended;
-  co_return r;
+  return r;
 }
 
+// Blocking: the ban is removed from the store.
 template <BanScope scope>
-awaitable<Reply> unban(Call& c) {
+Result<Reply> unban(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Uid uid = c.params.id("uid");
-  Node& node = c.node();
-  auto work = [&node, target, uid] { return node.moderation().unban(scope, target, uid); };
-  auto done = co_await run_blocking(c.services.blocking, std::move(work));
   Reply r;
-  r.fields["removed"] = unwrap(std::move(*done));
-  co_return r;
+  RTM_TRY(r.fields["removed"], c.node().moderation().unban(scope, target, uid));
+  return r;
 }
 
+// Inline: the bans in force are the node's in-memory copy.
 template <BanScope scope>
-awaitable<Reply> list_bans(Call& c) {
+Result<Reply> list_bans(Call& c) {
   std::uint64_t target = target_of(c, scope);
   Reply r;
   r.fields["bans"] = bans_json(c.node().moderation().bans(scope, target));
-  co_return r;
+  return r;
 }
 
 }  // namespace
 
 void add_moderation_methods(std::vector<MethodSpec>& t) {
-  t.push_back({"group.ban", Scope::Server, ban<BanScope::Group>});
-  t.push_back({"group.unban", Scope::Server, unban<BanScope::Group>});
-  t.push_back({"group.bans", Scope::Server, list_bans<BanScope::Group>});
-  t.push_back({"room.ban", Scope::Server, ban<BanScope::Room>});
-  t.push_back({"room.unban", Scope::Server, unban<BanScope::Room>});
-  t.push_back({"room.bans", Scope::Server, list_bans<BanScope::Room>});
-  t.push_back({"user.block", Scope::Server, ban<BanScope::Project>});
-  t.push_back({"user.unblock", Scope::Server, unban<BanScope::Project>});
-  t.push_back({"user.blocked", Scope::Server, list_bans<BanScope::Project>});
+  using M = MethodSpec;
+  constexpr Scope S = Scope::Server;
+  t.push_back(M::blocking("group.ban", S, ban<BanScope::Group>));
+  t.push_back(M::blocking("group.unban", S, unban<BanScope::Group>));
+  t.push_back(M::inline_call("group.bans", S, list_bans<BanScope::Group>));
+  t.push_back(M::blocking("room.ban", S, ban<BanScope::Room>));
+  t.push_back(M::blocking("room.unban", S, unban<BanScope::Room>));
+  t.push_back(M::inline_call("room.bans", S, list_bans<BanScope::Room>));
+  t.push_back(M::blocking("user.block", S, ban<BanScope::Project>));
+  t.push_back(M::blocking("user.unblock", S, unban<BanScope::Project>));
+  t.push_back(M::inline_call("user.blocked", S, list_bans<BanScope::Project>));
 }
 
 }  // namespace rtm::api

@@ -2,20 +2,14 @@
 // session.get_events (cursor without `after`, re-delivery with it); and server/listen, which
 // chooses what the stream copies.
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <set>
 
-#include "api/async_bridge.hpp"
 #include "api/method_table.hpp"
 #include "core/quote_input.hpp"
 
 namespace rtm::api {
-
-namespace asio = boost::asio;
-using asio::awaitable;
 
 namespace {
 
@@ -26,37 +20,30 @@ Reply events_reply(const EventBatch& batch) {
   return r;
 }
 
-// Several backend workers may poll at once and every event wakes them all; a poll that
-// woke to find the events already taken by another goes back to waiting until its timeout,
-// so it never answers [] early.
-awaitable<Reply> events_poll(Call& c) {
+// Long poll (Exec::Poll). Several backend workers may poll at once and every event wakes
+// them all; a poll that woke to find the events already taken by another goes back to
+// waiting until its timeout, so it never answers [] early.
+Result<PollStart> events_poll(Call& c, const Waiter& waiter) {
   auto after = c.params.optional_u64("after");
   auto timeout = c.params.integer("timeout", 30, 0, 60);
   Node& node = c.node();
-  if (timeout == 0) co_return events_reply(node.server_events().take(after));
+  if (timeout == 0) return PollStart(events_reply(node.server_events().take(after)));
 
-  auto ex = co_await asio::this_coro::executor;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
-  for (;;) {
-    auto timer = std::make_shared<asio::steady_timer>(ex, deadline);
-    std::weak_ptr<asio::steady_timer> weak = timer;
-    ServerEventLog::Waiter waiter = [ex, weak] {
-      asio::post(ex, [weak] {
-        if (auto t = weak.lock()) t->cancel();
-      });
-    };
-    std::uint64_t ticket = 0;
-    auto ready = node.server_events().take_or_wait(after, std::move(waiter), ticket);
-    if (ready) co_return events_reply(*ready);
-    auto wait_began = std::chrono::steady_clock::now();
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    c.waited += std::chrono::steady_clock::now() - wait_began;
-    node.server_events().cancel_wait(ticket);
-    auto batch = node.server_events().take(after);
-    if (!batch.events.empty() || node.shutting_down() ||
-        std::chrono::steady_clock::now() >= deadline)
-      co_return events_reply(batch);
-  }
+  auto ticket = std::make_shared<std::uint64_t>(0);
+  auto ready = node.server_events().take_or_wait(after, waiter, *ticket);
+  if (ready) return PollStart(events_reply(*ready));
+  return PollStart(
+      Park{deadline,
+           [&node, after, ticket](bool due, const Waiter& again) -> Result<std::optional<Reply>> {
+             node.server_events().cancel_wait(*ticket);
+             auto batch = node.server_events().take(after);
+             if (!batch.events.empty() || node.shutting_down() || due)
+               return std::optional<Reply>(events_reply(batch));
+             auto ready = node.server_events().take_or_wait(after, again, *ticket);
+             if (ready) return std::optional<Reply>(events_reply(*ready));
+             return std::optional<Reply>();
+           }});
 }
 
 // `true` (every one), `false` (none) or a list of ids: one part of a listen selection.
@@ -81,25 +68,28 @@ boost::json::value ids_or_all_json(bool all, const std::set<std::uint64_t>& ids)
   return a;
 }
 
-// server/listen: which messages and events the server event stream copies. Each part given
-// replaces that part; the answer is the whole selection.
-awaitable<Reply> listen(Call& c) {
+// server/listen (Inline: the selection is memory): which messages and events the server
+// event stream copies. Each part given replaces that part; the answer is the whole selection.
+Result<Reply> listen(Call& c) {
   Node& node = c.node();
   ListenSelection sel = node.server_events().listen_selection();
   read_ids_or_all(c.params, "p2p", sel.all_p2p, sel.uids);
   read_ids_or_all(c.params, "groups", sel.all_groups, sel.gids);
   read_ids_or_all(c.params, "rooms", sel.all_rooms, sel.rids);
   if (const boost::json::value* v = c.params.find("events")) {
-    if (!v->is_array()) fail(Rc::InvalidRequest, "events must be a list of event types");
+    if (!v->is_array())
+      return make_error(Rc::InvalidRequest, "events must be a list of event types");
     sel.events.clear();
     for (const auto& e : v->get_array()) {
-      if (!e.is_string()) fail(Rc::InvalidRequest, "events must be a list of event types");
+      if (!e.is_string())
+        return make_error(Rc::InvalidRequest, "events must be a list of event types");
       std::string_view type = e.get_string();
       if (std::find(std::begin(kListenableEvents), std::end(kListenableEvents), type) ==
           std::end(kListenableEvents))
-        fail(Rc::InvalidParameter, "unknown event type '" + quote_input(type) +
-                                       "': user.online, user.offline, channel.connected, "
-                                       "channel.disconnected or file.uploaded");
+        return make_error(Rc::InvalidParameter, "unknown event type '" + quote_input(type) +
+                                                    "': user.online, user.offline, "
+                                                    "channel.connected, channel.disconnected "
+                                                    "or file.uploaded");
       sel.events.emplace(type);
     }
   }
@@ -111,18 +101,13 @@ awaitable<Reply> listen(Call& c) {
   boost::json::array events;
   for (const auto& e : sel.events) events.emplace_back(e);
   r.fields["events"] = std::move(events);
-  co_return r;
+  return r;
 }
 
-// webhooks.failed: the dead letters, newest first.
-awaitable<Reply> webhooks_failed(Call& c) {
+// webhooks.failed (Blocking: the outbox is in the store): the dead letters, newest first.
+Result<Reply> webhooks_failed(Call& c) {
   auto limit = c.params.integer("limit", 100, 1, 1000);
-  Node& node = c.node();
-  auto work = [&node, limit] {
-    return node.server_events().dead_letters(static_cast<std::size_t>(limit));
-  };
-  auto read = co_await run_blocking(c.services.blocking, std::move(work));
-  auto dead = unwrap(std::move(*read));
+  RTM_TRY(auto dead, c.node().server_events().dead_letters(static_cast<std::size_t>(limit)));
   boost::json::array a;
   for (const auto& e : dead) {
     boost::system::error_code ec;
@@ -136,15 +121,16 @@ awaitable<Reply> webhooks_failed(Call& c) {
   }
   Reply r;
   r.fields["failed"] = std::move(a);
-  co_return r;
+  return r;
 }
 
 }  // namespace
 
 void add_server_event_methods(std::vector<MethodSpec>& t) {
-  t.push_back({"webhooks.failed", Scope::Server, webhooks_failed});
-  t.push_back({"events.poll", Scope::Server, events_poll});
-  t.push_back({"listen", Scope::Server, listen});
+  using M = MethodSpec;
+  t.push_back(M::blocking("webhooks.failed", Scope::Server, webhooks_failed));
+  t.push_back(M::long_poll("events.poll", Scope::Server, events_poll));
+  t.push_back(M::inline_call("listen", Scope::Server, listen));
 }
 
 }  // namespace rtm::api

@@ -14,23 +14,14 @@
 
 namespace rtm::api {
 
-// An error decoded at the edge: the one exception type the dispatcher catches.
+// An error decoded at the edge: the one exception type the dispatcher catches. Handlers
+// return their other errors as values (Result<Reply>, RTM_TRY in method_table.hpp).
 struct CallError {
   Error error;
 };
 
 [[noreturn]] inline void fail(Rc rc, std::string msg) {
   throw CallError{Error{rc, std::move(msg)}};
-}
-
-// Unwraps an engine Result, raising its Error as the call's answer.
-template <class T>
-T unwrap(Result<T> r) {
-  if (!r) throw CallError{r.error()};
-  return std::move(r).value();
-}
-inline void unwrap(Status s) {
-  if (!s) throw CallError{s.error()};
 }
 
 class Params {

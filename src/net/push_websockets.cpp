@@ -1,13 +1,12 @@
 // See push_websockets.hpp. Each socket is one coroutine that takes what is queued for it and
-// writes it (the only writer), waiting on a timer that the source's waiter cancels; a second
-// coroutine reads, so that pings are answered and a close or a dead peer ends the push.
+// writes it (the only writer), waiting on a Wakeup (api/wakeup.hpp) that the source's waiter
+// wakes; a second coroutine reads, so that pings are answered and a close or a dead peer ends the
+// push.
 #include "net/push_websockets.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -15,11 +14,13 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/url/parse.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "api/reply.hpp"
+#include "api/wakeup.hpp"
 #include "net/http_answer.hpp"
 #include "net/query_param.hpp"
 #include "net/stream_request.hpp"
@@ -36,27 +37,16 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-// What a push socket needs besides its stream: the wake-up timer and whether the peer left.
+// What a push socket needs besides its stream: the wake-up and whether the peer left.
 struct PushSocket {
   explicit PushSocket(HttpStream stream) : ws(std::move(stream)), wake(ws.get_executor()) {}
   websocket::stream<HttpStream> ws;
-  asio::steady_timer wake;
+  api::Wakeup wake;  // its waiter goes to the source; read_until_gone cancels it
   bool gone = false;
 
   // A waiter for the source: posts the wake-up onto this socket's thread.
-  std::function<void()> waiter(const std::shared_ptr<PushSocket>& self) {
-    std::weak_ptr<PushSocket> weak = self;
-    auto ex = ws.get_executor();
-    return [weak, ex] {
-      asio::post(ex, [weak] {
-        if (auto s = weak.lock()) s->wake.cancel();
-      });
-    };
-  }
-  awaitable<void> sleep() {
-    wake.expires_at(asio::steady_timer::time_point::max());
-    co_await wake.async_wait(kUseTuple);
-  }
+  std::function<void()> waiter() const { return wake.waiter(); }
+  awaitable<void> sleep() { co_await wake.wait(); }
 };
 
 awaitable<void> refuse(HttpStream& stream, AccessLine& line, unsigned version,
@@ -137,7 +127,7 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
     asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
     while (!s->gone) {
       std::uint64_t ticket = 0;
-      auto polled = node.channels().poll(token, s->waiter(s), ticket);
+      auto polled = node.channels().poll(token, s->waiter(), ticket);
       if (!polled) {  // the token expired (or the channel was forgotten with it)
         co_await close(*s, websocket::close_code::policy_error, "the channel token expired");
         break;
@@ -210,7 +200,7 @@ awaitable<void> serve_server_event_socket(HttpStream stream, http::request<http:
   asio::co_spawn(s->ws.get_executor(), read_until_gone(s), asio::detached);
   while (!s->gone) {
     std::uint64_t ticket = 0;
-    auto batch = node.server_events().take_or_wait(after, s->waiter(s), ticket);
+    auto batch = node.server_events().take_or_wait(after, s->waiter(), ticket);
     after.reset();  // from now on the stream's cursor
     if (!batch) {
       co_await s->sleep();

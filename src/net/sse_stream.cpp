@@ -4,15 +4,15 @@
 #include "net/sse_stream.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "api/reply.hpp"
+#include "api/wakeup.hpp"
 #include "net/http_answer.hpp"
 #include "net/stream_request.hpp"
 
@@ -63,8 +63,7 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
       "X-Accel-Buffering: no\r\nConnection: close\r\n" +
       cors_headers + "\r\n: rtm event stream\n\n";
   auto ex = co_await asio::this_coro::executor;
-  auto wake = std::make_shared<asio::steady_timer>(ex);
-  std::weak_ptr<asio::steady_timer> weak = wake;
+  api::Wakeup wakeup(ex);
   std::optional<std::uint64_t> after = r.after;
   if (auto live = node.sessions().live(r.session)) (*live)->attach_socket();
   for (;;) {
@@ -76,12 +75,7 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
       out.clear();
     }
     std::uint64_t ticket = 0;
-    auto waiter = [ex, weak] {
-      asio::post(ex, [weak] {
-        if (auto t = weak.lock()) t->cancel();
-      });
-    };
-    auto taken = node.sessions().take_or_wait(r.session, after, std::move(waiter), ticket);
+    auto taken = node.sessions().take_or_wait(r.session, after, wakeup.waiter(), ticket);
     if (!taken) break;  // the session ended and its final event went out before
     after.reset();      // from now on the session's cursor
     if (*taken && !(*taken)->events.empty()) {
@@ -90,10 +84,9 @@ awaitable<void> serve_sse(HttpStream& stream, const http::request<http::string_b
     }
     if (node.shutting_down()) break;  // waits answer at once now: stop instead of spinning
     if (*taken) break;                // an empty answer without a wait: the session has ended
-    wake->expires_after(limits.heartbeat);
-    auto [ec] = co_await wake->async_wait(kUseTuple);
+    bool woken = co_await wakeup.wait_until(std::chrono::steady_clock::now() + limits.heartbeat);
     node.sessions().cancel_wait(r.session, ticket);
-    if (!ec) out = ": ping\n\n";  // the heartbeat ran out: nothing came
+    if (!woken) out = ": ping\n\n";  // the heartbeat ran out: nothing came
   }
   if (auto live = node.sessions().live(r.session)) (*live)->detach_socket(node.now_ms());
 }
