@@ -41,6 +41,7 @@ std::string_view exec_name(Exec exec) {
   switch (exec) {
     case Exec::Inline: return "inline";
     case Exec::Blocking: return "blocking";
+    case Exec::Hashing: return "hashing";
     case Exec::Deferred: return "deferred";
     case Exec::Poll: return "poll";
   }
@@ -83,10 +84,9 @@ Result<Reply> guarded(F&& f) {
 
 Error pool_busy() { return make_error(Rc::RateLimited, "the server is busy; try again shortly"); }
 
-// Exec::Blocking: the handler runs on the pool; the answer is posted back to this coroutine's
-// executor (await_callback).
-awaitable<Result<Reply>> run_blocking_call(const MethodSpec& spec, Call& call) {
-  BlockingPool& pool = call.services.blocking;
+// Exec::Blocking and Hashing: the handler runs on `pool`; the answer is posted back to this
+// coroutine's executor (await_callback).
+awaitable<Result<Reply>> run_blocking_call(const MethodSpec& spec, Call& call, BlockingPool& pool) {
   auto slot = pool.try_reserve();
   if (!slot) co_return pool_busy();
   Handler handler = spec.handler;
@@ -106,7 +106,7 @@ awaitable<Result<Reply>> run_blocking_call(const MethodSpec& spec, Call& call) {
 // Exec::Deferred: the handler starts on the pool and answers once through its Respond, from
 // whichever thread (the store's, for a send); a handler that raises answers that instead.
 awaitable<Result<Reply>> run_deferred_call(const MethodSpec& spec, Call& call) {
-  BlockingPool& pool = call.services.blocking;
+  BlockingPool& pool = call.services.pool_for_store();
   auto slot = pool.try_reserve();
   if (!slot) co_return pool_busy();
   DeferredHandler handler = spec.deferred;
@@ -165,7 +165,9 @@ awaitable<Result<Reply>> run_poll(const MethodSpec& spec, Call& call) {
 awaitable<Result<Reply>> run_method(const MethodSpec& spec, Call& call) {
   switch (spec.exec) {
     case Exec::Inline: co_return guarded([&] { return spec.handler(call); });
-    case Exec::Blocking: co_return co_await run_blocking_call(spec, call);
+    case Exec::Blocking:
+      co_return co_await run_blocking_call(spec, call, call.services.pool_for_store());
+    case Exec::Hashing: co_return co_await run_blocking_call(spec, call, call.services.blocking);
     case Exec::Deferred: co_return co_await run_deferred_call(spec, call);
     case Exec::Poll: co_return co_await run_poll(spec, call);
   }

@@ -30,11 +30,18 @@ enum class Scope { Client, Server };
 // What handlers may use. Owned by the app; outlives every call.
 struct Services {
   Node& node;
-  BlockingPool& blocking;  // argon2id and SQLite writes, off the event loops (bounded)
+  // Off the event loops, both bounded: `blocking` runs argon2id (Exec::Hashing, a few
+  // threads: a flood of logins waits there) and, when `store_calls` is null, everything else;
+  // `store_calls` runs the calls that wait on the store (Exec::Blocking and Deferred), so
+  // that sends are never queued behind password hashing.
+  BlockingPool& blocking;
   CallMetrics& metrics;
   std::string api_key;
   files::BlobStore* blobs = nullptr;  // uploaded files' bytes (net/file_transfer.hpp)
   CallLog* call_log = nullptr;        // refusals, rate limits, errors, slow calls; null: none
+  BlockingPool* store_calls = nullptr;
+
+  BlockingPool& pool_for_store() { return store_calls ? *store_calls : blocking; }
 };
 
 // Who is calling, as the transport saw it.
@@ -66,15 +73,16 @@ struct Call {
 // calls every method on a thread marked as an event loop and fails on any store call there.
 enum class Exec {
   Inline,    // memory only: runs on the connection's event loop
-  Blocking,  // may block: runs on the BlockingPool (a full pool answers RateLimited at once)
-  Deferred,  // starts on the BlockingPool like Blocking (its checks read the store) and
+  Blocking,  // may block: runs on the store-call pool (a full pool answers RateLimited at once)
+  Hashing,   // Blocking whose work is argon2id (tens of ms of CPU): the small hashing pool
+  Deferred,  // starts on the store-call pool like Blocking (its checks read the store) and
              // answers later, from any thread, through its Respond (a send: the store's ack)
   Poll,      // a long poll, memory only: on the event loop, answers at once or parks until
              // its source's waiter or its deadline wakes it (session.get_events, channel.poll,
              // events.poll)
 };
 
-// Inline and Blocking: the answer, or the error it is. Params decoding may still raise
+// Inline, Blocking and Hashing: the answer, or the error it is. Params decoding may still raise
 // CallError (the edge); the dispatcher answers it.
 using Handler = Result<Reply> (*)(Call&);
 
@@ -99,7 +107,7 @@ struct MethodSpec {
   std::string_view name;
   Scope scope;
   Exec exec;
-  Handler handler = nullptr;           // Inline, Blocking
+  Handler handler = nullptr;           // Inline, Blocking, Hashing
   DeferredHandler deferred = nullptr;  // Deferred
   PollHandler poll = nullptr;          // Poll
 
@@ -108,6 +116,9 @@ struct MethodSpec {
   }
   static MethodSpec blocking(std::string_view name, Scope scope, Handler h) {
     return {name, scope, Exec::Blocking, h};
+  }
+  static MethodSpec hashing(std::string_view name, Scope scope, Handler h) {
+    return {name, scope, Exec::Hashing, h};
   }
   static MethodSpec deferred_call(std::string_view name, Scope scope, DeferredHandler h) {
     return {name, scope, Exec::Deferred, nullptr, h};

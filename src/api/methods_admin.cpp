@@ -105,8 +105,8 @@ Result<Reply> room_members(Call& c) {
 }  // namespace
 
 void add_admin_methods(std::vector<MethodSpec>& t) {
-  t.push_back(MethodSpec::blocking("user.add", Scope::Server, user_add));
-  t.push_back(MethodSpec::blocking("user.set_password", Scope::Server, user_set_password));
+  t.push_back(MethodSpec::hashing("user.add", Scope::Server, user_add));
+  t.push_back(MethodSpec::hashing("user.set_password", Scope::Server, user_set_password));
   t.push_back(MethodSpec::blocking("user.delete", Scope::Server, user_delete));
   t.push_back(MethodSpec::blocking("user.token", Scope::Server, user_token));
   t.push_back(MethodSpec::blocking("user.kickout", Scope::Server, user_kickout));

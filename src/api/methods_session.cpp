@@ -168,7 +168,7 @@ Result<Reply> session_unsubscribe(Call& c) {
 void add_session_methods(std::vector<MethodSpec>& t) {
   using M = MethodSpec;
   t.push_back(M::inline_call("session.create", Scope::Client, session_create));
-  t.push_back(M::blocking("session.authorize", Scope::Client, session_authorize));
+  t.push_back(M::hashing("session.authorize", Scope::Client, session_authorize));
   t.push_back(M::blocking("session.destroy", Scope::Client, session_destroy));
   t.push_back(M::inline_call("session.set", Scope::Client, session_set));
   t.push_back(M::long_poll("session.get_events", Scope::Client, session_get_events));

@@ -167,14 +167,17 @@ int main(int argc, char** argv) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
     context_ptrs.push_back(contexts.back().get());
   }
-  // argon2id and SQLite writes; bounded so that a flood of logins is answered RateLimited
-  // instead of queuing without end.
+  // Off the event loops, each bounded so that a flood is answered RateLimited instead of
+  // queuing without end: argon2id on two threads (a login flood waits there), the calls
+  // that wait on the store (sends' checks, history, uploads' records) on four.
   rtm::api::BlockingPool blocking(2, config.blocking_queue);
+  rtm::api::BlockingPool store_calls(4, config.blocking_queue);
   rtm::api::CallMetrics metrics;
   auto blobs = rtm::files::BlobStore::open(config.data_dir + "/files", config.max_file_size);
   if (!blobs) return fail(blobs.error().msg);
   rtm::api::CallLog call_log{std::chrono::milliseconds(config.slow_call_ms)};
-  rtm::api::Services services{node, blocking, metrics, *api_key, blobs->get(), &call_log};
+  rtm::api::Services services{node,         blocking,  metrics,     *api_key,
+                              blobs->get(), &call_log, &store_calls};
 
   rtm::net::HttpLimits limits;
   limits.max_body = config.max_body;
@@ -210,7 +213,7 @@ int main(int argc, char** argv) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
 
-  // Idle expiry and ended-session cleanup, once a second. The sweep runs on the blocking pool:
+  // Idle expiry and ended-session cleanup, once a second. The sweep runs on the store-call pool:
   // an expired session may leave a room, a SQLite write that must not stall an event loop.
   // The next one is armed when it is done, so sweeps never pile up. The counts of log lines
   // held back in the last second go out with it.
@@ -222,7 +225,7 @@ int main(int argc, char** argv) {
       if (ec) return;
       call_log.report_held_back();
       webhooks.report_held_back();
-      blocking.post([&] {
+      store_calls.post([&] {
         node.sweep();
         asio::post(main_ctx, [&] { schedule_sweep(); });
       });
@@ -230,7 +233,7 @@ int main(int argc, char** argv) {
   };
   schedule_sweep();
 
-  // File retention every ten minutes (the first pass a minute after start), on the blocking
+  // File retention every ten minutes (the first pass a minute after start), on the store-call
   // pool like the sweep.
   asio::steady_timer retention_timer(main_ctx);
   std::function<void(std::chrono::seconds)> schedule_retention = [&](std::chrono::seconds in) {
@@ -238,7 +241,7 @@ int main(int argc, char** argv) {
     retention_timer.expires_after(in);
     retention_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      blocking.post([&] {
+      store_calls.post([&] {
         auto report = rtm::files::apply_retention(node, **blobs, node_config.file_retention_s);
         if (!report)
           rtm::logging::error("file_retention.failed", {{"msg", report.error().msg}});
@@ -301,8 +304,11 @@ int main(int argc, char** argv) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { contexts[i]->run(); });
   main_ctx.run();
   for (auto& w : workers) w.join();
-  blocking.stop();  // queued logins are not run after the loops stopped: drain stays bounded
+  // Queued logins and calls are not run after the loops stopped: the drain stays bounded.
+  blocking.stop();
+  store_calls.stop();
   blocking.join();
+  store_calls.join();
   webhooks.stop();  // what was offered goes to the outbox: the next rtmd sends it
   (*store)->close();
   (*broker)->close();

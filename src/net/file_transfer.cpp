@@ -136,9 +136,9 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
   std::optional<std::optional<Result<FileSendAck>>> sent;
   try {
     auto start = [&services, raw, grant = *grant, name, type, mtype, attrs](auto done) mutable {
-      services.blocking.post([&services, raw, grant = std::move(grant), name = std::move(name),
-                              type = std::move(type), mtype, attrs = std::move(attrs),
-                              done = std::move(done)]() mutable {
+      services.pool_for_store().post([&services, raw, grant = std::move(grant),
+                                      name = std::move(name), type = std::move(type), mtype,
+                                      attrs = std::move(attrs), done = std::move(done)]() mutable {
         auto blob = raw->commit();
         if (!blob) return done(Result<FileSendAck>(blob.error()));
         FileRecord file;
@@ -185,7 +185,7 @@ awaitable<bool> serve_download(HttpStream& stream, const http::request<http::emp
   std::optional<std::optional<Result<FileRecord>>> found;
   try {
     auto work = [&node, id, exp, sig] { return node.files().for_download(id, exp, sig); };
-    found = co_await api::run_blocking(services.blocking, std::move(work));
+    found = co_await api::run_blocking(services.pool_for_store(), std::move(work));
   } catch (const api::CallError& e) {  // RateLimited: the blocking pool is full
     found.emplace(Result<FileRecord>(e.error));
   }

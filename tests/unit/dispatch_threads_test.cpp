@@ -218,8 +218,8 @@ class DispatchThreadsTest : public ::testing::Test {
     server_events_ = std::make_unique<LocalServerEventLog>(config.server_events_limit);
     channels_ = std::make_unique<LocalChannelQueues>(
         ChannelOptions{config.channel_queue_limit, config.channel_timeout_ms});
-    node_ = std::make_unique<Node>(*store_, broker_, LiveState{*server_events_, *channels_},
-                                   config);
+    node_ =
+        std::make_unique<Node>(*store_, broker_, LiveState{*server_events_, *channels_}, config);
     ASSERT_TRUE(node_->start().ok());
     services_ = std::make_unique<api::Services>(
         api::Services{*node_, blocking_, metrics_, kApiKey, blobs_.get()});
@@ -281,6 +281,7 @@ class DispatchThreadsTest : public ::testing::Test {
   std::unique_ptr<LocalChannelQueues> channels_;
   std::unique_ptr<Node> node_;
   api::BlockingPool blocking_{2, 64};
+  api::BlockingPool store_pool_{2, 64};  // used by the tests that set Services::store_calls
   api::CallMetrics metrics_;
   std::unique_ptr<api::Services> services_;
   const api::Caller caller_{"127.0.0.1", kApiKey, true};
@@ -436,6 +437,36 @@ TEST_F(DispatchThreadsTest, AFullBlockingPoolAnswersStoreCallsRateLimitedAndStil
   taken.clear();
   groups = call(api::Scope::Server, "user.groups", "{\"uid\":" + A + "}");
   EXPECT_EQ(groups.rc, Rc::Ok) << groups.msg;
+}
+
+// With a pool for store calls, a hashing pool full of logins holds up only what hashes:
+// sends, reads and the other store calls go on.
+TEST_F(DispatchThreadsTest, AHashingPoolFullOfLoginsHoldsUpNoSendNorStoreCall) {
+  services_->store_calls = &store_pool_;
+  Uid alice = node_->directory().add_user("alice", "pw-alice", 0).value();
+  const std::string A = std::to_string(alice);
+  std::string sid =
+      json::serialize(call(api::Scope::Client, "session.create", "{}").fields.at("session"));
+  std::vector<std::shared_ptr<api::BlockingPool::Slot>> taken;
+  while (auto slot = blocking_.try_reserve()) taken.push_back(std::move(slot));
+
+  api::Reply sent =
+      call(api::Scope::Server, "message.send", "{\"to\":" + A + ",\"mtype\":30,\"msg\":\"hi\"}");
+  EXPECT_EQ(sent.rc, Rc::Ok) << sent.msg;
+  api::Reply groups = call(api::Scope::Server, "user.groups", "{\"uid\":" + A + "}");
+  EXPECT_EQ(groups.rc, Rc::Ok) << groups.msg;
+  api::Reply login =
+      call(api::Scope::Client, "session.authorize",
+           "{\"session\":" + sid + ",\"login\":\"alice\",\"password\":\"pw-alice\"}");
+  EXPECT_EQ(login.rc, Rc::RateLimited) << login.msg;
+  api::Reply added =
+      call(api::Scope::Server, "user.add", "{\"login\":\"bob\",\"password\":\"pw\"}");
+  EXPECT_EQ(added.rc, Rc::RateLimited) << added.msg;
+
+  taken.clear();
+  login = call(api::Scope::Client, "session.authorize",
+               "{\"session\":" + sid + ",\"login\":\"alice\",\"password\":\"pw-alice\"}");
+  EXPECT_EQ(login.rc, Rc::Ok) << login.msg;
 }
 
 // A long poll parked by the dispatcher answers as soon as an event comes, not at its timeout,
