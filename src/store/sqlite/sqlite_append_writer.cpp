@@ -19,7 +19,8 @@ namespace {
 
 // A callback is the caller's code; if it throws, the syncer must still answer the rest of the
 // batch and keep serving, so the exception stops here, with a log line: what the callback
-// had not done yet is lost (its caller makes sure its own answer comes first, MessageService::store_and_deliver).
+// had not done yet is lost (its caller makes sure its own answer comes first,
+// MessageService::store_and_deliver).
 void answer(const Store::AppendCallback& done, Result<AppendOutcome> outcome) noexcept {
   if (!done) return;
   try {
