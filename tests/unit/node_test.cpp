@@ -83,6 +83,20 @@ class NodeTest : public ::testing::Test {
     r.msg = std::move(msg);
     return r;
   }
+  // Sends a one-byte file `id` the way an upload with `grant` would, once its bytes are
+  // stored (FileService::send), and answers what the uploader is told.
+  Result<FileSendAck> send_file(const UploadGrant& grant, const std::string& id) {
+    FileRecord file;
+    file.id = id;
+    file.name = "a.txt";
+    file.sha256 = std::string(64, 'a');
+    file.size = 1;
+    file.type = "text/plain";
+    std::promise<Result<FileSendAck>> p;
+    node_->files().send(grant, file, 40, "",
+                        [&](Result<FileSendAck> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
   std::vector<std::string> event_texts(const std::string& sid) {
     std::vector<std::string> out;
     auto batch = node_->sessions().take_events(sid, std::nullopt);
@@ -1158,16 +1172,7 @@ TEST_F(NodeTest, AnUploadIsNotCountedAgainWhenItsFileIsSent) {
   ASSERT_TRUE(token.ok());
   auto grant = node_->files().take_upload(*token);
   ASSERT_TRUE(grant.ok());
-  FileRecord file;
-  file.id = "f1";
-  file.name = "a.txt";
-  file.sha256 = std::string(64, 'a');
-  file.size = 1;
-  file.type = "text/plain";
-  std::promise<Result<FileSendAck>> p;
-  node_->files().send(*grant, file, 40, "",
-                      [&](Result<FileSendAck> r) { p.set_value(std::move(r)); });
-  auto sent = p.get_future().get();
+  auto sent = send_file(*grant, "f1");
   EXPECT_TRUE(sent.ok()) << (sent.ok() ? "" : sent.error().msg);
 }
 
@@ -1186,16 +1191,7 @@ TEST_F(NodeTest, ARoomMemberBannedFromTheRoomMayNotSendReadItsHistoryOrGetItsFil
   ASSERT_TRUE(token.ok()) << token.error().msg;
   auto grant = node_->files().take_upload(*token);
   ASSERT_TRUE(grant.ok());
-  FileRecord file;
-  file.id = "room-file";
-  file.name = "a.txt";
-  file.sha256 = std::string(64, 'b');
-  file.size = 1;
-  file.type = "text/plain";
-  std::promise<Result<FileSendAck>> p;
-  node_->files().send(*grant, file, 40, "",
-                      [&](Result<FileSendAck> r) { p.set_value(std::move(r)); });
-  ASSERT_TRUE(p.get_future().get().ok());
+  ASSERT_TRUE(send_file(*grant, "room-file").ok());
 
   ASSERT_TRUE(node_->moderation().ban(BanScope::Room, rid, alice, std::nullopt).ok());
   ASSERT_TRUE(node_->directory().add_room_member(rid, alice).ok());  // the server is not held
