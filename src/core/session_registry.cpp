@@ -74,22 +74,12 @@ std::vector<std::shared_ptr<Session>> SessionRegistry::user_sessions(Uid uid) co
   return it == users_.end() ? std::vector<std::shared_ptr<Session>>{} : it->second;
 }
 
-bool SessionRegistry::online(Uid uid) const {
-  std::lock_guard lock(users_mu_);
-  return users_.count(uid) > 0;
-}
-
 std::vector<Uid> SessionRegistry::online_users() const {
   std::lock_guard lock(users_mu_);
   std::vector<Uid> out;
   out.reserve(users_.size());
   for (auto& [uid, list] : users_) out.push_back(uid);
   return out;
-}
-
-std::size_t SessionRegistry::online_count() const {
-  std::lock_guard lock(users_mu_);
-  return users_.size();
 }
 
 }  // namespace rtm

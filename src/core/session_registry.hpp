@@ -27,14 +27,14 @@ class SessionRegistry {
   std::vector<std::shared_ptr<Session>> all() const;
 
   // User index: live authorized sessions per uid.
-  // Returns true if this was the user's first session (the user came online).
+  // Returns true if this was the user's first session on this node. (Whether a user is
+  // online in the cluster is the SessionDirectory's to say.)
   bool bind_user(Uid uid, std::shared_ptr<Session> session);
-  // Returns true if this was the user's last session (the user went offline).
+  // Returns true if this was the user's last session on this node.
   bool unbind_user(Uid uid, const Session* session);
   std::vector<std::shared_ptr<Session>> user_sessions(Uid uid) const;
-  bool online(Uid uid) const;
+  // The users with a live session on this node (broadcast delivery).
   std::vector<Uid> online_users() const;
-  std::size_t online_count() const;
 
  private:
   static constexpr std::size_t kShards = 32;
