@@ -90,12 +90,13 @@ Result<Reply> session_authorize(Call& c) {
   return r;
 }
 
-// Blocking: ending a session may make its user leave rooms (a store write).
+// Blocking: ending a session deletes its record and may make its user leave rooms.
 Result<Reply> session_destroy(Call& c) {
   RTM_CHECK(c.node().sessions().destroy(c.params.string("session")));
   return Reply{};
 }
 
+// Blocking: the settings of an authorized session are stored before the answer.
 Result<Reply> session_set(Call& c) {
   std::string session = c.params.string("session");
   const auto& settings = c.params.object("settings");
@@ -170,7 +171,7 @@ void add_session_methods(std::vector<MethodSpec>& t) {
   t.push_back(M::inline_call("session.create", Scope::Client, session_create));
   t.push_back(M::hashing("session.authorize", Scope::Client, session_authorize));
   t.push_back(M::blocking("session.destroy", Scope::Client, session_destroy));
-  t.push_back(M::inline_call("session.set", Scope::Client, session_set));
+  t.push_back(M::blocking("session.set", Scope::Client, session_set));
   t.push_back(M::long_poll("session.get_events", Scope::Client, session_get_events));
   t.push_back(M::blocking("session.subscribe", Scope::Client, session_subscribe));
   t.push_back(M::blocking("session.unsubscribe", Scope::Client, session_unsubscribe));

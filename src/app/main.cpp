@@ -233,6 +233,22 @@ int main(int argc, char** argv) {
   };
   schedule_sweep();
 
+  // Session checkpoints every 100 ms (read positions, id reservations), on the store-call pool;
+  // a kill -9 loses at most the last ones, which only means events read again.
+  asio::steady_timer checkpoint_timer(main_ctx);
+  std::function<void()> schedule_checkpoint = [&] {
+    if (node.shutting_down()) return;
+    checkpoint_timer.expires_after(std::chrono::milliseconds(100));
+    checkpoint_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      store_calls.post([&] {
+        node.checkpoint();
+        asio::post(main_ctx, [&] { schedule_checkpoint(); });
+      });
+    });
+  };
+  schedule_checkpoint();
+
   // File retention every ten minutes (the first pass a minute after start), on the store-call
   // pool like the sweep.
   asio::steady_timer retention_timer(main_ctx);
@@ -284,6 +300,7 @@ int main(int argc, char** argv) {
     server.stop_accepting();
     hangups.cancel();
     sweep_timer.cancel();
+    checkpoint_timer.cancel();
     retention_timer.cancel();
     node.shutdown();
     drain_timer.expires_after(std::chrono::milliseconds(500));
@@ -310,6 +327,9 @@ int main(int argc, char** argv) {
   blocking.join();
   store_calls.join();
   webhooks.stop();  // what was offered goes to the outbox: the next rtmd sends it
+  // Where every session's reader stands, for the next rtmd. Messages still being appended
+  // are fanned out by close() after it; they lie after these positions and are replayed.
+  node.checkpoint();
   (*store)->close();
   (*broker)->close();
   call_log.report_held_back();

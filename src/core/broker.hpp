@@ -37,6 +37,9 @@ namespace rtm {
 struct Publication {
   Target target;
   EventBody payload;  // an event body without its per-session id (core/event_body.hpp)
+  // A stored message's place in the store's stream (core/message_store.hpp); 0 for events
+  // that are not stored (presence, room entered/left).
+  std::uint64_t position = 0;
 };
 
 // A command from one node to others: end a session that lives there, drop a cache entry.

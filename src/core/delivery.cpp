@@ -26,4 +26,21 @@ std::optional<Target> Target::parse(std::string_view text) {
   return std::nullopt;
 }
 
+std::vector<Target> message_targets(const Message& m) {
+  switch (m.kind) {
+    case MessageKind::P2p: return {Target::user(m.to)};
+    case MessageKind::Multi: {
+      std::vector<Target> out;
+      out.reserve(m.to_uids.size());
+      for (Uid u : m.to_uids) out.push_back(Target::user(u));
+      return out;
+    }
+    case MessageKind::Group: return {Target::of_topic("group:" + std::to_string(m.gid))};
+    case MessageKind::Room: return {Target::of_topic("room:" + std::to_string(m.rid))};
+    case MessageKind::Broadcast: return {Target::all()};
+    case MessageKind::Channel: break;
+  }
+  return {};
+}
+
 }  // namespace rtm

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/message.hpp"
 
@@ -27,5 +28,10 @@ struct Target {
   std::string text() const;
   static std::optional<Target> parse(std::string_view text);
 };
+
+// Where a stored message goes: its user(s), its group's or room's topic, or everyone. Used by
+// the live fan-out and by a restarted node replaying the stream, so both reach the same
+// sessions. A channel message has no target here (channels deliver it themselves).
+std::vector<Target> message_targets(const Message& m);
 
 }  // namespace rtm

@@ -9,6 +9,11 @@
 //  - (from, client_mid) is unique where client_mid is given: appending an existing pair
 //    stores nothing and answers the first message's mid and mtime with duplicate = true.
 //    The mid itself comes from the engine's generator and is stored as given.
+//  - Every message stored gets a position in the store's stream: positions increase in commit
+//    order, and append callbacks run in position order, one at a time (a node fans messages
+//    out from its callbacks, so every session receives them in stream order).
+//    messages_after() reads the stream back: a restarted node rebuilds its sessions' unread
+//    events from it (core/session_store.hpp).
 //  - After Store::close(), an append's callback runs at once on the caller's thread with
 //    Unavailable.
 #pragma once
@@ -27,7 +32,14 @@ namespace rtm {
 struct AppendOutcome {
   Mid mid = 0;
   std::int64_t mtime = 0;
-  bool duplicate = false;  // (from, client_mid) was stored before; nothing new was written
+  bool duplicate = false;      // (from, client_mid) was stored before; nothing new was written
+  std::uint64_t position = 0;  // its place in the stream; 0 for a duplicate
+};
+
+// A stored message with its place in the stream.
+struct StreamedMessage {
+  std::uint64_t position = 0;
+  Message message;
 };
 
 struct HistoryQuery {
@@ -53,6 +65,11 @@ class MessageStore {
   virtual void append_file_message(Message message, FileRecord file, AppendCallback done) = 0;
   // Newest first.
   virtual Result<std::vector<Message>> history(const HistoryQuery& query) = 0;
+  // The messages stored after `position`, oldest first, at most `limit`.
+  virtual Result<std::vector<StreamedMessage>> messages_after(std::uint64_t position,
+                                                              std::size_t limit) = 0;
+  // The position of the newest message stored (0 when there is none).
+  virtual Result<std::uint64_t> last_position() = 0;
 };
 
 }  // namespace rtm

@@ -22,16 +22,19 @@ std::string EventBatch::to_json_array() const {
 }
 
 EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uint64_t& cursor,
-                       std::optional<std::uint64_t> after, std::size_t max) {
+                       std::optional<std::uint64_t> after, std::size_t max, std::uint64_t gap_floor,
+                       std::uint64_t max_id) {
   EventBatch batch;
   // An `after` beyond the newest event must not move the cursor past events still to come.
   std::uint64_t from = std::min(after ? *after : cursor, next_id - 1);
   batch.from = from;
   batch.last = from;
   std::uint64_t first_kept = events.empty() ? next_id : events.front().id;
-  // Events with ids in (from, first_kept) existed and were dropped by the queue's bound.
-  if (from < first_kept && first_kept - from > 1) {
-    std::uint64_t dropped = first_kept - from - 1;
+  // Events with ids in (from, first_kept) existed and were dropped by the queue's bound;
+  // those at or below gap_floor were never handed out (numbered before a restart).
+  std::uint64_t seen = std::max(from, gap_floor);
+  if (seen < first_kept && first_kept - seen > 1 && first_kept - 1 <= max_id) {
+    std::uint64_t dropped = first_kept - seen - 1;
     auto body = std::make_shared<const std::string>(
         "\"type\":\"gap\",\"dropped\":" + std::to_string(dropped) + "}");
     batch.events.push_back(QueuedEvent{first_kept - 1, std::move(body)});
@@ -39,12 +42,44 @@ EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uin
   }
   auto it = std::upper_bound(events.begin(), events.end(), from,
                              [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
-  for (; it != events.end() && batch.events.size() < max; ++it) {
+  for (; it != events.end() && batch.events.size() < max && it->id <= max_id; ++it) {
     batch.events.push_back(*it);
     batch.last = it->id;
   }
   cursor = std::max(cursor, batch.last);
   return batch;
+}
+
+void DirtySessions::mark(const std::string& id) {
+  std::lock_guard lock(mu_);
+  ids_.push_back(id);
+}
+
+std::vector<std::string> DirtySessions::take() {
+  std::lock_guard lock(mu_);
+  return std::exchange(ids_, {});
+}
+
+Session::Session(const SessionRecord& r, std::int64_t now_ms, DirtySessions* dirty)
+    : id_(r.id),
+      created_ms_(r.created_ms),
+      holds_unauthorized_place_(false),
+      uid_(r.uid),
+      authorized_(true),
+      settings_(r.settings),
+      next_id_(r.id_limit + 1),
+      cursor_(r.id_limit),
+      last_active_ms_(now_ms),
+      next_key_(r.next_key),
+      dirty_(dirty),
+      id_limit_(r.id_limit),
+      gap_floor_(r.id_limit),
+      replayed_through_(r.read_position),
+      pushed_position_(r.read_position) {
+  for (const auto& [key, topic] : r.subscriptions) {
+    key_to_topic_.emplace(key, topic);
+    topic_to_key_.emplace(topic, key);
+  }
 }
 
 Session::Session(std::string id, std::int64_t now_ms, std::string address,
@@ -129,23 +164,43 @@ SessionSettings Session::update_settings(const SettingsPatch& patch) {
   return settings_;
 }
 
-bool Session::push(const EventBody& body, bool is_presence) {
+bool Session::push(const EventBody& body, bool is_presence, std::uint64_t position) {
   Waiter waiter;
+  DirtySessions* marked = nullptr;
   {
     std::lock_guard lock(mu_);
     if (state_ != SessionState::Live) return false;
     if (is_presence && !settings_.presence) return true;
-    events_.push_back(QueuedEvent{next_id_++, body});
-    if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+    if (position != 0 && position <= replayed_through_) return true;  // read before a restart
+    push_locked(QueuedEvent{next_id_++, body, position});
+    pushed_position_ = std::max(pushed_position_, position);
+    // Half of the reserved ids are used: the next checkpoint reserves another block.
+    if (id_limit_ != std::numeric_limits<std::uint64_t>::max() &&
+        next_id_ - 1 + kIdBlock / 2 > id_limit_)
+      marked = mark_dirty_locked();
     waiter = take_waiter_locked();
   }
+  if (marked) marked->mark(id_);
   if (waiter) waiter();
   return true;
 }
 
+void Session::push_locked(QueuedEvent event) {
+  events_.push_back(std::move(event));
+  if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+}
+
 EventBatch Session::take(std::optional<std::uint64_t> after) {
-  std::lock_guard lock(mu_);
-  return take_locked(after);
+  DirtySessions* marked = nullptr;
+  EventBatch batch;
+  {
+    std::lock_guard lock(mu_);
+    std::uint64_t before = cursor_;
+    batch = take_locked(after);
+    if (cursor_ != before) marked = mark_dirty_locked();
+  }
+  if (marked) marked->mark(id_);
+  return batch;
 }
 
 std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> after, Waiter waiter,
@@ -153,9 +208,12 @@ std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> aft
                                                 const std::atomic<bool>* no_wait) {
   Waiter previous;
   std::optional<EventBatch> result;
+  DirtySessions* marked = nullptr;
   {
     std::lock_guard lock(mu_);
+    std::uint64_t before = cursor_;
     EventBatch batch = take_locked(after);
+    if (cursor_ != before) marked = mark_dirty_locked();
     // The flag is read under mu_ so that it cannot be set, and every session woken, between
     // this check and the registration below (a waiter nobody would ever call).
     if (!batch.events.empty() || state_ != SessionState::Live || (no_wait && no_wait->load())) {
@@ -166,6 +224,7 @@ std::optional<EventBatch> Session::take_or_wait(std::optional<std::uint64_t> aft
       ticket = ++waiter_ticket_;
     }
   }
+  if (marked) marked->mark(id_);
   if (previous) previous();
   return result;
 }
@@ -177,13 +236,16 @@ void Session::cancel_wait(std::uint64_t ticket) {
 
 void Session::rewind(std::uint64_t from, std::uint64_t last) {
   Waiter waiter;
+  DirtySessions* marked = nullptr;
   {
     std::lock_guard lock(mu_);
     if (cursor_ != last || from >= cursor_) return;
     cursor_ = from;
+    marked = mark_dirty_locked();
     // A poll that began waiting meanwhile has events to read again.
     waiter = take_waiter_locked();
   }
+  if (marked) marked->mark(id_);
   if (waiter) waiter();
 }
 
@@ -214,10 +276,12 @@ bool Session::end(const char* state, std::int64_t now_ms) {
     if (state) {
       auto body = std::make_shared<const std::string>(
           std::string("\"type\":\"session\",\"state\":\"") + state + "\"}");
-      events_.push_back(QueuedEvent{next_id_++, std::move(body)});
-      if (events_.size() > static_cast<std::size_t>(settings_.queue_limit)) events_.pop_front();
+      push_locked(QueuedEvent{next_id_++, std::move(body)});
     }
     state_ = SessionState::Ended;
+    // Its record goes (the caller deletes it): what is left is answered without a limit.
+    dirty_ = nullptr;
+    id_limit_ = std::numeric_limits<std::uint64_t>::max();
     ended_at_ms_ = now_ms;
     waiter = take_waiter_locked();
   }
@@ -290,7 +354,104 @@ std::vector<std::string> Session::topics() const {
 
 EventBatch Session::take_locked(std::optional<std::uint64_t> after) {
   return read_events(events_, next_id_, cursor_, after,
-                     static_cast<std::size_t>(settings_.max_events));
+                     static_cast<std::size_t>(settings_.max_events), gap_floor_, id_limit_);
+}
+
+// --- durability -------------------------------------------------------------------------
+
+SessionRecord Session::first_record(Uid uid, std::uint64_t read_position) const {
+  std::lock_guard lock(mu_);
+  SessionRecord r = record_locked();
+  r.uid = uid;
+  r.read_position = read_position;
+  r.id_limit = next_id_ - 1 + kIdBlock;
+  return r;
+}
+
+void Session::make_durable(DirtySessions* dirty, std::uint64_t id_limit,
+                           std::uint64_t read_position) {
+  std::lock_guard lock(mu_);
+  if (state_ != SessionState::Live) return;
+  dirty_ = dirty;
+  id_limit_ = id_limit;
+  pushed_position_ = std::max(pushed_position_, read_position);
+}
+
+bool Session::durable() const {
+  std::lock_guard lock(mu_);
+  return dirty_ != nullptr;
+}
+
+std::optional<SessionRecord> Session::record() const {
+  std::lock_guard lock(mu_);
+  if (!dirty_) return std::nullopt;
+  return record_locked();
+}
+
+SessionRecord Session::record_locked() const {
+  SessionRecord r;
+  r.id = id_;
+  r.uid = uid_;
+  r.created_ms = created_ms_;
+  r.settings = settings_;
+  r.next_key = next_key_;
+  r.read_position = read_position_locked();
+  r.id_limit = id_limit_;
+  for (const auto& [key, topic] : key_to_topic_) r.subscriptions.emplace_back(key, topic);
+  // "s<n>" in the order of n, as they were made.
+  std::sort(r.subscriptions.begin(), r.subscriptions.end(), [](const auto& a, const auto& b) {
+    return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+  });
+  return r;
+}
+
+std::uint64_t Session::read_position_locked() const {
+  // The first unread message bounds what was read: every message before it reached this
+  // session earlier (sessions receive the stream in order) and was read or dropped.
+  auto it = std::upper_bound(events_.begin(), events_.end(), cursor_,
+                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
+  for (; it != events_.end(); ++it)
+    if (it->position != 0) return it->position - 1;
+  return pushed_position_;
+}
+
+std::optional<SessionPositions> Session::checkpoint_positions() {
+  std::lock_guard lock(mu_);
+  marked_ = false;
+  if (!dirty_) return std::nullopt;
+  SessionPositions p;
+  p.id = id_;
+  p.read_position = read_position_locked();
+  p.id_limit = id_limit_;
+  if (next_id_ - 1 + kIdBlock / 2 > id_limit_) p.id_limit = next_id_ - 1 + kIdBlock;
+  return p;
+}
+
+void Session::mark_dirty() {
+  DirtySessions* marked;
+  {
+    std::lock_guard lock(mu_);
+    marked = mark_dirty_locked();
+  }
+  if (marked) marked->mark(id_);
+}
+
+void Session::reserved(std::uint64_t id_limit) {
+  Waiter waiter;
+  {
+    std::lock_guard lock(mu_);
+    if (!dirty_ || id_limit <= id_limit_) return;
+    bool held_back = next_id_ - 1 > id_limit_;
+    id_limit_ = id_limit;
+    if (held_back) waiter = take_waiter_locked();  // events it could not answer before
+  }
+  if (waiter) waiter();
+}
+
+DirtySessions* Session::mark_dirty_locked() {
+  if (!dirty_ || marked_) return nullptr;
+  marked_ = true;
+  return dirty_;  // DirtySessions outlives every session (it is the SessionService's)
 }
 
 Session::Waiter Session::take_waiter_locked() {

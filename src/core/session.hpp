@@ -9,6 +9,7 @@
 #include <boost/container/deque.hpp>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,23 +18,10 @@
 #include <vector>
 
 #include "core/message.hpp"
+#include "core/session_settings.hpp"
+#include "core/session_store.hpp"
 
 namespace rtm {
-
-struct SessionSettings {
-  int max_events = 100;    // 1..1000
-  int queue_limit = 1000;  // 10..100000
-  bool presence = true;
-  int idle_timeout = 120;  // 10..86400 s
-};
-
-// A change of settings: every field is optional, only what is given changes.
-struct SettingsPatch {
-  std::optional<int> max_events;
-  std::optional<int> queue_limit;
-  std::optional<bool> presence;
-  std::optional<int> idle_timeout;
-};
 
 // An event body serialized once and shared by every session that gets it: the JSON object
 // text without its opening brace and per-session id, e.g. `"type":"gap","dropped":3}`.
@@ -42,6 +30,7 @@ using EventBody = std::shared_ptr<const std::string>;
 struct QueuedEvent {
   std::uint64_t id;
   EventBody body;
+  std::uint64_t position = 0;  // a message's place in the store's stream; 0: not a message
 };
 
 // Boost's deque rather than std's: libstdc++'s allocates ~600 bytes as soon as it is made,
@@ -62,8 +51,25 @@ struct EventBatch {
 // gap event when ids in between were dropped; moves `cursor` forward to the last id answered.
 // `next_id` is the id the next queued event will get. Shared by Session and the server event
 // stream; the caller holds the lock that guards the queue and the cursor.
+// `gap_floor`: ids at or below it were never handed out by this queue (a restored session
+// numbers on from there), so they count as no gap. `max_id`: no event above it is answered
+// (ids not yet durably reserved, see Session).
 EventBatch read_events(const EventQueue& events, std::uint64_t next_id, std::uint64_t& cursor,
-                       std::optional<std::uint64_t> after, std::size_t max);
+                       std::optional<std::uint64_t> after, std::size_t max,
+                       std::uint64_t gap_floor = 0,
+                       std::uint64_t max_id = std::numeric_limits<std::uint64_t>::max());
+
+// The sessions whose positions changed since the last checkpoint (SessionService::checkpoint
+// writes them). A leaf lock: taken under a session's, nothing is taken under it.
+class DirtySessions {
+ public:
+  void mark(const std::string& id);
+  std::vector<std::string> take();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> ids_;
+};
 
 enum class SessionState { Live, Ended };
 
@@ -75,6 +81,10 @@ class Session {
   // was counted in the engine's UnauthorizedSessions (take_unauthorized_place gives it back).
   Session(std::string id, std::int64_t now_ms, std::string address = {},
           bool holds_unauthorized_place = false);
+  // A session given back after a restart from its record: authorized, its settings and
+  // subscriptions as stored, and its events numbered on after the record's id_limit. No
+  // event is answered until a checkpoint reserves ids for it (reserved()).
+  Session(const SessionRecord& record, std::int64_t now_ms, DirtySessions* dirty);
 
   const std::string& id() const { return id_; }
   const std::string& address() const { return address_; }
@@ -107,8 +117,10 @@ class Session {
 
   // --- events -------------------------------------------------------------------------
   // Queues an event. Presence events are skipped when the `presence` setting is off.
-  // Returns false if the session has ended (nothing queued).
-  bool push(const EventBody& body, bool is_presence);
+  // `position`: a message's place in the store's stream (0 for other events); a restored
+  // session skips the messages at or before its read position. Returns false if the session
+  // has ended (nothing queued).
+  bool push(const EventBody& body, bool is_presence, std::uint64_t position = 0);
   // Takes events after `after` (or after the cursor), at most max_events, and moves the
   // cursor forward.
   EventBatch take(std::optional<std::uint64_t> after);
@@ -140,6 +152,28 @@ class Session {
   // For an ended session: whether unread events (the final one) remain.
   bool has_unread() const;
 
+  // --- durability (core/session_store.hpp) ------------------------------------------------
+  // How many event ids one reservation covers: a session asks for the next block once half
+  // of the current one is used, so the store is written about once per 32k events.
+  static constexpr std::uint64_t kIdBlock = 65536;
+  // The record to store for this session bound to uid: a first reservation of ids and
+  // `read_position` (the stream's end when it logs in).
+  SessionRecord first_record(Uid uid, std::uint64_t read_position) const;
+  // The session's record is stored: from now on its position changes are marked in `dirty`,
+  // and no event id above `id_limit` is answered until a checkpoint reserves more.
+  void make_durable(DirtySessions* dirty, std::uint64_t id_limit, std::uint64_t read_position);
+  // Whether the session has a stored record (false once it ended).
+  bool durable() const;
+  // The record as it is now (the durable id_limit), nullopt when it has none.
+  std::optional<SessionRecord> record() const;
+  // What a checkpoint writes: the read position and, when half of the ids reserved are used,
+  // a further block. Nullopt when the session has no record. Clears the dirty mark; a
+  // checkpoint that could not write calls mark_dirty() again.
+  std::optional<SessionPositions> checkpoint_positions();
+  void mark_dirty();
+  // A checkpoint stored `id_limit`: events up to it may be answered now.
+  void reserved(std::uint64_t id_limit);
+
   // --- subscriptions (key <-> topic) ----------------------------------------------------
   // Returns the key for topic, creating one when new (`created` tells which).
   std::string subscribe(const std::string& topic, bool& created);
@@ -157,6 +191,12 @@ class Session {
  private:
   EventBatch take_locked(std::optional<std::uint64_t> after);
   Waiter take_waiter_locked();
+  // Marks the session dirty unless it is already (or has no record); the list returned (or
+  // null) gets the session's id from the caller once mu_ is released.
+  DirtySessions* mark_dirty_locked();
+  std::uint64_t read_position_locked() const;
+  SessionRecord record_locked() const;
+  void push_locked(QueuedEvent event);
 
   const std::string id_;
   const std::string address_;
@@ -178,6 +218,14 @@ class Session {
   std::map<std::string, std::string> key_to_topic_;
   std::map<std::string, std::string> topic_to_key_;
   std::uint64_t next_key_ = 1;
+  // Durability (all under mu_). A session without a record has no dirty_ list and answers
+  // every event; one with a record answers ids up to id_limit_ only.
+  DirtySessions* dirty_ = nullptr;
+  bool marked_ = false;
+  std::uint64_t id_limit_ = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t gap_floor_ = 0;         // ids at or below: numbered before a restart
+  std::uint64_t replayed_through_ = 0;  // a restored session skips messages up to here
+  std::uint64_t pushed_position_ = 0;   // the newest message position queued (or read)
 };
 
 }  // namespace rtm

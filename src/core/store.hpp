@@ -11,6 +11,7 @@
 //   core/file_store.hpp        FileStore        records of uploaded files
 //   core/outbox_store.hpp      OutboxStore      the webhook outbox
 //   core/meta_store.hpp        MetaStore        secrets and settings shared by all nodes
+//   core/session_store.hpp     SessionStore     authorized sessions, kept across restarts
 // An engine implements them all in one object, the Store; its engine directory mirrors them
 // (store/sqlite/sqlite_users.cpp, sqlite_members.cpp, ...).
 //
@@ -31,6 +32,7 @@
 #include "core/meta_store.hpp"
 #include "core/moderation_store.hpp"
 #include "core/outbox_store.hpp"
+#include "core/session_store.hpp"
 #include "core/user_store.hpp"
 
 namespace rtm {
@@ -41,7 +43,8 @@ class Store : public UserStore,
               public ModerationStore,
               public FileStore,
               public OutboxStore,
-              public MetaStore {
+              public MetaStore,
+              public SessionStore {
  public:
   ~Store() override = default;
 

@@ -186,6 +186,31 @@ class LoopCheckingStore final : public Store {
     note("get_or_init_meta");
     return inner_.get_or_init_meta(key, initial);
   }
+  Result<std::vector<StreamedMessage>> messages_after(std::uint64_t position,
+                                                      std::size_t limit) override {
+    note("messages_after");
+    return inner_.messages_after(position, limit);
+  }
+  Result<std::uint64_t> last_position() override {
+    note("last_position");
+    return inner_.last_position();
+  }
+  Status save_session(const SessionRecord& record) override {
+    note("save_session");
+    return inner_.save_session(record);
+  }
+  Status save_session_positions(const std::vector<SessionPositions>& positions) override {
+    note("save_session_positions");
+    return inner_.save_session_positions(positions);
+  }
+  Status delete_session(const std::string& id) override {
+    note("delete_session");
+    return inner_.delete_session(id);
+  }
+  Result<std::vector<SessionRecord>> load_sessions() override {
+    note("load_sessions");
+    return inner_.load_sessions();
+  }
   void close() override { inner_.close(); }
 
  private:

@@ -105,6 +105,189 @@ HistoryQuery room_query(Rid rid, int limit = 1000) {
   return q;
 }
 
+// --- MessageStore: the stream ----------------------------------------------------------------
+
+TEST_P(StoreContractTest, PositionsIncreaseInCommitOrderAndMessagesAfterReadsThemBack) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto empty = store->last_position();
+  ASSERT_TRUE(empty.ok()) << empty.error().msg;
+  EXPECT_EQ(*empty, 0u);
+  std::vector<std::uint64_t> positions;
+  for (Mid mid = 1; mid <= 5; ++mid) {
+    auto out = append_and_wait(*store, mid % 2 ? p2p(1, 2, mid) : group_message(1, 7, mid));
+    ASSERT_TRUE(out.ok()) << out.error().msg;
+    positions.push_back(out->position);
+  }
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+  EXPECT_EQ(std::set<std::uint64_t>(positions.begin(), positions.end()).size(), 5u);
+  EXPECT_GT(positions.front(), 0u);
+  auto last = store->last_position();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, positions.back());
+
+  auto after_second = store->messages_after(positions[1], 10);
+  ASSERT_TRUE(after_second.ok()) << after_second.error().msg;
+  ASSERT_EQ(after_second->size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*after_second)[i].position, positions[i + 2]);
+    EXPECT_EQ((*after_second)[i].message.mid, Mid(i + 3));
+  }
+  EXPECT_EQ((*after_second)[1].message.kind, MessageKind::Group);
+  EXPECT_EQ((*after_second)[1].message.gid, 7u);
+  auto limited = store->messages_after(0, 2);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 2u);
+  EXPECT_EQ((*limited)[1].position, positions[1]);
+  auto none = store->messages_after(positions.back(), 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  store->close();
+}
+
+TEST_P(StoreContractTest, ADuplicateAppendHasNoPositionAndAddsNothingToTheStream) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto first = append_and_wait(*store, with_client_mid(p2p(1, 2, 10), 77));
+  ASSERT_TRUE(first.ok());
+  auto again = append_and_wait(*store, with_client_mid(p2p(1, 2, 11), 77));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->position, 0u);
+  auto stream = store->messages_after(0, 10);
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ(stream->size(), 1u);
+  store->close();
+}
+
+TEST_P(StoreContractTest, AppendCallbacksRunInPositionOrder) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::mutex mu;
+  std::vector<std::uint64_t> seen;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        store->append_message(p2p(1 + t, 9, static_cast<Mid>(t * 1000 + i + 1)),
+                              [&](Result<AppendOutcome> r) {
+                                std::lock_guard lock(mu);
+                                if (r.ok()) seen.push_back(r->position);
+                              });
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  store->close();
+  ASSERT_EQ(seen.size(), 200u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+}
+
+// --- SessionStore ------------------------------------------------------------------------------
+
+SessionRecord session_record(const std::string& id, Uid uid) {
+  SessionRecord r;
+  r.id = id;
+  r.uid = uid;
+  r.created_ms = 1234;
+  r.settings.max_events = 7;
+  r.settings.queue_limit = 50;
+  r.settings.presence = false;
+  r.settings.idle_timeout = 600;
+  r.subscriptions = {{"s1", "group:3"}, {"s2", "presence:9"}, {"s10", "room:4"}};
+  r.next_key = 11;
+  r.read_position = 40;
+  r.id_limit = 65536;
+  return r;
+}
+
+TEST_P(StoreContractTest, ASavedSessionReadsBackEveryFieldAfterARestart) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->save_session(session_record("abc", 5)).ok());
+    ASSERT_TRUE(store->save_session(session_record("xyz", 6)).ok());
+    store->close();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto loaded = store->load_sessions();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().msg;
+  ASSERT_EQ(loaded->size(), 2u);
+  const SessionRecord& r = loaded->front().id == "abc" ? loaded->front() : loaded->back();
+  EXPECT_EQ(r.id, "abc");
+  EXPECT_EQ(r.uid, 5u);
+  EXPECT_EQ(r.created_ms, 1234);
+  EXPECT_EQ(r.settings.max_events, 7);
+  EXPECT_EQ(r.settings.queue_limit, 50);
+  EXPECT_FALSE(r.settings.presence);
+  EXPECT_EQ(r.settings.idle_timeout, 600);
+  EXPECT_EQ(r.next_key, 11u);
+  EXPECT_EQ(r.read_position, 40u);
+  EXPECT_EQ(r.id_limit, 65536u);
+  std::vector<std::pair<std::string, std::string>> in_key_order = {
+      {"s1", "group:3"}, {"s2", "presence:9"}, {"s10", "room:4"}};
+  EXPECT_EQ(r.subscriptions, in_key_order);
+  store->close();
+}
+
+TEST_P(StoreContractTest, SavingASessionAgainReplacesItsSubscriptionsButNotItsReadPosition) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_session(session_record("abc", 5)).ok());
+  ASSERT_TRUE(store->save_session_positions({{"abc", 90, 70000}}).ok());
+  SessionRecord changed = session_record("abc", 5);
+  changed.subscriptions = {{"s11", "channel:news"}};
+  changed.next_key = 12;
+  changed.settings.max_events = 9;
+  changed.read_position = 1;  // a snapshot older than the checkpoint
+  changed.id_limit = 65536;   // lower than the stored reservation
+  ASSERT_TRUE(store->save_session(changed).ok());
+  auto loaded = store->load_sessions();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  const auto& r = loaded->front();
+  EXPECT_EQ(r.settings.max_events, 9);
+  EXPECT_EQ(r.next_key, 12u);
+  ASSERT_EQ(r.subscriptions.size(), 1u);
+  EXPECT_EQ(r.subscriptions[0].second, "channel:news");
+  EXPECT_EQ(r.read_position, 90u);
+  EXPECT_EQ(r.id_limit, 70000u);
+  store->close();
+}
+
+TEST_P(StoreContractTest, SessionPositionsMoveReadPositionBothWaysAndIdLimitOnlyUp) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_session(session_record("abc", 5)).ok());
+  ASSERT_TRUE(store->save_session_positions({{"abc", 100, 131072}}).ok());
+  // A rewound read (an answer that could not be delivered) moves it back; the ids stay.
+  ASSERT_TRUE(store->save_session_positions({{"abc", 80, 65536}}).ok());
+  auto loaded = store->load_sessions();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().read_position, 80u);
+  EXPECT_EQ(loaded->front().id_limit, 131072u);
+  store->close();
+}
+
+TEST_P(StoreContractTest, PositionsOfADeletedSessionDoNotBringItBack) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_session(session_record("gone", 5)).ok());
+  ASSERT_TRUE(store->save_session(session_record("kept", 6)).ok());
+  ASSERT_TRUE(store->delete_session("gone").ok());
+  ASSERT_TRUE(store->delete_session("never-stored").ok());
+  ASSERT_TRUE(store->save_session_positions({{"gone", 5, 70000}, {"kept", 41, 70000}}).ok());
+  auto loaded = store->load_sessions();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().id, "kept");
+  EXPECT_EQ(loaded->front().read_position, 41u);
+  EXPECT_EQ(loaded->front().subscriptions.size(), 3u);
+  store->close();
+}
+
 // --- MessageStore: appends -------------------------------------------------------------------
 
 TEST_P(StoreContractTest, AnAppendIsInHistoryWhenItsCallbackRunsAndAfterARestart) {

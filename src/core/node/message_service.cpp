@@ -134,7 +134,7 @@ void MessageService::store_and_deliver(SendRequest r, std::optional<FileRecord> 
       // queue), the sender is answered with its mid below, never left waiting, and the
       // recipients find the message in history.
       try {
-        fan_out(*targets, body);
+        fan_out(*targets, body, out->position);
         server_events_.record_message_copy(*targets, body, out->mtime);
       } catch (const std::exception& e) {
         logging::error("send.delivery_failed", {{"mid", out->mid}, {"error", e.what()}});
@@ -148,21 +148,8 @@ void MessageService::store_and_deliver(SendRequest r, std::optional<FileRecord> 
     store_.append_message(std::move(m), std::move(stored));
 }
 
-void MessageService::fan_out(const Message& m, const EventBody& body) {
-  switch (m.kind) {
-    case MessageKind::P2p: publisher_.publish(Target::user(m.to), body); break;
-    case MessageKind::Multi:
-      for (Uid u : m.to_uids) publisher_.publish(Target::user(u), body);
-      break;
-    case MessageKind::Group:
-      publisher_.publish(Target::of_topic("group:" + std::to_string(m.gid)), body);
-      break;
-    case MessageKind::Room:
-      publisher_.publish(Target::of_topic("room:" + std::to_string(m.rid)), body);
-      break;
-    case MessageKind::Broadcast: publisher_.publish(Target::all(), body); break;
-    case MessageKind::Channel: break;
-  }
+void MessageService::fan_out(const Message& m, const EventBody& body, std::uint64_t position) {
+  for (auto& target : message_targets(m)) publisher_.publish(std::move(target), body, position);
 }
 
 Result<std::vector<Message>> MessageService::history(const HistoryQuery& q,

@@ -80,7 +80,7 @@ class MessageService {
   Counts counts() const;
 
  private:
-  void fan_out(const Message& m, const EventBody& body);
+  void fan_out(const Message& m, const EventBody& body, std::uint64_t position);
   void count_append(std::uint64_t us);
 
   const NodeConfig& config_;

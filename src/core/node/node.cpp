@@ -45,8 +45,10 @@ Status Node::start() {
   if (auto loaded = moderation_.load(); !loaded) return loaded;
   broker_.set_handler([this](const Publication& p) { sessions_.deliver(p); });
   broker_.subscribe(Target::all());  // broadcasts reach every node
-  return ok_status();
+  return sessions_.restore();
 }
+
+void Node::checkpoint() { sessions_.checkpoint(); }
 
 void Node::sweep() {
   std::int64_t now = now_ms();

@@ -67,8 +67,12 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Loads (or creates) the token secret and the bans, and connects to the broker.
+  // Loads (or creates) the token secret and the bans, connects to the broker, and gives back
+  // the sessions stored before a restart (SessionService::restore).
   Status start();
+  // Writes the sessions' read positions and id reservations (SessionService::checkpoint);
+  // rtmd runs it every 100 ms on the store-call pool and once more after the loops stop.
+  void checkpoint();
   std::int64_t now_ms() const { return config_.now_ms(); }
   const NodeConfig& config() const { return config_; }
 

@@ -5,9 +5,9 @@
 
 namespace rtm {
 
-void Publisher::publish(Target target, EventBody payload) {
+void Publisher::publish(Target target, EventBody payload, std::uint64_t position) {
   Target kept = target;  // for the log line, should the broker refuse
-  broker_.publish(Publication{std::move(target), std::move(payload)},
+  broker_.publish(Publication{std::move(target), std::move(payload), position},
                   [this, kept = std::move(kept)](Status sent) {
                     if (!sent) failed(kept, sent.error());
                   });

@@ -17,7 +17,8 @@ class Publisher {
  public:
   explicit Publisher(Broker& broker) : broker_(broker) {}
 
-  void publish(Target target, EventBody payload);
+  // `position`: a stored message's place in the stream (Publication::position).
+  void publish(Target target, EventBody payload, std::uint64_t position = 0);
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
  private:

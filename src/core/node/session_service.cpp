@@ -2,11 +2,16 @@
 // node's sessions (session_service.hpp).
 #include "core/node/session_service.hpp"
 
+#include <functional>
+#include <limits>
+
+#include "core/delivery.hpp"
 #include "core/event_body.hpp"
 #include "core/limit_key.hpp"
 #include "core/login_attempts.hpp"
 #include "core/random.hpp"
 #include "core/topic.hpp"
+#include "logging/log.hpp"
 
 namespace rtm {
 
@@ -141,6 +146,9 @@ Result<AuthorizeResult> SessionService::authorize(const std::string& session_id,
   if (auto blocked = access_.not_banned(BanScope::Project, 0, *uid); !blocked)
     return blocked.error();
   if (mode == LoginMode::Auth) return AuthorizeResult{*uid, session_id};
+  // Where the store's stream ends now: the session reads the messages after it.
+  auto stream_end = store_.last_position();
+  if (!stream_end) return stream_end.error();
 
   std::lock_guard lock(login_mu_);
   // Again under the lock: a block made since the check above ended its sessions under it.
@@ -166,6 +174,16 @@ Result<AuthorizeResult> SessionService::authorize(const std::string& session_id,
                             "one or log in with mode kill");
     case LoginDecision::Outcome::Bound: break;
   }
+  {
+    // The record is stored before the session counts as bound: a login answered is one a
+    // restart gives back. A store that cannot write (a full disk) does not stop logins: the
+    // session then lives in memory only, as every session did before restarts kept them
+    // (docs/semantics.md "Restarts"); the store logged why.
+    std::lock_guard record_lock(record_mu(session_id));
+    SessionRecord record = (*session)->first_record(*uid, *stream_end);
+    if (store_.save_session(record))
+      (*session)->make_durable(&dirty_, record.id_limit, record.read_position);
+  }
   bind(*session, *uid, decision.first);
   // Kill ends the others only after the new session is bound, so the user never has zero
   // sessions in between: presence subscribers see no offline/online flicker.
@@ -187,7 +205,9 @@ void SessionService::bind(const std::shared_ptr<Session>& session, Uid uid, bool
 }
 
 void SessionService::end_session(const std::shared_ptr<Session>& session, const char* state) {
+  bool had_record = session->durable();
   if (!session->end(state, config_.now_ms())) return;
+  if (had_record) forget_record(session->id());
   release_unauthorized_place(*session);
   if (session->authorized()) {
     Uid uid = session->uid();
@@ -236,7 +256,13 @@ Result<SessionSettings> SessionService::update_settings(const std::string& id,
     return out_of_range("queue_limit", 10, 100000);
   if (p.idle_timeout && (*p.idle_timeout < 10 || *p.idle_timeout > 86400))
     return out_of_range("idle_timeout", 10, 86400);
-  return (*session)->update_settings(p);
+  SessionSettings before = (*session)->settings();
+  SessionSettings after = (*session)->update_settings(p);
+  if (auto saved = persist(*session); !saved) {
+    (*session)->set_settings(before);  // not stored: not changed
+    return saved.error();
+  }
+  return after;
 }
 
 std::vector<Uid> SessionService::online(const std::vector<Uid>& uids) const {
@@ -346,6 +372,12 @@ Result<std::string> SessionService::subscribe(const std::string& id, const std::
       }
     }
     if (!session->live()) topics_.remove(text, session.get());  // ended meanwhile
+    if (auto saved = persist(session); !saved) {
+      // Not stored: not subscribed (a restart would not know it).
+      session->unsubscribe_topic(text);
+      topics_.remove(text, session.get());
+      return saved.error();
+    }
   }
   return *key;
 }
@@ -355,7 +387,12 @@ Status SessionService::unsubscribe(const std::string& id, const std::string& key
   if (!found) return found.error();
   auto& session = *found;
   auto topic = session->unsubscribe(key);
-  if (topic) drop_topic(session, *topic);
+  if (topic) {
+    drop_topic(session, *topic);
+    // Never an error (qik unsubscribe): a store that cannot write logged why, and a restart
+    // before the next write of this session would bring the subscription back.
+    (void)persist(session);
+  }
   return ok_status();
 }
 
@@ -381,8 +418,13 @@ void SessionService::leave_room_if_last(Uid uid, Rid rid) {
     publisher_.publish(Target::of_topic(topic), room_event(rid, uid, "left"));
 }
 
+// The server changed these sessions (a membership or a ban): a store that cannot record it
+// logged why, and the change holds in memory (persist's Status is not the caller's to answer).
 void SessionService::drop_user_topic(Uid uid, const std::string& topic) {
-  for (auto& s : sessions_.user_sessions(uid)) drop_topic(s, topic);
+  for (auto& s : sessions_.user_sessions(uid)) {
+    drop_topic(s, topic);
+    (void)persist(s);
+  }
 }
 
 void SessionService::follow_room(Uid uid, Rid rid) {
@@ -390,15 +432,19 @@ void SessionService::follow_room(Uid uid, Rid rid) {
   for (auto& s : sessions_.user_sessions(uid)) {
     bool created = false;
     s->subscribe(topic, created);
-    if (created) topics_.add(topic, s);
+    if (created) {
+      topics_.add(topic, s);
+      (void)persist(s);
+    }
   }
 }
 
 void SessionService::unfollow_room(Uid uid, Rid rid) {
   std::string topic = "room:" + std::to_string(rid);
   for (auto& s : sessions_.user_sessions(uid)) {
-    s->unsubscribe_topic(topic);
+    if (!s->unsubscribe_topic(topic)) continue;
     topics_.remove(topic, s.get());
+    (void)persist(s);
   }
 }
 
@@ -408,19 +454,119 @@ void SessionService::deliver(const Publication& p) {
   std::uint64_t delivered = 0;
   switch (p.target.kind) {
     case Target::Kind::User:
-      for (auto& s : sessions_.user_sessions(p.target.uid)) delivered += s->push(p.payload, false);
+      for (auto& s : sessions_.user_sessions(p.target.uid))
+        delivered += s->push(p.payload, false, p.position);
       break;
     case Target::Kind::Topic: {
       bool presence = is_presence_topic(p.target.topic);
-      for (auto& s : topics_.subscribers(p.target.topic)) delivered += s->push(p.payload, presence);
+      for (auto& s : topics_.subscribers(p.target.topic))
+        delivered += s->push(p.payload, presence, p.position);
       break;
     }
     case Target::Kind::All:
       for (Uid uid : sessions_.online_users())
-        for (auto& s : sessions_.user_sessions(uid)) delivered += s->push(p.payload, false);
+        for (auto& s : sessions_.user_sessions(uid))
+          delivered += s->push(p.payload, false, p.position);
       break;
   }
   events_delivered_.fetch_add(delivered, std::memory_order_relaxed);
+}
+
+// --- records and restarts --------------------------------------------------------------
+
+std::mutex& SessionService::record_mu(const std::string& id) {
+  return record_mus_[std::hash<std::string>{}(id) % record_mus_.size()];
+}
+
+Status SessionService::persist(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(record_mu(session->id()));
+  auto record = session->record();
+  if (!record) return ok_status();  // never authorized, or ended
+  return store_.save_session(*record);
+}
+
+void SessionService::forget_record(const std::string& id) {
+  std::lock_guard lock(record_mu(id));
+  // A store that cannot delete logged why; the record then names a session that a restart
+  // gives back although it had ended (its user logs in again or it expires).
+  (void)store_.delete_session(id);
+}
+
+Status SessionService::restore() {
+  auto records = store_.load_sessions();
+  if (!records) return records.error();
+  if (records->empty()) return ok_status();
+  std::int64_t now = config_.now_ms();
+  std::vector<std::shared_ptr<Session>> restored;
+  std::uint64_t from = std::numeric_limits<std::uint64_t>::max();
+  {
+    std::lock_guard lock(login_mu_);
+    for (const auto& r : *records) {
+      // Each restored session counts from now for its idle timeout: its client needs the
+      // time to come back after the restart.
+      auto session = std::make_shared<Session>(r, now, &dirty_);
+      auto decision =
+          directory_->claim(r.uid, r.id, LoginMode::Multi, std::numeric_limits<std::size_t>::max());
+      if (decision.outcome != LoginDecision::Outcome::Bound) continue;
+      sessions_.add(session);
+      if (sessions_.bind_user(r.uid, session)) broker_.subscribe(Target::user(r.uid));
+      for (const auto& [key, topic] : r.subscriptions) topics_.add(topic, session);
+      from = std::min(from, r.read_position);
+      restored.push_back(std::move(session));
+    }
+  }
+  // The messages the sessions had not read, from the stream, to the sessions they target now
+  // (each session skips those at or before its own read position).
+  constexpr std::size_t kPage = 1000;
+  std::uint64_t replayed = 0;
+  for (;;) {
+    auto page = store_.messages_after(from, kPage);
+    if (!page) return page.error();
+    for (const auto& m : *page) {
+      EventBody body = message_event(m.message);
+      for (auto& target : message_targets(m.message))
+        deliver(Publication{std::move(target), body, m.position});
+      from = m.position;
+    }
+    replayed += page->size();
+    if (page->size() < kPage) break;
+  }
+  // Their ids are reserved before any is answered.
+  std::vector<std::shared_ptr<Session>> reserving;
+  std::vector<SessionPositions> positions;
+  for (auto& s : restored) {
+    if (auto p = s->checkpoint_positions()) {
+      positions.push_back(std::move(*p));
+      reserving.push_back(s);
+    }
+  }
+  if (auto saved = store_.save_session_positions(positions); !saved) return saved;
+  for (std::size_t i = 0; i < reserving.size(); ++i) reserving[i]->reserved(positions[i].id_limit);
+  logging::info("sessions.restored",
+                {{"sessions", restored.size()}, {"messages_replayed", replayed}});
+  return ok_status();
+}
+
+void SessionService::checkpoint() {
+  std::lock_guard lock(checkpoint_mu_);
+  std::vector<std::shared_ptr<Session>> marked;
+  std::vector<SessionPositions> positions;
+  for (const auto& id : dirty_.take()) {
+    auto session = sessions_.find(id);
+    if (!session) continue;
+    auto p = session->checkpoint_positions();
+    if (!p) continue;
+    positions.push_back(std::move(*p));
+    marked.push_back(std::move(session));
+  }
+  if (positions.empty()) return;
+  if (!store_.save_session_positions(positions)) {
+    // The store logged why; the next checkpoint tries again. Events past the ids reserved
+    // wait until then.
+    for (auto& s : marked) s->mark_dirty();
+    return;
+  }
+  for (std::size_t i = 0; i < marked.size(); ++i) marked[i]->reserved(positions[i].id_limit);
 }
 
 // --- upkeep -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 // and belongs on the blocking pool; subscribe() to a group or room reads the store.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -111,6 +112,15 @@ class SessionService {
   // The broker's handler: pushes a publication into the sessions of this node it targets.
   void deliver(const Publication& p);
 
+  // --- restarts (docs/semantics.md "Restarts") ----------------------------------------------
+  // Gives back the stored sessions after a restart: each is bound to its user again with its
+  // settings and subscriptions, and gets the messages after its read position from the
+  // store's stream, numbered on from its id_limit. Runs once, before any call is served.
+  Status restore();
+  // Writes the read positions and id reservations of the sessions that moved since the last
+  // checkpoint, in one transaction. rtmd runs it every 100 ms and once more at shutdown.
+  void checkpoint();
+
   // --- upkeep ---------------------------------------------------------------------------
   // Expires idle sessions and unauthorized ones past their TTL, and forgets ended ones
   // whose final event was read or is stale.
@@ -140,6 +150,13 @@ class SessionService {
   void leave_room_if_last(Uid uid, Rid rid);
   // Gives back the session's place among the unauthorized ones, if it still holds one.
   void release_unauthorized_place(Session& session);
+  // Stores the session's record as it is now (settings, subscriptions), if it has one.
+  Status persist(const std::shared_ptr<Session>& session);
+  // Deletes the record of a session that ended.
+  void forget_record(const std::string& id);
+  // Serializes the record writes of one session, so that an older snapshot never lands after
+  // a newer one (sharded by session id).
+  std::mutex& record_mu(const std::string& id);
 
   const NodeConfig& config_;
   Store& store_;
@@ -155,7 +172,10 @@ class SessionService {
   TopicIndex topics_;
   std::unique_ptr<LoginAttempts> throttle_;  // failed logins per login name
   UnauthorizedSessions unauthorized_;
-  std::mutex login_mu_;  // serializes the check-then-bind of the login modes
+  std::mutex login_mu_;       // serializes the check-then-bind of the login modes
+  DirtySessions dirty_;       // sessions whose positions the next checkpoint writes
+  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::array<std::mutex, 16> record_mus_;
   std::atomic<std::uint64_t> events_delivered_{0};
 };
 

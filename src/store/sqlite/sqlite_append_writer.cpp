@@ -240,7 +240,8 @@ Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
     bind_message_insert(*insert, m);
     if (auto s = insert->run(); !s) return s;
     if (insert->changes() == 1) {
-      out.push_back(AppendOutcome{m.mid, m.mtime, false});
+      out.push_back(AppendOutcome{m.mid, m.mtime, false,
+                                  static_cast<std::uint64_t>(insert->last_insert_rowid())});
       continue;
     }
     // (from, client_mid) was there already, maybe from earlier in this very batch: the

@@ -48,6 +48,8 @@ class Query {
 
   // Rows changed by the last INSERT, UPDATE or DELETE run on this connection.
   int changes() const { return sqlite3_changes(db_); }
+  // The rowid of the last row inserted on this connection.
+  std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
  private:
   sqlite3* db_;

@@ -14,6 +14,7 @@ namespace rtm {
 namespace {
 
 using sqlite::Db;
+using sqlite::from_db;
 using sqlite::storable;
 using sqlite::to_db;
 
@@ -76,6 +77,37 @@ Result<std::vector<Message>> SqliteStore::history(const HistoryQuery& query) {
       if (!m) return m.error();
       out.push_back(std::move(*m));
     }
+  });
+}
+
+Result<std::vector<StreamedMessage>> SqliteStore::messages_after(std::uint64_t position,
+                                                                 std::size_t limit) {
+  std::vector<StreamedMessage> out;
+  if (limit == 0 || !storable(position)) return out;
+  return pool_.with_connection(
+      "messages_after", [&](Db& db) -> Result<std::vector<StreamedMessage>> {
+        auto q = db.prepare(sqlite::messages_after_sql());
+        if (!q) return q.error();
+        q->bind(1, to_db(position));
+        q->bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, sqlite::kMaxStoredId)));
+        for (;;) {
+          auto row = q->step();
+          if (!row) return row.error();
+          if (!*row) return out;
+          auto m = sqlite::read_message(*q);
+          if (!m) return m.error();
+          out.push_back(StreamedMessage{from_db(q->column_int64(11)), std::move(*m)});
+        }
+      });
+}
+
+Result<std::uint64_t> SqliteStore::last_position() {
+  return pool_.with_connection("last_position", [&](Db& db) -> Result<std::uint64_t> {
+    auto q = db.prepare("SELECT coalesce(max(rowid), 0) FROM messages");
+    if (!q) return q.error();
+    auto row = q->step();
+    if (!row) return row.error();
+    return *row ? from_db(q->column_int64(0)) : std::uint64_t{0};
   });
 }
 

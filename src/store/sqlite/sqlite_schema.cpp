@@ -90,8 +90,9 @@ constexpr const char* kCopyV1Rows = R"sql(
       SELECT rowid, mid, NULL, from_uid, kind, to_uid, to_uids, gid, rid,
              conv_lo, conv_hi, mtype, msg, attrs, mtime FROM messages_v1 ORDER BY rowid;
     DROP TABLE messages_v1;
-    UPDATE meta SET value = '2' WHERE key = 'schema_version';
     )sql";
+// Version 3 adds the tables of the session store (sessions, session_subscriptions), which
+// the schema below creates; nothing else changes.
 
 std::string schema_sql() {
   return R"sql(
@@ -164,6 +165,24 @@ std::string schema_sql() {
     );
     CREATE UNIQUE INDEX IF NOT EXISTS messages_client_mid ON messages (from_uid, client_mid)
       WHERE client_mid IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY NOT NULL,
+      uid INTEGER NOT NULL,
+      created_ms INTEGER NOT NULL,
+      max_events INTEGER NOT NULL,
+      queue_limit INTEGER NOT NULL,
+      presence INTEGER NOT NULL,
+      idle_timeout INTEGER NOT NULL,
+      next_key INTEGER NOT NULL,
+      read_position INTEGER NOT NULL,
+      id_limit INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS session_subscriptions (
+      session_id TEXT NOT NULL,
+      key TEXT NOT NULL,
+      topic TEXT NOT NULL,
+      PRIMARY KEY (session_id, key)
+    ) WITHOUT ROWID;
     )sql"
          // No index on mid itself: the generator makes mids unique, and every index costs a
          // page write per batch on the hot path. Only sends that carry their own mid pay for
@@ -219,6 +238,7 @@ Status create_schema(Db& db) {
       !s)
     return s;
   bool from_v1 = false;
+  bool older = false;  // version 1 or 2: the schema below adds what they lack
   {
     auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!q) return q.error();
@@ -227,6 +247,9 @@ Status create_schema(Db& db) {
     std::string found = *row ? q->column_text(0) : std::string();
     if (found == "1") {
       from_v1 = true;
+      older = true;
+    } else if (found == "2") {
+      older = true;
     } else if (!found.empty() && found != std::to_string(kSchemaVersion)) {
       return Error{Rc::Unavailable, "sqlite: the database has schema version " + found +
                                         "; this rtm reads version " +
@@ -241,7 +264,9 @@ Status create_schema(Db& db) {
     if (auto s = db.exec(kCopyV1Rows); !s) return s;
   }
   {
-    auto q = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)");
+    auto q =
+        db.prepare(older ? "UPDATE meta SET value = ? WHERE key = 'schema_version'"
+                         : "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)");
     if (!q) return q.error();
     q->bind(1, std::to_string(kSchemaVersion));
     if (auto s = q->run(); !s) return s;
@@ -326,6 +351,12 @@ const std::string& history_group_sql() {
 
 const std::string& history_room_sql() {
   static const std::string sql = history_sql(kKindRoom, "rid = ? AND mid <= ?");
+  return sql;
+}
+
+const std::string& messages_after_sql() {
+  static const std::string sql = std::string("SELECT ") + kMessageColumns +
+                                 ", rowid FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?";
   return sql;
 }
 

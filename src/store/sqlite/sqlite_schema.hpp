@@ -18,7 +18,7 @@
 namespace rtm::sqlite {
 
 // The version this code writes and reads; kept in meta under "schema_version".
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // SQLite integers are signed 64-bit, so ids (uids, gids, rids, mids) above INT64_MAX cannot
 // be stored with their order intact. Writes refuse them; reads answer "not there".
@@ -64,7 +64,10 @@ bool file_storable(const FileRecord& f);
 const std::string& history_p2p_sql();
 const std::string& history_group_sql();
 const std::string& history_room_sql();
-// The Message of the current row of a history query.
+// The stream of messages in commit order: the rowid is the position. Parameters: the
+// position after which to read, the row limit; column 11 is the position.
+const std::string& messages_after_sql();
+// The Message of the current row of a history or stream query.
 Result<Message> read_message(const Query& q);
 
 }  // namespace rtm::sqlite

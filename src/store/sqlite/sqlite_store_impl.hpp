@@ -9,6 +9,7 @@
 //   sqlite_files.cpp       FileStore
 //   sqlite_outbox.cpp      OutboxStore
 //   sqlite_meta.cpp        MetaStore
+//   sqlite_sessions.cpp    SessionStore
 //   sqlite_store.cpp       opening a file: the schema, the writer and the pool
 // Only the files of this directory include it.
 #pragma once
@@ -59,6 +60,9 @@ class SqliteStore final : public Store {
   void append_message(Message message, AppendCallback done) override;
   void append_file_message(Message message, FileRecord file, AppendCallback done) override;
   Result<std::vector<Message>> history(const HistoryQuery& query) override;
+  Result<std::vector<StreamedMessage>> messages_after(std::uint64_t position,
+                                                      std::size_t limit) override;
+  Result<std::uint64_t> last_position() override;
 
   // --- ModerationStore (sqlite_moderation.cpp) ------------------------------------------
   Status put_ban(const Ban& ban) override;
@@ -84,6 +88,12 @@ class SqliteStore final : public Store {
   // --- MetaStore (sqlite_meta.cpp) ------------------------------------------------------
   Result<std::string> get_or_init_meta(const std::string& key,
                                        const std::string& fallback) override;
+
+  // --- SessionStore (sqlite_sessions.cpp) -----------------------------------------------
+  Status save_session(const SessionRecord& record) override;
+  Status save_session_positions(const std::vector<SessionPositions>& positions) override;
+  Status delete_session(const std::string& id) override;
+  Result<std::vector<SessionRecord>> load_sessions() override;
 
   void close() override { writer_->close(); }
 
