@@ -68,8 +68,9 @@ boost::json::value ids_or_all_json(bool all, const std::set<std::uint64_t>& ids)
   return a;
 }
 
-// server/listen (Inline: the selection is memory): which messages and events the server
-// event stream copies. Each part given replaces that part; the answer is the whole selection.
+// server/listen (Blocking: a changed selection is stored before it takes effect): which
+// messages and events the server event stream copies. Each part given replaces that part;
+// the answer is the whole selection.
 Result<Reply> listen(Call& c) {
   Node& node = c.node();
   ListenSelection sel = node.server_events().listen_selection();
@@ -93,7 +94,7 @@ Result<Reply> listen(Call& c) {
       sel.events.emplace(type);
     }
   }
-  sel = node.server_events().set_listen(std::move(sel));
+  RTM_TRY(sel, node.server_events().set_listen(std::move(sel)));
   Reply r;
   r.fields["p2p"] = ids_or_all_json(sel.all_p2p, sel.uids);
   r.fields["groups"] = ids_or_all_json(sel.all_groups, sel.gids);
@@ -130,7 +131,7 @@ void add_server_event_methods(std::vector<MethodSpec>& t) {
   using M = MethodSpec;
   t.push_back(M::blocking("webhooks.failed", Scope::Server, webhooks_failed));
   t.push_back(M::long_poll("events.poll", Scope::Server, events_poll));
-  t.push_back(M::inline_call("listen", Scope::Server, listen));
+  t.push_back(M::blocking("listen", Scope::Server, listen));
 }
 
 }  // namespace rtm::api

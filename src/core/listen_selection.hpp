@@ -1,9 +1,10 @@
 // ListenSelection: what the server event stream copies besides presence (API.md section 8,
 // `server/listen`; the RTM SDK's server push monitor): which P2P, group and room messages,
-// and which of the server's own events. Set by the application's backend; kept in memory
-// like the stream itself (docs/semantics.md "Server events").
+// and which of the server's own events. Set by the application's backend and kept in the
+// store's meta (encode/decode), so a restarted node copies what the backend chose.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -32,6 +33,12 @@ struct ListenSelection {
   // Whether a message (its kind, sender and targets) is copied to the stream.
   bool copies(const Message& m) const;
   bool records(std::string_view event_type) const { return events.count(event_type) > 0; }
+
+  // A line per part, "p2p=all" or "p2p=1,2", "groups=", "rooms=", "events=user.online,...";
+  // decode() answers nullopt for text encode() would not write.
+  std::string encode() const;
+  static std::optional<ListenSelection> decode(std::string_view text);
+  bool operator==(const ListenSelection&) const = default;
 };
 
 }  // namespace rtm

@@ -1,9 +1,11 @@
 // MetaStore: server secrets and settings shared by all nodes, as text under a key (the token
-// secret that signs user tokens is one). A key is set once, by whichever node comes first.
+// secret that signs user tokens is one, set once by whichever node comes first; the listen
+// selection another, replaced by the backend).
 //
 // Guarantees (besides those of every Store method, core/store.hpp):
 //  - get_or_init_meta() is atomic: two callers (two nodes starting together) initializing
-//    one key agree on one value, and that value is kept for good.
+//    one key agree on one value, and that value is kept until put_meta() replaces it.
+//  - put_meta() is durable when it returns.
 #pragma once
 
 #include <string>
@@ -20,6 +22,8 @@ class MetaStore {
   // (atomically: two nodes starting together agree on one value).
   virtual Result<std::string> get_or_init_meta(const std::string& key,
                                                const std::string& fallback) = 0;
+  // Stores `value` under key, replacing what was there (a setting the backend changes).
+  virtual Status put_meta(const std::string& key, const std::string& value) = 0;
 };
 
 }  // namespace rtm

@@ -161,6 +161,18 @@ class TestRestart(RtmdTestCase):
             self.restart("sigterm" if round_ % 2 else "kill9")
         self.assertEqual(ids, sorted(set(ids)))
 
+    def test_the_listen_selection_survives_a_restart(self):
+        chosen = self.assertOk(self.c.server("listen", p2p=[7, 9], groups=True,
+                                             events=["user.online"]))
+        self.restart("kill9")
+        now = self.assertOk(self.c.server("listen"))
+        for part in ("p2p", "groups", "rooms", "events"):
+            self.assertEqual(now[part], chosen[part], part)
+        self.assertEqual(now["p2p"], [7, 9])
+        self.assertOk(self.c.server("listen", p2p=False, groups=False, rooms=False,
+                                    events=["user.online", "user.offline", "channel.connected",
+                                            "channel.disconnected", "file.uploaded"]))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/jwt.hpp"
+#include "core/listen_selection.hpp"
 #include "core/mid_generator.hpp"
 #include "core/password.hpp"
 #include "core/quote_input.hpp"
@@ -13,6 +14,30 @@
 
 namespace rtm {
 namespace {
+
+TEST(ListenSelection, EncodeDecodeRoundTripsEveryPart) {
+  ListenSelection sel;
+  sel.uids = {3, 18446744073709551615u};
+  sel.all_groups = true;
+  sel.rids = {};
+  sel.events = {"user.online", "file.uploaded"};
+  auto back = ListenSelection::decode(sel.encode());
+  ASSERT_TRUE(back.has_value()) << sel.encode();
+  EXPECT_EQ(*back, sel);
+  ListenSelection none;
+  none.events.clear();
+  auto empty = ListenSelection::decode(none.encode());
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->events.empty());
+  EXPECT_EQ(ListenSelection::decode(ListenSelection{}.encode()), ListenSelection{});
+}
+
+TEST(ListenSelection, DecodeRefusesTextEncodeWouldNotWrite) {
+  for (const char* bad : {"", "p2p=all", "p2p=1,x\ngroups=\nrooms=\nevents=",
+                          "p2p=\ngroups=\nrooms=\nevents=user.nope",
+                          "p2p=\ngroups=\nrooms=\nwhat=1", "p2p=1,,2\ngroups=\nrooms=\nevents="})
+    EXPECT_FALSE(ListenSelection::decode(bad).has_value()) << bad;
+}
 
 TEST(MidGenerator, IdsIncreaseWithinOneMillisecond) {
   MidGenerator g(3);

@@ -186,6 +186,10 @@ class LoopCheckingStore final : public Store {
     note("get_or_init_meta");
     return inner_.get_or_init_meta(key, initial);
   }
+  Status put_meta(const std::string& key, const std::string& value) override {
+    note("put_meta");
+    return inner_.put_meta(key, value);
+  }
   Result<std::vector<StreamedMessage>> messages_after(std::uint64_t position,
                                                       std::size_t limit) override {
     note("messages_after");

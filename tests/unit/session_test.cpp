@@ -231,6 +231,142 @@ TEST(Session, SubscribingTwiceAnswersTheSameKey) {
   EXPECT_FALSE(s.subscribed("room:1"));
 }
 
+// --- durability (core/session_store.hpp) ------------------------------------------------
+
+// A durable session as a login leaves it: its record stored, `id_limit` reserved.
+std::unique_ptr<Session> durable_session(DirtySessions& dirty, std::uint64_t id_limit,
+                                         std::uint64_t read_position = 0) {
+  auto s = std::make_unique<Session>("sid", 0);
+  s->bind(7);
+  s->make_durable(&dirty, id_limit, read_position);
+  return s;
+}
+
+TEST(SessionDurability, EventsPastTheReservedIdsWaitForTheNextReservation) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, 2);
+  for (const char* v : {"a", "b", "c"}) s->push(body(v), false);
+  auto batch = s->take(std::nullopt);
+  ASSERT_EQ(batch.events.size(), 2u);  // id 3 is not reserved yet
+  EXPECT_EQ(batch.last, 2u);
+  bool woken = false;
+  std::uint64_t ticket = 0;
+  EXPECT_FALSE(s->take_or_wait(
+                    std::nullopt, [&] { woken = true; }, ticket)
+                   .has_value());
+  s->reserved(2 + Session::kIdBlock);
+  EXPECT_TRUE(woken);  // the held-back event can be answered now
+  auto rest = s->take(std::nullopt);
+  ASSERT_EQ(rest.events.size(), 1u);
+  EXPECT_EQ(rest.events[0].id, 3u);
+}
+
+TEST(SessionDurability, HalfAUsedBlockMarksTheSessionForAReservation) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, Session::kIdBlock);
+  for (std::uint64_t i = 0; i < Session::kIdBlock / 2; ++i) s->push(body("x"), false);
+  EXPECT_TRUE(dirty.take().empty());  // exactly half: not yet
+  s->push(body("one more"), false);
+  EXPECT_EQ(dirty.take(), std::vector<std::string>{"sid"});
+  auto p = s->checkpoint_positions();
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->id_limit, Session::kIdBlock / 2 + 1 + Session::kIdBlock);
+}
+
+TEST(SessionDurability, ReadPositionIsJustBeforeTheFirstUnreadMessage) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, Session::kIdBlock, 10);
+  s->push(body("m20"), false, 20);
+  s->push(body("presence"), true);  // not a message: no position
+  s->push(body("m25"), false, 25);
+  EXPECT_EQ(s->checkpoint_positions()->read_position, 19u);
+  SettingsPatch one;
+  one.max_events = 1;
+  s->update_settings(one);
+  s->take(std::uint64_t{1});  // reads the presence event, through `after`
+  EXPECT_EQ(s->checkpoint_positions()->read_position, 24u);
+  s->take(std::nullopt);
+  EXPECT_EQ(s->checkpoint_positions()->read_position, 25u);
+}
+
+TEST(SessionDurability, TakeAndRewindMarkTheSessionOncePerCheckpoint) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, Session::kIdBlock);
+  s->push(body("a"), false, 5);
+  s->push(body("b"), false, 6);
+  auto batch = s->take(std::nullopt);
+  s->take(std::uint64_t{0});  // moves nothing further: no second mark
+  EXPECT_EQ(dirty.take().size(), 1u);
+  ASSERT_TRUE(s->checkpoint_positions().has_value());
+  s->rewind(batch.from, batch.last);
+  EXPECT_EQ(dirty.take().size(), 1u);
+  EXPECT_EQ(s->checkpoint_positions()->read_position, 4u);
+}
+
+TEST(SessionDurability, ASessionWithoutARecordIsNeverMarkedNorHeldBack) {
+  DirtySessions dirty;
+  Session s("sid", 0);
+  for (int i = 0; i < 3; ++i) s.push(body("a"), false, 1 + i);
+  EXPECT_EQ(s.take(std::nullopt).events.size(), 3u);
+  EXPECT_TRUE(dirty.take().empty());
+  EXPECT_FALSE(s.checkpoint_positions().has_value());
+  EXPECT_FALSE(s.record().has_value());
+}
+
+TEST(SessionDurability, AnEndedSessionAnswersItsFinalEventBeyondTheReservation) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, 1);
+  s->push(body("a"), false);
+  s->end("killed", 5);
+  EXPECT_FALSE(s->durable());
+  auto batch = s->take(std::nullopt);
+  ASSERT_EQ(batch.events.size(), 2u);
+  EXPECT_NE(batch.events[1].body->find("killed"), std::string::npos);
+}
+
+TEST(SessionDurability, ARestoredSessionNumbersOnAfterItsReservationWithoutAGap) {
+  SessionRecord r;
+  r.id = "sid";
+  r.uid = 7;
+  r.settings.max_events = 10;
+  r.subscriptions = {{"s1", "group:3"}, {"s4", "room:2"}};
+  r.next_key = 5;
+  r.read_position = 100;
+  r.id_limit = 70000;
+  DirtySessions dirty;
+  Session s(r, 0, &dirty);
+  EXPECT_TRUE(s.authorized());
+  EXPECT_EQ(s.uid(), 7u);
+  EXPECT_TRUE(s.subscribed("room:2"));
+  bool created = false;
+  EXPECT_EQ(s.subscribe("presence:1", created), "s5");  // keys go on from next_key
+  s.push(body("read before the restart"), false, 100);
+  s.push(body("unread"), false, 101);
+  s.reserved(70001 + Session::kIdBlock);
+  // A reader that had seen id 69990 gets what came after, and no gap for the renumbering.
+  auto batch = s.take(std::uint64_t{69990});
+  ASSERT_EQ(batch.events.size(), 1u);
+  EXPECT_EQ(batch.events[0].id, 70001u);
+  EXPECT_EQ(batch.events[0].position, 101u);
+}
+
+TEST(SessionDurability, ARestoredSessionReportsAGapWhenMoreWereUnreadThanItKeeps) {
+  SessionRecord r;
+  r.id = "sid";
+  r.uid = 7;
+  r.settings.queue_limit = 10;
+  r.id_limit = 500;
+  DirtySessions dirty;
+  Session s(r, 0, &dirty);
+  for (std::uint64_t pos = 1; pos <= 15; ++pos) s.push(body("m"), false, pos);
+  s.reserved(500 + Session::kIdBlock);
+  auto batch = s.take(std::nullopt);
+  ASSERT_FALSE(batch.events.empty());
+  EXPECT_NE(batch.events[0].body->find("\"dropped\":5"), std::string::npos)
+      << *batch.events[0].body;
+  EXPECT_EQ(batch.events[1].id, 506u);
+}
+
 TEST(EventBatch, RendersIdsInFrontOfSharedBodies) {
   EventBatch b;
   b.events.push_back({7, body("a")});

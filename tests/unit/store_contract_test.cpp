@@ -1297,6 +1297,22 @@ TEST_P(StoreContractTest, GetOrInitMetaKeepsTheFirstValueAcrossARestart) {
   EXPECT_EQ(*other_key, "xyz");
 }
 
+TEST_P(StoreContractTest, PutMetaReplacesTheValueForGetOrInitAndAfterARestart) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->get_or_init_meta("listen", "first").ok());
+    ASSERT_TRUE(store->put_meta("listen", "second").ok());
+    EXPECT_EQ(*store->get_or_init_meta("listen", "fallback"), "second");
+    ASSERT_TRUE(store->put_meta("fresh", "made by put").ok());
+    store->close();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->get_or_init_meta("listen", "fallback"), "second");
+  EXPECT_EQ(*store->get_or_init_meta("fresh", "fallback"), "made by put");
+}
+
 TEST_P(StoreContractTest, GetOrInitMetaFromTwoStoresAtOnceAgreesOnOneValue) {
   // Two stores on the same data are two nodes: separate connections, separate locks.
   auto a = open();

@@ -43,6 +43,7 @@ Status Node::start() {
   if (!secret) return secret.error();
   signer_.set_secret(std::move(*secret));
   if (auto loaded = moderation_.load(); !loaded) return loaded;
+  if (auto loaded = server_events_.load_listen(); !loaded) return loaded;
   broker_.set_handler([this](const Publication& p) { sessions_.deliver(p); });
   broker_.subscribe(Target::all());  // broadcasts reach every node
   return sessions_.restore();

@@ -30,10 +30,31 @@ ListenSelection ServerEventService::listen_selection() const {
   return listen_;
 }
 
-ListenSelection ServerEventService::set_listen(ListenSelection selection) {
+namespace {
+constexpr const char* kListenKey = "listen_selection";
+}  // namespace
+
+Result<ListenSelection> ServerEventService::set_listen(ListenSelection selection) {
+  // store_mu_ orders the writes as the selections take effect; listen_mu_ is not held across
+  // the store call, so recording events never waits on the disk.
+  std::lock_guard write(listen_store_mu_);
+  if (selection != listen_selection()) {
+    if (auto stored = store_.put_meta(kListenKey, selection.encode()); !stored)
+      return stored.error();
+  }
   std::lock_guard lock(listen_mu_);
   listen_ = std::move(selection);
   return listen_;
+}
+
+Status ServerEventService::load_listen() {
+  auto text = store_.get_or_init_meta(kListenKey, ListenSelection{}.encode());
+  if (!text) return text.error();
+  auto sel = ListenSelection::decode(*text);
+  if (!sel) return make_error(Rc::Internal, "the stored listen selection cannot be read: " + *text);
+  std::lock_guard lock(listen_mu_);
+  listen_ = std::move(*sel);
+  return ok_status();
 }
 
 void ServerEventService::record_message_copy(const Message& targets, const EventBody& body,

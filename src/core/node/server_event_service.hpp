@@ -60,7 +60,11 @@ class ServerEventService {
 
   // What the stream copies (server/listen). set_listen replaces the selection and answers it.
   ListenSelection listen_selection() const;
-  ListenSelection set_listen(ListenSelection selection);
+  // Stores the selection (when it changed) before it takes effect; the store's error
+  // otherwise, and nothing changed.
+  Result<ListenSelection> set_listen(ListenSelection selection);
+  // Reads the selection stored by the last set_listen (Node::start).
+  Status load_listen();
 
   std::size_t kept() const { return log_.size(); }
   std::uint64_t last_id() const { return log_.last_id(); }
@@ -74,6 +78,7 @@ class ServerEventService {
   const std::atomic<bool>& shutting_down_;
   ServerEventLog& log_;
   mutable std::mutex listen_mu_;  // guards listen_; a leaf lock
+  std::mutex listen_store_mu_;    // one set_listen at a time: taken before listen_mu_
   ListenSelection listen_;
 };
 

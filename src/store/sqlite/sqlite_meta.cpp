@@ -33,4 +33,13 @@ Result<std::string> SqliteStore::get_or_init_meta(const std::string& key,
   });
 }
 
+Status SqliteStore::put_meta(const std::string& key, const std::string& value) {
+  return pool_.in_write_transaction("put_meta", [&](Db& db) -> Status {
+    auto q = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    if (!q) return q.error();
+    q->bind(1, key).bind(2, value);
+    return q->run();
+  });
+}
+
 }  // namespace rtm

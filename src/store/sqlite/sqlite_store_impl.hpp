@@ -88,6 +88,7 @@ class SqliteStore final : public Store {
   // --- MetaStore (sqlite_meta.cpp) ------------------------------------------------------
   Result<std::string> get_or_init_meta(const std::string& key,
                                        const std::string& fallback) override;
+  Status put_meta(const std::string& key, const std::string& value) override;
 
   // --- SessionStore (sqlite_sessions.cpp) -----------------------------------------------
   Status save_session(const SessionRecord& record) override;
