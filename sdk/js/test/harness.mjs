@@ -13,6 +13,8 @@ import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 
+import {parseJSON, stringifyJSON} from "../rtm.js";
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, "..", "..", "..");
 
@@ -113,7 +115,9 @@ export class Rtmd {
 
   /** SIGTERM; resolves with the exit code (SIGKILL after 5 s). */
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return this.proc && this.proc.exitCode;
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) {
+      return this.proc && this.proc.exitCode;
+    }
     this.proc.kill("SIGTERM");
     const t = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
     const code = await this.exited;
@@ -128,19 +132,35 @@ export class Rtmd {
     return this.start(this.port);
   }
 
+  /** SIGKILL (kill -9: no chance to write anything); resolves once it has exited. */
+  async kill9() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** kill -9, then the same binary on the same port and data dir. */
+  async restartAfterKill9() {
+    await this.kill9();
+    return this.start(this.port);
+  }
+
   async cleanup() {
     await this.stop();
     if (!process.env.RTM_KEEP_TMP) rmSync(this.tmp, {recursive: true, force: true});
   }
 
-  /** A server method; resolves with the answer, rejects with {rc, error, msg}. */
+  /**
+   * A server method; resolves with the answer, rejects with {rc, error, msg}. Read and
+   * written as the SDK does: a 64-bit `mid` comes back as an exact BigInt.
+   */
   async server(method, params = {}) {
     const res = await fetch(`${this.url}/v1/server/${method}`, {
       method: "POST",
       headers: {"Authorization": `Bearer ${this.apiKey}`, "Content-Type": "application/json"},
-      body: JSON.stringify(params),
+      body: stringifyJSON(params),
     });
-    const body = await res.json();
+    const body = parseJSON(await res.text());
     if (body.rc !== 0) {
       const e = new Error(`${method}: ${body.error}: ${body.msg}`);
       Object.assign(e, body);
