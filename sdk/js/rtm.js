@@ -319,6 +319,8 @@ export class Session {
     this._ws = null;          // the open socket, if any
     this._wsAttached = false; // this._ws pushes this session's events
     this._wsAttempt = 0;      // consecutive failed reconnects
+    this._mids = new Set();   // mids delivered lately (_seenMid), as strings
+    this._midOrder = [];      // the same, oldest first, to forget the oldest
     this._wsTimer = null;
     this._wsConnecting = false;
     this._nextId = 1;
@@ -685,12 +687,26 @@ export class Session {
     else this._startPolling();
   }
 
+  // Whether mid was delivered already (the last 1000 are remembered); remembers it if not.
+  _seenMid(mid) {
+    if (mid === undefined) return false;
+    const key = String(mid);
+    if (this._mids.has(key)) return true;
+    this._mids.add(key);
+    this._midOrder.push(key);
+    if (this._midOrder.length > 1000) this._mids.delete(this._midOrder.shift());
+    return false;
+  }
+
   _deliver(events) {
     for (const ev of events) {
       if (this._state !== "live") return;
       if (!ev || typeof ev.id !== "number") continue;
       if (this._last !== null && ev.id <= this._last) continue; // seen already
       this._last = ev.id;
+      // After a restart of rtmd the messages of the last seconds may come again, with new
+      // ids (docs/semantics.md "Restarts"): a message is handed on once, by its mid.
+      if (ev.type === "message" && ev.message && this._seenMid(ev.message.mid)) continue;
       safeCall(this, this.onevent, ev);
       switch (ev.type) {
         case "message": safeCall(this, this.onmessage, ev.message, ev); break;

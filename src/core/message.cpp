@@ -15,4 +15,11 @@ std::string_view kind_name(MessageKind kind) {
   return "p2p";
 }
 
+std::optional<MessageKind> parse_kind_name(std::string_view name) {
+  for (MessageKind k : {MessageKind::P2p, MessageKind::Multi, MessageKind::Group, MessageKind::Room,
+                        MessageKind::Broadcast, MessageKind::Channel})
+    if (kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
 }  // namespace rtm

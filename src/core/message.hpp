@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,8 @@ using Mid = std::uint64_t;
 enum class MessageKind { P2p, Multi, Group, Room, Broadcast, Channel };
 
 std::string_view kind_name(MessageKind kind);
+// The kind of a wire name; nullopt for a name kind_name() does not give.
+std::optional<MessageKind> parse_kind_name(std::string_view name);
 
 struct Message {
   Mid mid = 0;         // assigned by the server: unique in the cluster, increasing in time

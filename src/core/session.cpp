@@ -74,8 +74,12 @@ Session::Session(const SessionRecord& r, std::int64_t now_ms, DirtySessions* dir
       dirty_(dirty),
       id_limit_(r.id_limit),
       gap_floor_(r.id_limit),
-      replayed_through_(r.read_position),
-      pushed_position_(r.read_position) {
+      replayed_through_(r.kept_position),
+      restored_read_through_(r.read_position),
+      pushed_position_(r.read_position),
+      acked_position_(r.kept_position),
+      ack_candidate_position_(r.read_position),
+      ack_candidate_ms_(now_ms) {
   for (const auto& [key, topic] : r.subscriptions) {
     key_to_topic_.emplace(key, topic);
     topic_to_key_.emplace(topic, key);
@@ -174,6 +178,8 @@ bool Session::push(const EventBody& body, bool is_presence, std::uint64_t positi
     if (position != 0 && position <= replayed_through_) return true;  // read before a restart
     push_locked(QueuedEvent{next_id_++, body, position});
     pushed_position_ = std::max(pushed_position_, position);
+    // Replayed after a restart and read before it: kept for `after`, not new to the cursor.
+    if (position != 0 && position <= restored_read_through_) cursor_ = next_id_ - 1;
     // Half of the reserved ids are used: the next checkpoint reserves another block.
     if (id_limit_ != std::numeric_limits<std::uint64_t>::max() &&
         next_id_ - 1 + kIdBlock / 2 > id_limit_)
@@ -364,6 +370,7 @@ SessionRecord Session::first_record(Uid uid, std::uint64_t read_position) const 
   SessionRecord r = record_locked();
   r.uid = uid;
   r.read_position = read_position;
+  r.kept_position = read_position;
   r.id_limit = next_id_ - 1 + kIdBlock;
   return r;
 }
@@ -375,6 +382,8 @@ void Session::make_durable(DirtySessions* dirty, std::uint64_t id_limit,
   dirty_ = dirty;
   id_limit_ = id_limit;
   pushed_position_ = std::max(pushed_position_, read_position);
+  acked_position_ = ack_candidate_position_ = read_position;
+  ack_candidate_ms_ = last_active_ms_;
 }
 
 bool Session::durable() const {
@@ -396,6 +405,7 @@ SessionRecord Session::record_locked() const {
   r.settings = settings_;
   r.next_key = next_key_;
   r.read_position = read_position_locked();
+  r.kept_position = std::min(r.read_position, std::max(acked_position_, kept_position_locked()));
   r.id_limit = id_limit_;
   for (const auto& [key, topic] : key_to_topic_) r.subscriptions.emplace_back(key, topic);
   // "s<n>" in the order of n, as they were made.
@@ -415,13 +425,29 @@ std::uint64_t Session::read_position_locked() const {
   return pushed_position_;
 }
 
-std::optional<SessionPositions> Session::checkpoint_positions() {
+std::uint64_t Session::kept_position_locked() const {
+  // The oldest message kept, read or not: a reader that passes `after` may want it again
+  // (a WebSocket push the client never got), so a restart gives it back too.
+  for (const auto& e : events_)
+    if (e.position != 0) return e.position - 1;
+  return read_position_locked();
+}
+
+std::optional<SessionPositions> Session::checkpoint_positions(std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   marked_ = false;
   if (!dirty_) return std::nullopt;
   SessionPositions p;
   p.id = id_;
   p.read_position = read_position_locked();
+  // What was read at least kAckLagMs ago: a reader that passes `after` gets the rest again
+  // after a restart (what a socket took in the last seconds may never have reached it).
+  if (now_ms - ack_candidate_ms_ >= kAckLagMs) {
+    acked_position_ = ack_candidate_position_;
+    ack_candidate_position_ = p.read_position;
+    ack_candidate_ms_ = now_ms;
+  }
+  p.kept_position = std::min(p.read_position, std::max(acked_position_, kept_position_locked()));
   p.id_limit = id_limit_;
   if (next_id_ - 1 + kIdBlock / 2 > id_limit_) p.id_limit = next_id_ - 1 + kIdBlock;
   return p;

@@ -166,10 +166,13 @@ class Session {
   bool durable() const;
   // The record as it is now (the durable id_limit), nullopt when it has none.
   std::optional<SessionRecord> record() const;
-  // What a checkpoint writes: the read position and, when half of the ids reserved are used,
-  // a further block. Nullopt when the session has no record. Clears the dirty mark; a
-  // checkpoint that could not write calls mark_dirty() again.
-  std::optional<SessionPositions> checkpoint_positions();
+  // What a checkpoint writes: the read position, the kept position (what was read 10-20 s
+  // ago, or the oldest message still queued if that is later) and, when half of the ids
+  // reserved are used, a further block. Nullopt when the session has no record. Clears the dirty
+  // mark; a checkpoint that could not write calls mark_dirty() again.
+  std::optional<SessionPositions> checkpoint_positions(std::int64_t now_ms);
+  // How long a read must be past before a restart stops giving it back to `after` readers.
+  static constexpr std::int64_t kAckLagMs = 10'000;
   void mark_dirty();
   // A checkpoint stored `id_limit`: events up to it may be answered now.
   void reserved(std::uint64_t id_limit);
@@ -195,6 +198,7 @@ class Session {
   // null) gets the session's id from the caller once mu_ is released.
   DirtySessions* mark_dirty_locked();
   std::uint64_t read_position_locked() const;
+  std::uint64_t kept_position_locked() const;
   SessionRecord record_locked() const;
   void push_locked(QueuedEvent event);
 
@@ -223,9 +227,14 @@ class Session {
   DirtySessions* dirty_ = nullptr;
   bool marked_ = false;
   std::uint64_t id_limit_ = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t gap_floor_ = 0;         // ids at or below: numbered before a restart
-  std::uint64_t replayed_through_ = 0;  // a restored session skips messages up to here
-  std::uint64_t pushed_position_ = 0;   // the newest message position queued (or read)
+  std::uint64_t gap_floor_ = 0;              // ids at or below: numbered before a restart
+  std::uint64_t replayed_through_ = 0;       // a restored session skips messages up to here
+  std::uint64_t restored_read_through_ = 0;  // and counts those up to here as read
+  std::uint64_t pushed_position_ = 0;        // the newest message position queued (or read)
+  // The read position of at least kAckLagMs ago, and the one that becomes it next.
+  std::uint64_t acked_position_ = 0;
+  std::uint64_t ack_candidate_position_ = 0;
+  std::int64_t ack_candidate_ms_ = 0;
 };
 
 }  // namespace rtm

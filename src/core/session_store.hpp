@@ -1,7 +1,7 @@
 // SessionStore: the durable records of authorized sessions, from which a restarted node gives
 // every client its session back (docs/semantics.md "Restarts"). A record holds what a session
 // is (user, settings, subscriptions) and where its reader stands; the events themselves are
-// not stored per session: a restarted node reads the messages after `read_position` from the
+// not stored per session: a restarted node reads the messages after `kept_position` from the
 // MessageStore's stream and hands each to the sessions it targets, as on the live path.
 //
 // Guarantees (besides those of every Store method, core/store.hpp):
@@ -29,6 +29,9 @@ struct SessionPositions {
   // Every message of the stream at or before this position that reached the session was
   // read by its client; later ones may not have been.
   std::uint64_t read_position = 0;
+  // The session still keeps (for readers that pass `after`) the messages after this one:
+  // a restart gives those back too, the read ones as read. At most read_position.
+  std::uint64_t kept_position = 0;
   // Event ids up to this one may have been handed to the client; a restarted session
   // numbers its events from the one after it, so that ids only ever increase.
   std::uint64_t id_limit = 0;
@@ -43,6 +46,7 @@ struct SessionRecord {
   std::vector<std::pair<std::string, std::string>> subscriptions;
   std::uint64_t next_key = 1;
   std::uint64_t read_position = 0;
+  std::uint64_t kept_position = 0;
   std::uint64_t id_limit = 0;
 };
 

@@ -90,7 +90,15 @@ awaitable<bool> serve_upload(HttpStream& stream, beast::flat_buffer& buffer,
         stream, line, version, Rc::PayloadTooLarge,
         "the file is over " + std::to_string(services.blobs->max_size()) + " bytes", services,
         cors);
-  auto grant = node.files().take_upload(token);
+  // The grant is the store's (take it once, even racing another upload): off this loop.
+  std::optional<std::optional<Result<UploadGrant>>> taken;
+  try {
+    auto work = [&node, token] { return node.files().take_upload(token); };
+    taken = co_await api::run_blocking(services.pool_for_store(), std::move(work));
+  } catch (const api::CallError& e) {  // RateLimited: the blocking pool is full
+    taken.emplace(Result<UploadGrant>(e.error));
+  }
+  auto& grant = **taken;
   if (!grant)
     co_return co_await refuse(stream, line, version, grant.error().rc, grant.error().msg, services,
                               cors);

@@ -278,11 +278,15 @@ class TestUploads(FullDiskCase):
         self.assertEqual(self.upload(self.token(a, b), os.urandom(3000))[0], 200)
         self.drain_messages(b.session)
         files, blobs = self.files(), self.blob_names()
+        tokens = [self.token(a, b), self.token(a, b)]  # stored before the disk fills
         self.wedge()
+        # a token is stored too: none can be made now
+        self.assertUnavailableFull(self.c.call("file.token", session=a.session, cmd="sendfile",
+                                               to=b.uid))
         fresh = os.urandom(300_000)
-        for data in (fresh, b"1"):  # the temporary file cannot take even one byte
+        for token, data in zip(tokens, (fresh, b"1")):  # the temporary file cannot take a byte
             with self.subTest(size=len(data)):
-                body = self.assertUnavailableFull(self.upload(self.token(a, b), data))
+                body = self.assertUnavailableFull(self.upload(token, data))
                 self.assertNotIn(self.disk.dir, body["msg"], "a path of the server in an answer")
                 self.assertEqual(os.listdir(self.disk.path("data", "files", "tmp")), [])
         self.assertEqual(self.files(), files)

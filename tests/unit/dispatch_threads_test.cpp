@@ -186,6 +186,19 @@ class LoopCheckingStore final : public Store {
     note("get_or_init_meta");
     return inner_.get_or_init_meta(key, initial);
   }
+  Status put_upload_grant(const std::string& token, const std::string& grant,
+                          std::int64_t expires_ms) override {
+    note("put_upload_grant");
+    return inner_.put_upload_grant(token, grant, expires_ms);
+  }
+  Result<std::optional<StoredUploadGrant>> take_upload_grant(const std::string& token) override {
+    note("take_upload_grant");
+    return inner_.take_upload_grant(token);
+  }
+  Result<std::size_t> delete_expired_upload_grants(std::int64_t now_ms) override {
+    note("delete_expired_upload_grants");
+    return inner_.delete_expired_upload_grants(now_ms);
+  }
   Status put_meta(const std::string& key, const std::string& value) override {
     note("put_meta");
     return inner_.put_meta(key, value);

@@ -268,7 +268,7 @@ TEST(SessionDurability, HalfAUsedBlockMarksTheSessionForAReservation) {
   EXPECT_TRUE(dirty.take().empty());  // exactly half: not yet
   s->push(body("one more"), false);
   EXPECT_EQ(dirty.take(), std::vector<std::string>{"sid"});
-  auto p = s->checkpoint_positions();
+  auto p = s->checkpoint_positions(0);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->id_limit, Session::kIdBlock / 2 + 1 + Session::kIdBlock);
 }
@@ -279,14 +279,14 @@ TEST(SessionDurability, ReadPositionIsJustBeforeTheFirstUnreadMessage) {
   s->push(body("m20"), false, 20);
   s->push(body("presence"), true);  // not a message: no position
   s->push(body("m25"), false, 25);
-  EXPECT_EQ(s->checkpoint_positions()->read_position, 19u);
+  EXPECT_EQ(s->checkpoint_positions(0)->read_position, 19u);
   SettingsPatch one;
   one.max_events = 1;
   s->update_settings(one);
   s->take(std::uint64_t{1});  // reads the presence event, through `after`
-  EXPECT_EQ(s->checkpoint_positions()->read_position, 24u);
+  EXPECT_EQ(s->checkpoint_positions(0)->read_position, 24u);
   s->take(std::nullopt);
-  EXPECT_EQ(s->checkpoint_positions()->read_position, 25u);
+  EXPECT_EQ(s->checkpoint_positions(0)->read_position, 25u);
 }
 
 TEST(SessionDurability, TakeAndRewindMarkTheSessionOncePerCheckpoint) {
@@ -297,10 +297,10 @@ TEST(SessionDurability, TakeAndRewindMarkTheSessionOncePerCheckpoint) {
   auto batch = s->take(std::nullopt);
   s->take(std::uint64_t{0});  // moves nothing further: no second mark
   EXPECT_EQ(dirty.take().size(), 1u);
-  ASSERT_TRUE(s->checkpoint_positions().has_value());
+  ASSERT_TRUE(s->checkpoint_positions(0).has_value());
   s->rewind(batch.from, batch.last);
   EXPECT_EQ(dirty.take().size(), 1u);
-  EXPECT_EQ(s->checkpoint_positions()->read_position, 4u);
+  EXPECT_EQ(s->checkpoint_positions(0)->read_position, 4u);
 }
 
 TEST(SessionDurability, ASessionWithoutARecordIsNeverMarkedNorHeldBack) {
@@ -309,7 +309,7 @@ TEST(SessionDurability, ASessionWithoutARecordIsNeverMarkedNorHeldBack) {
   for (int i = 0; i < 3; ++i) s.push(body("a"), false, 1 + i);
   EXPECT_EQ(s.take(std::nullopt).events.size(), 3u);
   EXPECT_TRUE(dirty.take().empty());
-  EXPECT_FALSE(s.checkpoint_positions().has_value());
+  EXPECT_FALSE(s.checkpoint_positions(0).has_value());
   EXPECT_FALSE(s.record().has_value());
 }
 
@@ -332,6 +332,7 @@ TEST(SessionDurability, ARestoredSessionNumbersOnAfterItsReservationWithoutAGap)
   r.subscriptions = {{"s1", "group:3"}, {"s4", "room:2"}};
   r.next_key = 5;
   r.read_position = 100;
+  r.kept_position = 100;  // nothing read is kept
   r.id_limit = 70000;
   DirtySessions dirty;
   Session s(r, 0, &dirty);
@@ -348,6 +349,50 @@ TEST(SessionDurability, ARestoredSessionNumbersOnAfterItsReservationWithoutAGap)
   ASSERT_EQ(batch.events.size(), 1u);
   EXPECT_EQ(batch.events[0].id, 70001u);
   EXPECT_EQ(batch.events[0].position, 101u);
+}
+
+TEST(SessionDurability, ARestoredSessionKeepsReadMessagesForAfterButNotForItsCursor) {
+  SessionRecord r;
+  r.id = "sid";
+  r.uid = 7;
+  r.read_position = 20;
+  r.kept_position = 10;
+  r.id_limit = 1000;
+  DirtySessions dirty;
+  Session s(r, 0, &dirty);
+  s.push(body("before the kept ones"), false, 10);
+  s.push(body("read, kept"), false, 15);
+  s.push(body("read, kept"), false, 20);
+  s.push(body("unread"), false, 25);
+  s.reserved(1000 + Session::kIdBlock);
+  auto unread = s.take(std::nullopt);
+  ASSERT_EQ(unread.events.size(), 1u);
+  EXPECT_EQ(unread.events[0].position, 25u);
+  // A WebSocket client that passes the last id it really got sees the read ones again.
+  auto again = s.take(std::uint64_t{990});
+  ASSERT_EQ(again.events.size(), 3u);
+  EXPECT_EQ(again.events[0].id, 1001u);
+  EXPECT_EQ(again.events[0].position, 15u);
+  auto p = s.checkpoint_positions(0);
+  EXPECT_EQ(p->read_position, 25u);
+  EXPECT_EQ(p->kept_position, 14u);
+}
+
+TEST(SessionDurability, TheKeptPositionLagsTheReadOneByTenToTwentySeconds) {
+  DirtySessions dirty;
+  auto s = durable_session(dirty, Session::kIdBlock, 0);  // made at t = 0
+  s->push(body("m5"), false, 5);
+  s->take(std::nullopt);
+  auto p = s->checkpoint_positions(1'000);
+  EXPECT_EQ(p->read_position, 5u);
+  EXPECT_EQ(p->kept_position, 4u);  // only just read: a restart gives it back to `after`
+  s->push(body("m8"), false, 8);
+  s->take(std::nullopt);
+  p = s->checkpoint_positions(Session::kAckLagMs);  // the lag is over: what was read at t=0
+  EXPECT_EQ(p->read_position, 8u);
+  EXPECT_EQ(p->kept_position, 4u);
+  p = s->checkpoint_positions(2 * Session::kAckLagMs);  // and now what was read at t=10 s
+  EXPECT_EQ(p->kept_position, 8u);
 }
 
 TEST(SessionDurability, ARestoredSessionReportsAGapWhenMoreWereUnreadThanItKeeps) {

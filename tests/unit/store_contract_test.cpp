@@ -197,6 +197,7 @@ SessionRecord session_record(const std::string& id, Uid uid) {
   r.subscriptions = {{"s1", "group:3"}, {"s2", "presence:9"}, {"s10", "room:4"}};
   r.next_key = 11;
   r.read_position = 40;
+  r.kept_position = 30;
   r.id_limit = 65536;
   return r;
 }
@@ -224,6 +225,7 @@ TEST_P(StoreContractTest, ASavedSessionReadsBackEveryFieldAfterARestart) {
   EXPECT_EQ(r.settings.idle_timeout, 600);
   EXPECT_EQ(r.next_key, 11u);
   EXPECT_EQ(r.read_position, 40u);
+  EXPECT_EQ(r.kept_position, 30u);
   EXPECT_EQ(r.id_limit, 65536u);
   std::vector<std::pair<std::string, std::string>> in_key_order = {
       {"s1", "group:3"}, {"s2", "presence:9"}, {"s10", "room:4"}};
@@ -235,7 +237,7 @@ TEST_P(StoreContractTest, SavingASessionAgainReplacesItsSubscriptionsButNotItsRe
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->save_session(session_record("abc", 5)).ok());
-  ASSERT_TRUE(store->save_session_positions({{"abc", 90, 70000}}).ok());
+  ASSERT_TRUE(store->save_session_positions({{"abc", 90, 60, 70000}}).ok());
   SessionRecord changed = session_record("abc", 5);
   changed.subscriptions = {{"s11", "channel:news"}};
   changed.next_key = 12;
@@ -252,6 +254,7 @@ TEST_P(StoreContractTest, SavingASessionAgainReplacesItsSubscriptionsButNotItsRe
   ASSERT_EQ(r.subscriptions.size(), 1u);
   EXPECT_EQ(r.subscriptions[0].second, "channel:news");
   EXPECT_EQ(r.read_position, 90u);
+  EXPECT_EQ(r.kept_position, 60u);
   EXPECT_EQ(r.id_limit, 70000u);
   store->close();
 }
@@ -260,9 +263,9 @@ TEST_P(StoreContractTest, SessionPositionsMoveReadPositionBothWaysAndIdLimitOnly
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->save_session(session_record("abc", 5)).ok());
-  ASSERT_TRUE(store->save_session_positions({{"abc", 100, 131072}}).ok());
+  ASSERT_TRUE(store->save_session_positions({{"abc", 100, 50, 131072}}).ok());
   // A rewound read (an answer that could not be delivered) moves it back; the ids stay.
-  ASSERT_TRUE(store->save_session_positions({{"abc", 80, 65536}}).ok());
+  ASSERT_TRUE(store->save_session_positions({{"abc", 80, 50, 65536}}).ok());
   auto loaded = store->load_sessions();
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 1u);
@@ -278,12 +281,13 @@ TEST_P(StoreContractTest, PositionsOfADeletedSessionDoNotBringItBack) {
   ASSERT_TRUE(store->save_session(session_record("kept", 6)).ok());
   ASSERT_TRUE(store->delete_session("gone").ok());
   ASSERT_TRUE(store->delete_session("never-stored").ok());
-  ASSERT_TRUE(store->save_session_positions({{"gone", 5, 70000}, {"kept", 41, 70000}}).ok());
+  ASSERT_TRUE(store->save_session_positions({{"gone", 5, 5, 70000}, {"kept", 41, 35, 70000}}).ok());
   auto loaded = store->load_sessions();
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 1u);
   EXPECT_EQ(loaded->front().id, "kept");
   EXPECT_EQ(loaded->front().read_position, 41u);
+  EXPECT_EQ(loaded->front().kept_position, 35u);
   EXPECT_EQ(loaded->front().subscriptions.size(), 3u);
   store->close();
 }
@@ -1126,6 +1130,57 @@ TEST_P(StoreContractTest, BlobsInUseAreThoseOfTheRemainingFiles) {
 }
 
 // --- OutboxStore -----------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AnUploadGrantIsTakenOnceAndSurvivesARestart) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->put_upload_grant("tok", "the grant", 5000).ok());
+    store->close();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto first = store->take_upload_grant("tok");
+  ASSERT_TRUE(first.ok()) << first.error().msg;
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->grant, "the grant");
+  EXPECT_EQ((*first)->expires_ms, 5000);
+  auto second = store->take_upload_grant("tok");
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value());
+  auto unknown = store->take_upload_grant("never");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_P(StoreContractTest, AnUploadGrantTakenByManyThreadsAtOnceGoesToOne) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_upload_grant("tok", "g", 5000).ok());
+  std::atomic<int> got{0};
+  std::vector<std::thread> takers;
+  for (int i = 0; i < 8; ++i)
+    takers.emplace_back([&] {
+      auto r = store->take_upload_grant("tok");
+      if (r.ok() && r->has_value()) got.fetch_add(1);
+    });
+  for (auto& t : takers) t.join();
+  EXPECT_EQ(got.load(), 1);
+}
+
+TEST_P(StoreContractTest, ExpiredUploadGrantsAreForgottenAndLiveOnesKept) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_upload_grant("old", "g", 1000).ok());
+  ASSERT_TRUE(store->put_upload_grant("edge", "g", 2000).ok());
+  ASSERT_TRUE(store->put_upload_grant("live", "g", 3000).ok());
+  auto forgotten = store->delete_expired_upload_grants(2000);
+  ASSERT_TRUE(forgotten.ok());
+  EXPECT_EQ(*forgotten, 2u);
+  EXPECT_FALSE(store->take_upload_grant("old")->has_value());
+  EXPECT_FALSE(store->take_upload_grant("edge")->has_value());
+  EXPECT_TRUE(store->take_upload_grant("live")->has_value());
+}
 
 TEST_P(StoreContractTest, OutboxDueAnswersLiveEntriesThatAreDueOldestFirst) {
   auto store = open();

@@ -123,18 +123,12 @@ describe("Session across a restart of rtmd", {skip}, () => {
     await s.send(alice.uid, "bob is back");
   });
 
-  // rtmd counts a message as read once it has pushed it into the socket (docs/websocket.md:
-  // "Pushing an event moves the session's cursor past it"), and that is what it records for a
-  // restart (SessionPositions.read_position). Without a restart a client that did not get the
-  // bytes loses nothing: it attaches again with `after` and the kept events are pushed again.
-  // After a restart only the messages past the recorded read position are rebuilt, so the ones
-  // pushed into a socket that never delivered them are gone, with no gap event, whatever
-  // `after` the SDK passes. Nothing the SDK can do about it: pinned here until rtmd records
-  // what its clients acknowledged (the `after` of their next attach or poll) instead.
+  // rtmd counts a message as read once it has pushed it into the socket (docs/websocket.md),
+  // but a restart gives back every message the session kept (kept_position), the read ones as
+  // read: a client whose socket never delivered the bytes attaches again with `after` and
+  // gets them, as it would without a restart (docs/semantics.md "Restarts").
   for (const how of ["SIGTERM", "kill -9"]) {
-    test(`${how}: messages pushed into a socket that never delivered them are not lost`, {
-      todo: "rtmd records pushed messages as read: lost across a restart (see the comment)",
-    }, async () => {
+    test(`${how}: messages pushed into a socket that never delivered them are not lost`, async () => {
       const alice = await rtmd.addUser("alice");
       const p = await new Proxy(rtmd.port).listen();
       proxies.push(p);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "core/random.hpp"
 #include "logging/log.hpp"
@@ -21,6 +22,75 @@ FileService::FileService(const NodeConfig& config, Store& store, AccessPolicy& a
       server_events_(server_events),
       signer_(signer) {}
 
+namespace {
+
+// An upload grant as the store keeps it: the send's kind and targets, one "key=value" line
+// each (to_uids comma-separated). Only what token() sets is kept; msg, mtype and attrs come
+// with the upload.
+std::string encode_grant(const SendRequest& r) {
+  std::string uids;
+  for (Uid u : r.to_uids) {
+    if (!uids.empty()) uids += ',';
+    uids += std::to_string(u);
+  }
+  return "from=" + std::to_string(r.from) + "\nkind=" + std::string(kind_name(r.kind)) +
+         "\nto=" + std::to_string(r.to) + "\nto_uids=" + uids + "\ngid=" + std::to_string(r.gid) +
+         "\nrid=" + std::to_string(r.rid) + "\nserver=" + (r.as_server ? "1" : "0");
+}
+
+bool parse_u64(std::string_view text, std::uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+std::optional<SendRequest> decode_grant(std::string_view text) {
+  SendRequest r;
+  r.file_message = true;
+  r.mtype = 40;
+  int fields = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    bool ok = true;
+    if (key == "from") {
+      ok = parse_u64(value, r.from);
+    } else if (key == "kind") {
+      auto kind = parse_kind_name(value);
+      ok = kind.has_value();
+      if (ok) r.kind = *kind;
+    } else if (key == "to") {
+      ok = parse_u64(value, r.to);
+    } else if (key == "to_uids") {
+      while (ok && !value.empty()) {
+        auto comma = value.find(',');
+        Uid u = 0;
+        ok = parse_u64(value.substr(0, comma), u);
+        r.to_uids.push_back(u);
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      }
+    } else if (key == "gid") {
+      ok = parse_u64(value, r.gid);
+    } else if (key == "rid") {
+      ok = parse_u64(value, r.rid);
+    } else if (key == "server") {
+      ok = value == "0" || value == "1";
+      r.as_server = value == "1";
+    } else {
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+    ++fields;
+  }
+  if (fields != 7) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
 Result<std::string> FileService::token(SendRequest request) {
   request.file_message = true;
   request.mtype = 40;
@@ -31,27 +101,31 @@ Result<std::string> FileService::token(SendRequest request) {
   // before any byte is uploaded.
   if (auto within = messages_.check_rate(request); !within) return within.error();
   if (auto valid = messages_.check(request); !valid) return valid.error();
-  std::int64_t now = config_.now_ms();
-  UploadGrant grant{std::move(request), now + config_.upload_token_ttl_ms};
+  // The grant is stored: a restart between the token and its upload keeps it.
   std::string token = random_token(32);
-  std::lock_guard lock(uploads_mu_);
-  // Expired grants go as new ones come, so the map holds at most the last 10 minutes'.
-  for (auto it = uploads_.begin(); it != uploads_.end();)
-    it = it->second.expires_ms <= now ? uploads_.erase(it) : std::next(it);
-  uploads_.emplace(token, std::move(grant));
+  if (auto stored = store_.put_upload_grant(token, encode_grant(request),
+                                            config_.now_ms() + config_.upload_token_ttl_ms);
+      !stored)
+    return stored.error();
   return token;
 }
 
-Result<UploadGrant> FileService::take_upload(std::string_view token) {
-  std::lock_guard lock(uploads_mu_);
-  auto it = uploads_.find(std::string(token));
-  if (it == uploads_.end())
-    return make_error(Rc::InvalidToken, "no such upload token (each token works once)");
-  UploadGrant grant = std::move(it->second);
-  uploads_.erase(it);
-  if (grant.expires_ms <= config_.now_ms())
+Result<UploadGrant> FileService::take_upload(const std::string& token) {
+  auto taken = store_.take_upload_grant(token);
+  if (!taken) return taken.error();
+  if (!*taken) return make_error(Rc::InvalidToken, "no such upload token (each token works once)");
+  if ((*taken)->expires_ms <= config_.now_ms())
     return make_error(Rc::TokenExpired, "the upload token has expired (10 minutes)");
-  return grant;
+  auto request = decode_grant((*taken)->grant);
+  if (!request) return make_error(Rc::Internal, "a stored upload grant cannot be read");
+  return UploadGrant{std::move(*request), (*taken)->expires_ms};
+}
+
+void FileService::sweep(std::int64_t now) {
+  // Grants are taken by their upload; those never used go here, once a minute at most.
+  if (now - last_grant_sweep_ms_ < 60'000) return;
+  last_grant_sweep_ms_ = now;
+  (void)store_.delete_expired_upload_grants(now);  // a failure is logged by the store
 }
 
 std::string FileService::signed_url(const std::string& id) const {

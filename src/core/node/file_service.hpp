@@ -3,8 +3,8 @@
 // who may send a file where (an upload token carries a checked send), records the file with
 // its message, and signs download links.
 //
-// Upload grants live in this process's memory today (10 minutes each). Thread-safe:
-// uploads_mu_ is a leaf lock. The methods that read the store are marked blocking.
+// Upload grants are kept by the store (10 minutes each), so a restart between a token and its
+// upload keeps it. Thread-safe; every method but upload_endpoint() calls the store (blocking).
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,9 @@ class FileService {
   Result<std::string> token(SendRequest request);
   std::string upload_endpoint() const { return config_.public_url + "/v1/files/upload"; }
   // Takes the grant of an upload token; a token works once. InvalidToken / TokenExpired.
-  Result<UploadGrant> take_upload(std::string_view token);
+  Result<UploadGrant> take_upload(const std::string& token);
+  // Forgets expired grants (at most once a minute; Node::sweep calls it every second).
+  void sweep(std::int64_t now);
   // After the bytes are stored: sends the file's message with msg = the file's JSON
   // description, the file's record in the same transaction. `done` gets the ack and that
   // JSON.
@@ -85,8 +87,7 @@ class FileService {
   MessageService& messages_;
   ServerEventService& server_events_;
   const TokenSigner& signer_;
-  std::mutex uploads_mu_;                                 // guards uploads_; a leaf lock
-  std::unordered_map<std::string, UploadGrant> uploads_;  // upload token -> what it allows
+  std::int64_t last_grant_sweep_ms_ = 0;  // only Node::sweep touches it (one at a time)
 };
 
 }  // namespace rtm

@@ -56,6 +56,7 @@ void Node::sweep() {
   sessions_.sweep(now);
   channels_.sweep(now);
   limits_.sweep(now);
+  files_.sweep(now);
 }
 
 void Node::shutdown() {

@@ -511,12 +511,12 @@ Status SessionService::restore() {
       sessions_.add(session);
       if (sessions_.bind_user(r.uid, session)) broker_.subscribe(Target::user(r.uid));
       for (const auto& [key, topic] : r.subscriptions) topics_.add(topic, session);
-      from = std::min(from, r.read_position);
+      from = std::min(from, r.kept_position);
       restored.push_back(std::move(session));
     }
   }
-  // The messages the sessions had not read, from the stream, to the sessions they target now
-  // (each session skips those at or before its own read position).
+  // The messages the sessions kept, from the stream, to the sessions they target now: each
+  // skips those before its kept position and counts those up to its read position as read.
   constexpr std::size_t kPage = 1000;
   std::uint64_t replayed = 0;
   for (;;) {
@@ -535,7 +535,7 @@ Status SessionService::restore() {
   std::vector<std::shared_ptr<Session>> reserving;
   std::vector<SessionPositions> positions;
   for (auto& s : restored) {
-    if (auto p = s->checkpoint_positions()) {
+    if (auto p = s->checkpoint_positions(now)) {
       positions.push_back(std::move(*p));
       reserving.push_back(s);
     }
@@ -549,12 +549,13 @@ Status SessionService::restore() {
 
 void SessionService::checkpoint() {
   std::lock_guard lock(checkpoint_mu_);
+  std::int64_t now = config_.now_ms();
   std::vector<std::shared_ptr<Session>> marked;
   std::vector<SessionPositions> positions;
   for (const auto& id : dirty_.take()) {
     auto session = sessions_.find(id);
     if (!session) continue;
-    auto p = session->checkpoint_positions();
+    auto p = session->checkpoint_positions(now);
     if (!p) continue;
     positions.push_back(std::move(*p));
     marked.push_back(std::move(session));

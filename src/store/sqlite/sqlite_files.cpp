@@ -94,4 +94,43 @@ Result<std::vector<std::string>> SqliteStore::blobs_in_use() {
   });
 }
 
+Status SqliteStore::put_upload_grant(const std::string& token, const std::string& grant,
+                                     std::int64_t expires_ms) {
+  return pool_.in_write_transaction("put_upload_grant", [&](Db& db) -> Status {
+    auto q = db.prepare(
+        "INSERT OR REPLACE INTO upload_grants (token, grant_text, expires_ms) VALUES (?, ?, ?)");
+    if (!q) return q.error();
+    q->bind(1, token).bind(2, grant).bind(3, expires_ms);
+    return q->run();
+  });
+}
+
+Result<std::optional<StoredUploadGrant>> SqliteStore::take_upload_grant(const std::string& token) {
+  using Out = Result<std::optional<StoredUploadGrant>>;
+  return pool_.in_write_transaction("take_upload_grant", [&](Db& db) -> Out {
+    // One statement finds and removes the row: two uploads with one token cannot both get it.
+    auto q =
+        db.prepare("DELETE FROM upload_grants WHERE token = ? RETURNING grant_text, expires_ms");
+    if (!q) return q.error();
+    q->bind(1, token);
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<StoredUploadGrant>();
+    StoredUploadGrant g{q->column_text(0), q->column_int64(1)};
+    if (auto rest = q->run(); !rest) return rest.error();  // RETURNING is done at its end
+    return std::optional<StoredUploadGrant>(std::move(g));
+  });
+}
+
+Result<std::size_t> SqliteStore::delete_expired_upload_grants(std::int64_t now_ms) {
+  return pool_.in_write_transaction(
+      "delete_expired_upload_grants", [&](Db& db) -> Result<std::size_t> {
+        auto q = db.prepare("DELETE FROM upload_grants WHERE expires_ms <= ?");
+        if (!q) return q.error();
+        q->bind(1, now_ms);
+        if (auto s = q->run(); !s) return s.error();
+        return static_cast<std::size_t>(q->changes());
+      });
+}
+
 }  // namespace rtm

@@ -91,8 +91,8 @@ constexpr const char* kCopyV1Rows = R"sql(
              conv_lo, conv_hi, mtype, msg, attrs, mtime FROM messages_v1 ORDER BY rowid;
     DROP TABLE messages_v1;
     )sql";
-// Version 3 adds the tables of the session store (sessions, session_subscriptions), which
-// the schema below creates; nothing else changes.
+// Version 3 adds the tables of the session store (sessions, session_subscriptions) and the
+// upload grants, which the schema below creates; nothing else changes.
 
 std::string schema_sql() {
   return R"sql(
@@ -175,7 +175,13 @@ std::string schema_sql() {
       idle_timeout INTEGER NOT NULL,
       next_key INTEGER NOT NULL,
       read_position INTEGER NOT NULL,
+      kept_position INTEGER NOT NULL,
       id_limit INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS upload_grants (
+      token TEXT PRIMARY KEY NOT NULL,
+      grant_text TEXT NOT NULL,
+      expires_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS session_subscriptions (
       session_id TEXT NOT NULL,

@@ -16,8 +16,9 @@ using sqlite::from_db;
 using sqlite::storable;
 using sqlite::to_db;
 
-bool positions_storable(std::uint64_t read_position, std::uint64_t id_limit) {
-  return storable(read_position) && storable(id_limit);
+bool positions_storable(std::uint64_t read_position, std::uint64_t kept_position,
+                        std::uint64_t id_limit) {
+  return storable(read_position) && storable(kept_position) && storable(id_limit);
 }
 
 Status delete_rows(Db& db, const std::string& id) {
@@ -34,7 +35,8 @@ Status delete_rows(Db& db, const std::string& id) {
 }  // namespace
 
 Status SqliteStore::save_session(const SessionRecord& r) {
-  if (!storable(r.uid) || !storable(r.next_key) || !positions_storable(r.read_position, r.id_limit))
+  if (!storable(r.uid) || !storable(r.next_key) ||
+      !positions_storable(r.read_position, r.kept_position, r.id_limit))
     return Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"};
   return pool_.in_write_transaction("save_session", [&](Db& db) -> Status {
     {
@@ -42,7 +44,8 @@ Status SqliteStore::save_session(const SessionRecord& r) {
       // snapshot taken before a checkpoint's reservation may land after it).
       auto q = db.prepare(
           "INSERT INTO sessions (id, uid, created_ms, max_events, queue_limit, presence, "
-          "idle_timeout, next_key, read_position, id_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "idle_timeout, next_key, read_position, kept_position, id_limit) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (id) DO UPDATE SET uid = excluded.uid, created_ms = excluded.created_ms, "
           "max_events = excluded.max_events, queue_limit = excluded.queue_limit, "
           "presence = excluded.presence, idle_timeout = excluded.idle_timeout, "
@@ -57,7 +60,8 @@ Status SqliteStore::save_session(const SessionRecord& r) {
           .bind(7, std::int64_t{r.settings.idle_timeout})
           .bind(8, to_db(r.next_key))
           .bind(9, to_db(r.read_position))
-          .bind(10, to_db(r.id_limit));
+          .bind(10, to_db(r.kept_position))
+          .bind(11, to_db(r.id_limit));
       if (auto s = q->run(); !s) return s;
     }
     {
@@ -80,14 +84,18 @@ Status SqliteStore::save_session(const SessionRecord& r) {
 Status SqliteStore::save_session_positions(const std::vector<SessionPositions>& positions) {
   if (positions.empty()) return ok_status();
   for (const auto& p : positions)
-    if (!positions_storable(p.read_position, p.id_limit))
+    if (!positions_storable(p.read_position, p.kept_position, p.id_limit))
       return Error{Rc::InvalidParameter, "positions above 9223372036854775807 cannot be stored"};
   return pool_.in_write_transaction("save_session_positions", [&](Db& db) -> Status {
     for (const auto& p : positions) {
       auto q = db.prepare(
-          "UPDATE sessions SET read_position = ?, id_limit = max(id_limit, ?) WHERE id = ?");
+          "UPDATE sessions SET read_position = ?, kept_position = ?, "
+          "id_limit = max(id_limit, ?) WHERE id = ?");
       if (!q) return q.error();
-      q->bind(1, to_db(p.read_position)).bind(2, to_db(p.id_limit)).bind(3, p.id);
+      q->bind(1, to_db(p.read_position))
+          .bind(2, to_db(p.kept_position))
+          .bind(3, to_db(p.id_limit))
+          .bind(4, p.id);
       if (auto s = q->run(); !s) return s;
     }
     return ok_status();
@@ -105,7 +113,7 @@ Result<std::vector<SessionRecord>> SqliteStore::load_sessions() {
     {
       auto q = db.prepare(
           "SELECT id, uid, created_ms, max_events, queue_limit, presence, idle_timeout, next_key, "
-          "read_position, id_limit FROM sessions ORDER BY id");
+          "read_position, kept_position, id_limit FROM sessions ORDER BY id");
       if (!q) return q.error();
       for (;;) {
         auto row = q->step();
@@ -121,7 +129,8 @@ Result<std::vector<SessionRecord>> SqliteStore::load_sessions() {
         r.settings.idle_timeout = static_cast<int>(q->column_int64(6));
         r.next_key = from_db(q->column_int64(7));
         r.read_position = from_db(q->column_int64(8));
-        r.id_limit = from_db(q->column_int64(9));
+        r.kept_position = from_db(q->column_int64(9));
+        r.id_limit = from_db(q->column_int64(10));
         out.push_back(std::move(r));
       }
     }

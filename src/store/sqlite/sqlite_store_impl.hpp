@@ -74,6 +74,10 @@ class SqliteStore final : public Store {
   Result<std::vector<FileRecord>> list_files(std::int64_t before_ms, std::size_t limit) override;
   Result<std::size_t> delete_files_before(std::int64_t before_ms) override;
   Result<std::vector<std::string>> blobs_in_use() override;
+  Status put_upload_grant(const std::string& token, const std::string& grant,
+                          std::int64_t expires_ms) override;
+  Result<std::optional<StoredUploadGrant>> take_upload_grant(const std::string& token) override;
+  Result<std::size_t> delete_expired_upload_grants(std::int64_t now_ms) override;
 
   // --- OutboxStore (sqlite_outbox.cpp) --------------------------------------------------
   Result<std::uint64_t> outbox_add(const std::string& url, const std::string& body,
