@@ -55,6 +55,31 @@ void LocalServerEventLog::wake_all() {
   for (auto& [ticket, w] : wake) w();
 }
 
+std::uint64_t LocalServerEventLog::cursor() const {
+  std::lock_guard lock(mu_);
+  return cursor_;
+}
+
+std::vector<QueuedEvent> LocalServerEventLog::events_after(std::uint64_t after,
+                                                           std::size_t max) const {
+  std::lock_guard lock(mu_);
+  std::vector<QueuedEvent> out;
+  auto it = std::upper_bound(events_.begin(), events_.end(), after,
+                             [](std::uint64_t v, const QueuedEvent& e) { return v < e.id; });
+  for (; it != events_.end() && out.size() < max; ++it) out.push_back(*it);
+  return out;
+}
+
+void LocalServerEventLog::restore(std::vector<QueuedEvent> events, std::uint64_t next_id,
+                                  std::uint64_t cursor) {
+  std::lock_guard lock(mu_);
+  events_.clear();
+  for (auto& e : events) events_.push_back(std::move(e));
+  while (events_.size() > limit_) events_.pop_front();
+  next_id_ = std::max<std::uint64_t>(next_id, events_.empty() ? 1 : events_.back().id + 1);
+  cursor_ = std::min(cursor, next_id_ - 1);
+}
+
 std::size_t LocalServerEventLog::size() const {
   std::lock_guard lock(mu_);
   return events_.size();

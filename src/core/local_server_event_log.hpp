@@ -1,7 +1,7 @@
 // LocalServerEventLog: the `local` engine of ServerEventLog (core/server_event_log.hpp), a
-// bounded ring of this process's events with ids from 1 per process (a restart starts again
-// at 1; docs/semantics.md "Server events"). One node only: another process has a log of its
-// own.
+// bounded ring of this process's events (the node writes it to its store and restores it
+// after a restart: ServerEventService::checkpoint / restore). One node only: another process
+// has a log of its own.
 //
 // Locking: `mu_` guards the ring, the next id, the cursor and the waiters; it is a leaf lock
 // (append() is called under a LocalChannelQueues shard lock and under
@@ -36,6 +36,11 @@ class LocalServerEventLog final : public ServerEventLog {
                                          const std::atomic<bool>* no_wait = nullptr) override;
   void cancel_wait(std::uint64_t ticket) override;
   void wake_all() override;
+
+  std::uint64_t cursor() const override;
+  std::vector<QueuedEvent> events_after(std::uint64_t after, std::size_t max) const override;
+  void restore(std::vector<QueuedEvent> events, std::uint64_t next_id,
+               std::uint64_t cursor) override;
 
   std::size_t size() const override;
   std::uint64_t last_id() const override;

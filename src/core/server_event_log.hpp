@@ -38,6 +38,10 @@
 //  - The listener (webhooks) gets each appended body once, on the node and thread whose
 //    append() made it, after the event is readable and with no engine lock held, so that
 //    every event is offered to the webhook outbox once across the cluster.
+//  - Restarts: cursor() is the shared cursor; events_after() reads kept events without
+//    moving it (what a node writes to its store); restore() starts an empty log from what a
+//    store kept (ids go on after the newest, the cursor where it was). An engine whose
+//    backend outlives the node (Redis) may ignore restore().
 //  - size() is the number of events kept (at most `limit`), last_id() the newest id given
 //    (0 for an empty log), waiting() the waiters registered through this node. They feed
 //    stats: a remote engine may answer values a few seconds old.
@@ -98,6 +102,15 @@ class ServerEventLog {
   virtual void cancel_wait(std::uint64_t ticket) = 0;
   // Calls every waiter registered through this node (shutdown).
   virtual void wake_all() = 0;
+
+  // The id of the last event a take() moved the shared cursor past (0: none).
+  virtual std::uint64_t cursor() const = 0;
+  // Kept events with id > after, oldest first, at most `max`; the cursor does not move.
+  virtual std::vector<QueuedEvent> events_after(std::uint64_t after, std::size_t max) const = 0;
+  // Before any append: the log holds `events` (oldest first, ids increasing, at most the
+  // bound kept), the next append gets `next_id`, and the cursor is `cursor`.
+  virtual void restore(std::vector<QueuedEvent> events, std::uint64_t next_id,
+                       std::uint64_t cursor) = 0;
 
   virtual std::size_t size() const = 0;
   virtual std::uint64_t last_id() const = 0;

@@ -12,6 +12,7 @@
 //   core/outbox_store.hpp      OutboxStore      the webhook outbox
 //   core/meta_store.hpp        MetaStore        secrets and settings shared by all nodes
 //   core/session_store.hpp     SessionStore     authorized sessions, kept across restarts
+//   core/server_event_store.hpp ServerEventStore the server event stream, kept across restarts
 // An engine implements them all in one object, the Store; its engine directory mirrors them
 // (store/sqlite/sqlite_users.cpp, sqlite_members.cpp, ...).
 //
@@ -32,6 +33,7 @@
 #include "core/meta_store.hpp"
 #include "core/moderation_store.hpp"
 #include "core/outbox_store.hpp"
+#include "core/server_event_store.hpp"
 #include "core/session_store.hpp"
 #include "core/user_store.hpp"
 
@@ -44,7 +46,8 @@ class Store : public UserStore,
               public FileStore,
               public OutboxStore,
               public MetaStore,
-              public SessionStore {
+              public SessionStore,
+              public ServerEventStore {
  public:
   ~Store() override = default;
 

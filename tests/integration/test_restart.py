@@ -195,6 +195,23 @@ class TestRestart(RtmdTestCase):
         status, _, body = self.c.request("POST", "/v1/files/upload?token=" + token, body=data)
         self.assertEqual((status, json.loads(body)["error"]), (401, "InvalidToken"))
 
+    def test_the_server_event_stream_and_its_cursor_survive_a_restart(self):
+        # the stream is read to its end; two events come after, unread at the restart
+        while self.assertOk(self.c.server("events.poll", timeout=0))["events"]:
+            pass
+        a = self.login()
+        b = self.login()
+        self.restart("sigterm")
+        evs = self.assertOk(self.c.server("events.poll", timeout=0))["events"]
+        online = [e["uid"] for e in evs if e["type"] == "user.online"]
+        self.assertEqual(online, [a.uid, b.uid])
+        # the ids go on: a later event gets a higher id than the restored ones
+        last = evs[-1]["id"]
+        self.login()
+        later = self.assertOk(self.c.server("events.poll", timeout=5))["events"]
+        self.assertGreater(later[0]["id"], last)
+        self.assertNotIn("gap", [e["type"] for e in evs + later])
+
     def test_the_listen_selection_survives_a_restart(self):
         chosen = self.assertOk(self.c.server("listen", p2p=[7, 9], groups=True,
                                              events=["user.online"]))

@@ -199,6 +199,15 @@ class LoopCheckingStore final : public Store {
     note("delete_expired_upload_grants");
     return inner_.delete_expired_upload_grants(now_ms);
   }
+  Status save_server_events(const std::vector<std::pair<std::uint64_t, std::string>>& events,
+                            std::uint64_t cursor, std::size_t keep) override {
+    note("save_server_events");
+    return inner_.save_server_events(events, cursor, keep);
+  }
+  Result<StoredServerEvents> load_server_events(std::size_t keep) override {
+    note("load_server_events");
+    return inner_.load_server_events(keep);
+  }
   Status put_meta(const std::string& key, const std::string& value) override {
     note("put_meta");
     return inner_.put_meta(key, value);

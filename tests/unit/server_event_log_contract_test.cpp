@@ -389,6 +389,38 @@ TEST_P(ServerEventLogContractTest, SizeCountsTheKeptEventsUpToTheBound) {
   EXPECT_EQ(log().last_id(), 9u);
 }
 
+TEST_P(ServerEventLogContractTest, EventsAfterReadsKeptEventsWithoutMovingTheCursor) {
+  for (int i = 1; i <= 5; ++i) log().append(ev(i));
+  log().take(std::uint64_t{0});
+  EXPECT_EQ(log().cursor(), 5u);
+  auto later = log().events_after(2, 2);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_EQ(later[0].id, 3u);
+  EXPECT_EQ(*later[1].body, ev(4));
+  EXPECT_EQ(log().cursor(), 5u);
+  EXPECT_TRUE(log().events_after(5, 10).empty());
+}
+
+TEST_P(ServerEventLogContractTest, ARestoredLogGoesOnAfterItsNewestIdFromItsCursor) {
+  std::vector<QueuedEvent> kept;
+  for (std::uint64_t id = 41; id <= 43; ++id)
+    kept.push_back(QueuedEvent{id, std::make_shared<const std::string>(ev(int(id)))});
+  log().restore(std::move(kept), 44, 41);
+  EXPECT_EQ(log().cursor(), 41u);
+  EXPECT_EQ(log().last_id(), 43u);
+  // The unread ones come once, with no gap for the ids before the restored ones.
+  auto batch = log().take(std::nullopt);
+  EXPECT_EQ(ids(batch), (std::vector<std::uint64_t>{42, 43}));
+  EXPECT_EQ(log().append(ev(44)), 44u);
+  EXPECT_EQ(ids(log().take(std::nullopt)), std::vector<std::uint64_t>{44});
+}
+
+TEST_P(ServerEventLogContractTest, ARestoreOfNothingKeepsIdsGoingOnFromTheStoredNewest) {
+  log().restore({}, 8, 7);
+  EXPECT_EQ(log().append(ev(1)), 8u);
+  EXPECT_EQ(ids(log().take(std::nullopt)), std::vector<std::uint64_t>{8});
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ServerEventLogContractTest, ::testing::ValuesIn(engines()),
                          [](const auto& info) { return info.param.name; });
 

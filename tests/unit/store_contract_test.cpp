@@ -1182,6 +1182,35 @@ TEST_P(StoreContractTest, ExpiredUploadGrantsAreForgottenAndLiveOnesKept) {
   EXPECT_TRUE(store->take_upload_grant("live")->has_value());
 }
 
+TEST_P(StoreContractTest, ServerEventsAreKeptToTheNewestWithTheirCursorAcrossARestart) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    auto empty = store->load_server_events(10);
+    ASSERT_TRUE(empty.ok()) << empty.error().msg;
+    EXPECT_TRUE(empty->events.empty());
+    EXPECT_EQ(empty->last_id, 0u);
+    EXPECT_EQ(empty->cursor, 0u);
+    ASSERT_TRUE(store->save_server_events({{1, "a"}, {2, "b"}, {3, "c"}}, 1, 4).ok());
+    ASSERT_TRUE(store->save_server_events({{3, "not again"}, {4, "d"}, {5, "e"}}, 4, 4).ok());
+    ASSERT_TRUE(store->save_server_events({}, 5, 4).ok());  // only the cursor moved
+    store->close();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto got = store->load_server_events(4);
+  ASSERT_TRUE(got.ok()) << got.error().msg;
+  std::vector<std::pair<std::uint64_t, std::string>> newest = {
+      {2, "b"}, {3, "c"}, {4, "d"}, {5, "e"}};
+  EXPECT_EQ(got->events, newest);
+  EXPECT_EQ(got->last_id, 5u);
+  EXPECT_EQ(got->cursor, 5u);
+  auto fewer = store->load_server_events(2);
+  ASSERT_TRUE(fewer.ok());
+  ASSERT_EQ(fewer->events.size(), 2u);
+  EXPECT_EQ(fewer->events.front().first, 4u);
+}
+
 TEST_P(StoreContractTest, OutboxDueAnswersLiveEntriesThatAreDueOldestFirst) {
   auto store = open();
   ASSERT_TRUE(store);

@@ -44,12 +44,16 @@ Status Node::start() {
   signer_.set_secret(std::move(*secret));
   if (auto loaded = moderation_.load(); !loaded) return loaded;
   if (auto loaded = server_events_.load_listen(); !loaded) return loaded;
+  if (auto restored = server_events_.restore(); !restored) return restored;
   broker_.set_handler([this](const Publication& p) { sessions_.deliver(p); });
   broker_.subscribe(Target::all());  // broadcasts reach every node
   return sessions_.restore();
 }
 
-void Node::checkpoint() { sessions_.checkpoint(); }
+void Node::checkpoint() {
+  sessions_.checkpoint();
+  server_events_.checkpoint();
+}
 
 void Node::sweep() {
   std::int64_t now = now_ms();

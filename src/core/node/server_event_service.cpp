@@ -47,6 +47,34 @@ Result<ListenSelection> ServerEventService::set_listen(ListenSelection selection
   return listen_;
 }
 
+Status ServerEventService::restore() {
+  auto stored = store_.load_server_events(config_.server_events_limit);
+  if (!stored) return stored.error();
+  std::vector<QueuedEvent> events;
+  events.reserve(stored->events.size());
+  for (auto& [id, body] : stored->events)
+    events.push_back(QueuedEvent{id, std::make_shared<const std::string>(std::move(body))});
+  log_.restore(std::move(events), stored->last_id + 1, stored->cursor);
+  std::lock_guard lock(checkpoint_mu_);
+  saved_id_ = stored->last_id;
+  saved_cursor_ = stored->cursor;
+  return ok_status();
+}
+
+void ServerEventService::checkpoint() {
+  std::lock_guard lock(checkpoint_mu_);
+  std::uint64_t cursor = log_.cursor();
+  auto events = log_.events_after(saved_id_, config_.server_events_limit);
+  if (events.empty() && cursor == saved_cursor_) return;
+  std::vector<std::pair<std::uint64_t, std::string>> rows;
+  rows.reserve(events.size());
+  for (const auto& e : events) rows.emplace_back(e.id, *e.body);
+  // A store that cannot write logged why; the next checkpoint writes the same again.
+  if (!store_.save_server_events(rows, cursor, config_.server_events_limit)) return;
+  if (!events.empty()) saved_id_ = events.back().id;
+  saved_cursor_ = cursor;
+}
+
 Status ServerEventService::load_listen() {
   auto text = store_.get_or_init_meta(kListenKey, ListenSelection{}.encode());
   if (!text) return text.error();

@@ -65,6 +65,11 @@ class ServerEventService {
   Result<ListenSelection> set_listen(ListenSelection selection);
   // Reads the selection stored by the last set_listen (Node::start).
   Status load_listen();
+  // Restarts (docs/semantics.md "Restarts"): restore() gives the log the events and cursor
+  // the store kept (Node::start); checkpoint() writes the events appended and the cursor
+  // moved since the last one (every 100 ms and at shutdown).
+  Status restore();
+  void checkpoint();
 
   std::size_t kept() const { return log_.size(); }
   std::uint64_t last_id() const { return log_.last_id(); }
@@ -77,8 +82,11 @@ class ServerEventService {
   Store& store_;
   const std::atomic<bool>& shutting_down_;
   ServerEventLog& log_;
-  mutable std::mutex listen_mu_;  // guards listen_; a leaf lock
-  std::mutex listen_store_mu_;    // one set_listen at a time: taken before listen_mu_
+  mutable std::mutex listen_mu_;    // guards listen_; a leaf lock
+  std::mutex listen_store_mu_;      // one set_listen at a time: taken before listen_mu_
+  std::mutex checkpoint_mu_;        // one checkpoint at a time; guards the two below
+  std::uint64_t saved_id_ = 0;      // the newest event written to the store
+  std::uint64_t saved_cursor_ = 0;  // the cursor written last
   ListenSelection listen_;
 };
 

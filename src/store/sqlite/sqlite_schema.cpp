@@ -91,8 +91,8 @@ constexpr const char* kCopyV1Rows = R"sql(
              conv_lo, conv_hi, mtype, msg, attrs, mtime FROM messages_v1 ORDER BY rowid;
     DROP TABLE messages_v1;
     )sql";
-// Version 3 adds the tables of the session store (sessions, session_subscriptions) and the
-// upload grants, which the schema below creates; nothing else changes.
+// Version 3 adds the tables of the session store (sessions, session_subscriptions), the
+// upload grants and the server events, which the schema below creates; nothing else changes.
 
 std::string schema_sql() {
   return R"sql(
@@ -178,6 +178,10 @@ std::string schema_sql() {
       kept_position INTEGER NOT NULL,
       id_limit INTEGER NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS server_events (
+      id INTEGER PRIMARY KEY,
+      body TEXT NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS upload_grants (
       token TEXT PRIMARY KEY NOT NULL,
       grant_text TEXT NOT NULL,

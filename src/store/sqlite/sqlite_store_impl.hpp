@@ -10,6 +10,7 @@
 //   sqlite_outbox.cpp      OutboxStore
 //   sqlite_meta.cpp        MetaStore
 //   sqlite_sessions.cpp    SessionStore
+//   sqlite_server_events.cpp ServerEventStore
 //   sqlite_store.cpp       opening a file: the schema, the writer and the pool
 // Only the files of this directory include it.
 #pragma once
@@ -99,6 +100,11 @@ class SqliteStore final : public Store {
   Status save_session_positions(const std::vector<SessionPositions>& positions) override;
   Status delete_session(const std::string& id) override;
   Result<std::vector<SessionRecord>> load_sessions() override;
+
+  // --- ServerEventStore (sqlite_server_events.cpp) ------------------------------------------
+  Status save_server_events(const std::vector<std::pair<std::uint64_t, std::string>>& events,
+                            std::uint64_t cursor, std::size_t keep) override;
+  Result<StoredServerEvents> load_server_events(std::size_t keep) override;
 
   void close() override { writer_->close(); }
 
