@@ -45,8 +45,8 @@ std::string WebhookSender::signature(std::string_view secret, std::string_view b
   return s;
 }
 
-WebhookSender::WebhookSender(Store& store, std::vector<WebhookConfig> hooks, WebhookOptions options,
-                             std::function<std::int64_t()> now_ms)
+WebhookSender::WebhookSender(OutboxStore& store, std::vector<WebhookConfig> hooks,
+                             WebhookOptions options, std::function<std::int64_t()> now_ms)
     : store_(store),
       hooks_(std::move(hooks)),
       options_(options),
@@ -145,6 +145,11 @@ void WebhookSender::run_coordinator() {
     offered.swap(offered_);
     std::vector<Outcome> outcomes;
     outcomes.swap(unrecorded_);
+    // Entries whose outcome a sender recorded before this round's query: the query sees
+    // that record, so they may be claimed again. One settled after the query began stays
+    // claimed until the next round, or the query's stale row would send it twice.
+    for (std::uint64_t id : settled_) claimed_.erase(id);
+    settled_.clear();
     lock.unlock();
     // Into the outbox first: from here on an event survives a restart.
     for (auto& body : offered) {
@@ -216,7 +221,7 @@ void WebhookSender::run_sender() {
     // Not recorded (the store cannot be written): the entry stays claimed, so it is not sent
     // again while the coordinator retries the record.
     if (recorded)
-      claimed_.erase(entry.id);
+      settled_.push_back(entry.id);
     else
       unrecorded_.push_back(std::move(outcome));
   }

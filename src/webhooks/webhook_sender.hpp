@@ -30,7 +30,7 @@ class context;
 }
 #include <vector>
 
-#include "core/store.hpp"
+#include "core/outbox_store.hpp"
 #include "logging/line_budget.hpp"
 
 namespace rtm::webhooks {
@@ -63,7 +63,7 @@ struct WebhookStats {
 
 class WebhookSender {
  public:
-  WebhookSender(Store& store, std::vector<WebhookConfig> hooks, WebhookOptions options,
+  WebhookSender(OutboxStore& store, std::vector<WebhookConfig> hooks, WebhookOptions options,
                 std::function<std::int64_t()> now_ms);
   ~WebhookSender();
   WebhookSender(const WebhookSender&) = delete;
@@ -113,7 +113,7 @@ class WebhookSender {
   // A store error of the outbox (`op`: add, due, delivered, failed); called without mu_.
   void log_outbox_error(std::string_view op, const Error& e);
 
-  Store& store_;
+  OutboxStore& store_;
   const std::vector<WebhookConfig> hooks_;
   const WebhookOptions options_;
   std::function<std::int64_t()> now_ms_;
@@ -124,10 +124,11 @@ class WebhookSender {
   mutable std::mutex mu_;  // guards everything below; a leaf lock
   std::condition_variable wake_coordinator_;
   std::condition_variable wake_senders_;
-  std::deque<std::string> offered_;  // bodies not yet in the outbox
-  std::deque<OutboxEntry> ready_;    // due entries handed to the senders
-  std::set<std::uint64_t> claimed_;  // ids in ready_, being delivered or in unrecorded_
-  std::vector<Outcome> unrecorded_;  // outcomes the outbox could not take yet
+  std::deque<std::string> offered_;     // bodies not yet in the outbox
+  std::deque<OutboxEntry> ready_;       // due entries handed to the senders
+  std::set<std::uint64_t> claimed_;     // ids in ready_, being delivered or in unrecorded_
+  std::vector<Outcome> unrecorded_;     // outcomes the outbox could not take yet
+  std::vector<std::uint64_t> settled_;  // claimed ids a sender recorded; released next round
   bool stopping_ = false;
   WebhookStats stats_;
   std::uint64_t rng_state_;
