@@ -1,6 +1,9 @@
 // channel.* methods (API.md section 7): server create, send, info, clear; client poll.
-// Channels live in memory only (no store), so every method is Exec::Inline, and the poll an
-// Exec::Poll that the dispatcher parks until the channel's waiter wakes it (as get_events).
+// Channels live in memory and are kept in the store across restarts: create writes the
+// channel (Exec::Blocking), send answers once its message is durable (Exec::Deferred); info
+// and clear are memory only (Inline; clear's rows go with the next checkpoint), and the poll
+// an Exec::Poll that the dispatcher parks until the channel's waiter wakes it (as
+// get_events).
 #include <chrono>
 
 #include "api/method_table.hpp"
@@ -9,10 +12,10 @@ namespace rtm::api {
 
 namespace {
 
-Reply messages_reply(const std::vector<std::string>& messages) {
+Reply messages_reply(const std::vector<ChannelMessage>& messages) {
   boost::json::array a;
   a.reserve(messages.size());
-  for (const auto& m : messages) a.emplace_back(m);
+  for (const auto& m : messages) a.emplace_back(m.text);
   Reply r;
   r.fields["messages"] = std::move(a);
   return r;
@@ -21,11 +24,11 @@ Reply messages_reply(const std::vector<std::string>& messages) {
 // The messages a poll took, with the hook that gives them back to the channel if the answer
 // cannot be written.
 Reply returnable_reply(Node& node, const std::string& client_id,
-                       std::vector<std::string> messages) {
+                       std::vector<ChannelMessage> messages) {
   Reply r = messages_reply(messages);
   if (!messages.empty()) {
     r.undelivered = [&node, client_id,
-                     taken = std::make_shared<std::vector<std::string>>(std::move(messages))] {
+                     taken = std::make_shared<std::vector<ChannelMessage>>(std::move(messages))] {
       node.channels().give_back(client_id, std::move(*taken));
     };
   }
@@ -48,11 +51,14 @@ Result<Reply> channel_create(Call& c) {
   return r;
 }
 
-Result<Reply> channel_send(Call& c) {
+void channel_send(Call& c, Respond respond) {
   std::string client_id = c.params.string("client_id");
   std::string message = c.params.string("message");
-  RTM_CHECK(c.node().channels().send(client_id, std::move(message)));
-  return Reply{};
+  c.node().channels().send(client_id, std::move(message),
+                           [respond = std::move(respond)](Status sent) {
+                             if (!sent) return respond(sent.error());
+                             respond(Reply{});
+                           });
 }
 
 Result<Reply> channel_info(Call& c) {
@@ -98,8 +104,8 @@ Result<PollStart> channel_poll(Call& c, const Waiter& waiter) {
 
 void add_channel_methods(std::vector<MethodSpec>& t) {
   using M = MethodSpec;
-  t.push_back(M::inline_call("channel.create", Scope::Server, channel_create));
-  t.push_back(M::inline_call("channel.send", Scope::Server, channel_send));
+  t.push_back(M::blocking("channel.create", Scope::Server, channel_create));
+  t.push_back(M::deferred_call("channel.send", Scope::Server, channel_send));
   t.push_back(M::inline_call("channel.info", Scope::Server, channel_info));
   t.push_back(M::inline_call("channel.clear", Scope::Server, channel_clear));
   t.push_back(M::long_poll("channel.poll", Scope::Client, channel_poll));

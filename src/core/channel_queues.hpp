@@ -43,6 +43,11 @@
 //    shard lock), so it may take only leaf locks and must not call back into the engine.
 //  - sweep() may run on any node, at any time; each disconnect and each forgetting it does
 //    happens once across the nodes. It answers how many channels this call forgot.
+//  - Positions: each message carries the position its durable copy has in the channel store
+//    (core/channel_store.hpp), 0 when it has none; the engine keeps it with the message and
+//    hands it back with it (take, poll, clear, and the messages a bound drops), so that the
+//    node can forget the durable copy of what is gone. restore() puts a channel back as the
+//    store kept it, without calling the presence hook.
 //  - stats() counts channels, connected ones, queued messages and waiting polls (a remote
 //    engine may answer values a few seconds old).
 //
@@ -76,7 +81,14 @@ struct ChannelOptions {
 
 struct ChannelInfo {
   bool connected = false;
-  std::size_t pending = 0;  // queued messages
+  std::size_t pending = 0;      // queued messages
+  std::int64_t expires_ms = 0;  // the channel's end: the expiry of its latest token
+};
+
+// A queued message and where its durable copy is (channel_store.hpp; 0: nowhere).
+struct ChannelMessage {
+  std::uint64_t position = 0;
+  std::string text;
 };
 
 struct ChannelStats {
@@ -100,16 +112,19 @@ class ChannelQueues {
 
   // Creates the channel, or extends its life to expires_ms if that is later.
   virtual void open(const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms) = 0;
-  // Queues a message and wakes a waiting poll. NotFound without a live channel.
-  virtual Status send(const std::string& client_id, std::string message, std::int64_t now_ms) = 0;
+  // Queues a message and wakes a waiting poll. NotFound without a live channel. What the
+  // bound drops goes to `dropped` when it is given.
+  virtual Status send(const std::string& client_id, ChannelMessage message, std::int64_t now_ms,
+                      std::vector<ChannelMessage>* dropped = nullptr) = 0;
   virtual Result<ChannelInfo> info(const std::string& client_id, std::int64_t now_ms) const = 0;
-  // Drops every queued message; answers how many. NotFound as send.
-  virtual Result<std::size_t> clear(const std::string& client_id, std::int64_t now_ms) = 0;
+  // Drops every queued message and answers them. NotFound as send.
+  virtual Result<std::vector<ChannelMessage>> clear(const std::string& client_id,
+                                                    std::int64_t now_ms) = 0;
 
   // A poll by the holder of a token valid until expires_ms: opens the channel as open()
   // does, connects it, records the poll and takes every queued message. When there is none,
   // `waiter` is set and `no_wait` is not, registers it and answers nullopt with `ticket` set.
-  virtual std::optional<std::vector<std::string>> poll(
+  virtual std::optional<std::vector<ChannelMessage>> poll(
       const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms, Waiter waiter,
       std::uint64_t& ticket, const std::atomic<bool>* no_wait = nullptr) = 0;
   // After a wait ends: drops the waiter registered under `ticket` if it is still current and
@@ -117,16 +132,25 @@ class ChannelQueues {
   virtual void cancel_wait(const std::string& client_id, std::uint64_t ticket,
                            std::int64_t now_ms) = 0;
   // Takes every queued message (empty if the channel is gone).
-  virtual std::vector<std::string> take(const std::string& client_id) = 0;
+  virtual std::vector<ChannelMessage> take(const std::string& client_id) = 0;
   // Puts messages taken but not delivered back at the front of the queue and wakes a
-  // waiting poll. Nothing happens if the channel is gone or `messages` is empty.
-  virtual void give_back(const std::string& client_id, std::vector<std::string> messages) = 0;
+  // waiting poll. Nothing happens if the channel is gone or `messages` is empty. What the
+  // bound drops goes to `dropped` when it is given.
+  virtual void give_back(const std::string& client_id, std::vector<ChannelMessage> messages,
+                         std::vector<ChannelMessage>* dropped = nullptr) = 0;
 
   // A socket (WebSocket /v1/channel) holds the channel connected while attached; the last
   // detach disconnects it. attach opens the channel as poll does.
   virtual void attach(const std::string& client_id, std::int64_t expires_ms,
                       std::int64_t now_ms) = 0;
   virtual void detach(const std::string& client_id, std::int64_t now_ms) = 0;
+
+  // A channel as the store kept it across a restart (ChannelService::restore): live until
+  // expires_ms, connected or not (a connected one counts as polled at now_ms, so its client
+  // has channel_timeout to come back), with `messages` queued in their order. Replaces
+  // whatever the engine had for client_id; the presence hook is not called.
+  virtual void restore(const std::string& client_id, std::int64_t expires_ms, bool connected,
+                       std::vector<ChannelMessage> messages, std::int64_t now_ms) = 0;
 
   // Disconnects channels not polled for timeout_ms and forgets expired ones (waking their
   // waiting polls). Returns how many were forgotten.

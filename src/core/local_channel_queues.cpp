@@ -35,6 +35,13 @@ void LocalChannelQueues::set_connected_locked(const std::string& client_id, Chan
   if (hook_) hook_(client_id, connected, now_ms);
 }
 
+void LocalChannelQueues::bound_locked(Channel& ch, std::vector<ChannelMessage>* dropped) const {
+  while (ch.queue.size() > options_.queue_limit) {
+    if (dropped) dropped->push_back(std::move(ch.queue.front()));
+    ch.queue.pop_front();
+  }
+}
+
 LocalChannelQueues::Channel& LocalChannelQueues::open_locked(Shard& shard,
                                                              const std::string& client_id,
                                                              std::int64_t expires_ms,
@@ -57,8 +64,8 @@ void LocalChannelQueues::open(const std::string& client_id, std::int64_t expires
   open_locked(s, client_id, expires_ms, now_ms);
 }
 
-Status LocalChannelQueues::send(const std::string& client_id, std::string message,
-                                std::int64_t now_ms) {
+Status LocalChannelQueues::send(const std::string& client_id, ChannelMessage message,
+                                std::int64_t now_ms, std::vector<ChannelMessage>* dropped) {
   Waiter waiter;
   {
     Shard& s = shard(client_id);
@@ -66,7 +73,7 @@ Status LocalChannelQueues::send(const std::string& client_id, std::string messag
     Channel* ch = find_live_locked(s, client_id, now_ms);
     if (!ch) return not_found();
     ch->queue.push_back(std::move(message));
-    while (ch->queue.size() > options_.queue_limit) ch->queue.pop_front();
+    bound_locked(*ch, dropped);
     waiter = std::move(ch->waiter);
     ch->waiter = nullptr;
   }
@@ -80,26 +87,26 @@ Result<ChannelInfo> LocalChannelQueues::info(const std::string& client_id,
   std::lock_guard lock(s.mu);
   Channel* ch = find_live_locked(s, client_id, now_ms);
   if (!ch) return not_found();
-  return ChannelInfo{ch->connected, ch->queue.size()};
+  return ChannelInfo{ch->connected, ch->queue.size(), ch->expires_ms};
 }
 
-Result<std::size_t> LocalChannelQueues::clear(const std::string& client_id, std::int64_t now_ms) {
+Result<std::vector<ChannelMessage>> LocalChannelQueues::clear(const std::string& client_id,
+                                                              std::int64_t now_ms) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   Channel* ch = find_live_locked(s, client_id, now_ms);
   if (!ch) return not_found();
-  std::size_t n = ch->queue.size();
+  std::vector<ChannelMessage> out(std::make_move_iterator(ch->queue.begin()),
+                                  std::make_move_iterator(ch->queue.end()));
   ch->queue.clear();
-  return n;
+  return out;
 }
 
-std::optional<std::vector<std::string>> LocalChannelQueues::poll(const std::string& client_id,
-                                                                 std::int64_t expires_ms,
-                                                                 std::int64_t now_ms, Waiter waiter,
-                                                                 std::uint64_t& ticket,
-                                                                 const std::atomic<bool>* no_wait) {
+std::optional<std::vector<ChannelMessage>> LocalChannelQueues::poll(
+    const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms, Waiter waiter,
+    std::uint64_t& ticket, const std::atomic<bool>* no_wait) {
   Waiter previous;
-  std::optional<std::vector<std::string>> result;
+  std::optional<std::vector<ChannelMessage>> result;
   {
     Shard& s = shard(client_id);
     std::lock_guard lock(s.mu);
@@ -133,20 +140,21 @@ void LocalChannelQueues::cancel_wait(const std::string& client_id, std::uint64_t
   ch.last_poll_ms = std::max(ch.last_poll_ms, now_ms);
 }
 
-std::vector<std::string> LocalChannelQueues::take(const std::string& client_id) {
+std::vector<ChannelMessage> LocalChannelQueues::take(const std::string& client_id) {
   Shard& s = shard(client_id);
   std::lock_guard lock(s.mu);
   auto it = s.channels.find(client_id);
   if (it == s.channels.end()) return {};
   auto& q = it->second.queue;
-  std::vector<std::string> out(std::make_move_iterator(q.begin()),
-                               std::make_move_iterator(q.end()));
+  std::vector<ChannelMessage> out(std::make_move_iterator(q.begin()),
+                                  std::make_move_iterator(q.end()));
   q.clear();
   return out;
 }
 
 void LocalChannelQueues::give_back(const std::string& client_id,
-                                   std::vector<std::string> messages) {
+                                   std::vector<ChannelMessage> messages,
+                                   std::vector<ChannelMessage>* dropped) {
   Waiter waiter;
   {
     Shard& s = shard(client_id);
@@ -156,7 +164,7 @@ void LocalChannelQueues::give_back(const std::string& client_id,
     auto& q = it->second.queue;
     q.insert(q.begin(), std::make_move_iterator(messages.begin()),
              std::make_move_iterator(messages.end()));
-    while (q.size() > options_.queue_limit) q.pop_front();
+    bound_locked(it->second, dropped);
     // A poll that began waiting meanwhile gets them now, as it would a send.
     waiter = std::move(it->second.waiter);
     it->second.waiter = nullptr;
@@ -185,6 +193,20 @@ void LocalChannelQueues::detach(const std::string& client_id, std::int64_t now_m
   // A socket close disconnects at once (API.md section 7), unless another socket or a
   // waiting poll still holds the channel.
   if (ch.sockets == 0 && !ch.waiter) set_connected_locked(client_id, ch, false, now_ms);
+}
+
+void LocalChannelQueues::restore(const std::string& client_id, std::int64_t expires_ms,
+                                 bool connected, std::vector<ChannelMessage> messages,
+                                 std::int64_t now_ms) {
+  Shard& s = shard(client_id);
+  std::lock_guard lock(s.mu);
+  Channel& ch = s.channels[client_id];
+  ch.expires_ms = expires_ms;
+  ch.queue.assign(std::make_move_iterator(messages.begin()),
+                  std::make_move_iterator(messages.end()));
+  bound_locked(ch, nullptr);
+  ch.connected = connected;
+  ch.last_poll_ms = now_ms;
 }
 
 std::size_t LocalChannelQueues::sweep(std::int64_t now_ms) {

@@ -32,21 +32,25 @@ class LocalChannelQueues final : public ChannelQueues {
   void set_presence_hook(PresenceHook hook) override { hook_ = std::move(hook); }
 
   void open(const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms) override;
-  Status send(const std::string& client_id, std::string message, std::int64_t now_ms) override;
+  Status send(const std::string& client_id, ChannelMessage message, std::int64_t now_ms,
+              std::vector<ChannelMessage>* dropped = nullptr) override;
   Result<ChannelInfo> info(const std::string& client_id, std::int64_t now_ms) const override;
-  Result<std::size_t> clear(const std::string& client_id, std::int64_t now_ms) override;
+  Result<std::vector<ChannelMessage>> clear(const std::string& client_id,
+                                            std::int64_t now_ms) override;
 
-  std::optional<std::vector<std::string>> poll(const std::string& client_id,
-                                               std::int64_t expires_ms, std::int64_t now_ms,
-                                               Waiter waiter, std::uint64_t& ticket,
-                                               const std::atomic<bool>* no_wait = nullptr) override;
+  std::optional<std::vector<ChannelMessage>> poll(
+      const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms, Waiter waiter,
+      std::uint64_t& ticket, const std::atomic<bool>* no_wait = nullptr) override;
   void cancel_wait(const std::string& client_id, std::uint64_t ticket,
                    std::int64_t now_ms) override;
-  std::vector<std::string> take(const std::string& client_id) override;
-  void give_back(const std::string& client_id, std::vector<std::string> messages) override;
+  std::vector<ChannelMessage> take(const std::string& client_id) override;
+  void give_back(const std::string& client_id, std::vector<ChannelMessage> messages,
+                 std::vector<ChannelMessage>* dropped = nullptr) override;
 
   void attach(const std::string& client_id, std::int64_t expires_ms, std::int64_t now_ms) override;
   void detach(const std::string& client_id, std::int64_t now_ms) override;
+  void restore(const std::string& client_id, std::int64_t expires_ms, bool connected,
+               std::vector<ChannelMessage> messages, std::int64_t now_ms) override;
 
   std::size_t sweep(std::int64_t now_ms) override;
   void wake_all() override;
@@ -55,7 +59,7 @@ class LocalChannelQueues final : public ChannelQueues {
  private:
   struct Channel {
     std::int64_t expires_ms = 0;
-    std::deque<std::string> queue;
+    std::deque<ChannelMessage> queue;
     bool connected = false;
     std::int64_t last_poll_ms = 0;
     int sockets = 0;
@@ -73,6 +77,8 @@ class LocalChannelQueues final : public ChannelQueues {
   // open() under the shard's mu; answers the channel.
   Channel& open_locked(Shard& shard, const std::string& client_id, std::int64_t expires_ms,
                        std::int64_t now_ms);
+  // Drops the oldest past queue_limit, into `dropped` when it is given.
+  void bound_locked(Channel& ch, std::vector<ChannelMessage>* dropped) const;
   void set_connected_locked(const std::string& client_id, Channel& ch, bool connected,
                             std::int64_t now_ms);
 

@@ -13,6 +13,7 @@
 //   core/meta_store.hpp        MetaStore        secrets and settings shared by all nodes
 //   core/session_store.hpp     SessionStore     authorized sessions, kept across restarts
 //   core/server_event_store.hpp ServerEventStore the server event stream, kept across restarts
+//   core/channel_store.hpp     ChannelStore     channels and their queues, kept across restarts
 // An engine implements them all in one object, the Store; its engine directory mirrors them
 // (store/sqlite/sqlite_users.cpp, sqlite_members.cpp, ...).
 //
@@ -27,6 +28,7 @@
 //    local I/O; a store that cannot be reached answers Rc::Unavailable, never half-writes.
 #pragma once
 
+#include "core/channel_store.hpp"
 #include "core/file_store.hpp"
 #include "core/membership_store.hpp"
 #include "core/message_store.hpp"
@@ -47,7 +49,8 @@ class Store : public UserStore,
               public OutboxStore,
               public MetaStore,
               public SessionStore,
-              public ServerEventStore {
+              public ServerEventStore,
+              public ChannelStore {
  public:
   ~Store() override = default;
 

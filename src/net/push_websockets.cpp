@@ -132,7 +132,7 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
         co_await close(*s, websocket::close_code::policy_error, "the channel token expired");
         break;
       }
-      std::vector<std::string> messages;
+      std::vector<ChannelMessage> messages;
       if (polled->messages) {
         messages = std::move(*polled->messages);
       } else {
@@ -143,7 +143,8 @@ awaitable<void> serve_channel_socket(HttpStream stream, http::request<http::stri
       }
       std::size_t written = 0;
       for (; written < messages.size(); ++written) {
-        std::string frame = message_frame(messages[written]);  // named: g++ 12, see async_bridge
+        std::string frame =
+            message_frame(messages[written].text);  // named: g++ 12, see async_bridge
         if (!co_await write_text(*s, frame)) break;
       }
       if (written < messages.size()) {

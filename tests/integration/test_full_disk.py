@@ -1,7 +1,7 @@
 """A full disk (docs/semantics.md "Full disk and store errors"): rtmd's data dir on a small
 tmpfs, filled to the last byte by a filler file. Every write answers Unavailable (1503) with a
 clear message and changes nothing (sends, uploads, users, groups, rooms, bans); reads and
-in-memory calls (history, events, channels) go on; webhook events wait in memory; nothing
+in-memory calls (history, events, channel polls) go on; webhook events wait in memory; nothing
 answered rc 0 is lost, and once the filler is gone everything works again, across a restart.
 
 The tmpfs is mounted directly when the test runs as root, else inside a user and mount
@@ -251,13 +251,20 @@ class TestReads(FullDiskCase):
         self.assertOk(self.c.call("session.subscribe", session=s, topic="group:%d" % gid))
         self.assertEqual(self.c.get("/healthz")[0], 200)
 
-    def test_channels_live_in_memory_and_work_on_a_full_disk(self):
-        self.wedge()
+    def test_channels_are_stored_so_a_full_disk_refuses_creates_and_sends_and_polls_go_on(self):
         client_id = unique("chan")
         token = self.assertOk(self.c.server("channel.create", client_id=client_id))["token"]
-        self.assertOk(self.c.server("channel.send", client_id=client_id, message="still here"))
+        self.assertOk(self.c.server("channel.send", client_id=client_id, message="stored"))
+        self.wedge()
+        fresh = unique("chan")
+        self.assertUnavailableFull(self.c.server("channel.create", client_id=fresh))
+        self.assertError(self.c.server("channel.info", client_id=fresh), "NotFound")
+        self.assertUnavailableFull(self.c.server("channel.send", client_id=client_id,
+                                                 message="not stored"))
+        self.assertEqual(self.assertOk(self.c.server("channel.info",
+                                                     client_id=client_id))["pending"], 1)
         got = self.assertOk(self.c.call("channel.poll", token=token, timeout=0))["messages"]
-        self.assertEqual(got, ["still here"])
+        self.assertEqual(got, ["stored"])
 
 
 class TestUploads(FullDiskCase):

@@ -1,6 +1,7 @@
 """Issue 10 section 2: a restart (SIGTERM or kill -9) of a one-node rtmd on its embedded store
 keeps every authorized session: its user, settings, subscriptions and cursor, and every
-message it had not read. A client keeps its session id and reads on; ids keep increasing
+message it had not read. A client keeps its session id and reads on; ids keep increasing.
+Channels keep their queues (a channel.send answered is durable) and connected state
 (docs/semantics.md "Restarts")."""
 
 import json
@@ -211,6 +212,50 @@ class TestRestart(RtmdTestCase):
         later = self.assertOk(self.c.server("events.poll", timeout=5))["events"]
         self.assertGreater(later[0]["id"], last)
         self.assertNotIn("gap", [e["type"] for e in evs + later])
+
+    def check_channel_survives(self, how):
+        cid = "restart-%d" % unique_id()
+        token = self.assertOk(self.c.server("channel.create", client_id=cid))["token"]
+        for m in ("taken 1", "taken 2"):
+            self.assertOk(self.c.server("channel.send", client_id=cid, message=m))
+        taken = self.assertOk(self.c.call("channel.poll", token=token, timeout=0))["messages"]
+        self.assertEqual(taken, ["taken 1", "taken 2"])
+        queued = ["queued %d" % i for i in range(3)]
+        for m in queued:  # each answered once it is durable
+            self.assertOk(self.c.server("channel.send", client_id=cid, message=m))
+
+        self.restart(how)
+
+        info = self.assertOk(self.c.server("channel.info", client_id=cid))
+        self.assertGreaterEqual(info["pending"], len(queued), info)
+        if how == "sigterm":
+            self.assertEqual((info["connected"], info["pending"]), (True, 3))
+        got = self.assertOk(self.c.call("channel.poll", token=token, timeout=0))["messages"]
+        if how == "sigterm":
+            self.assertEqual(got, queued)
+        else:  # kill -9 may give a taken one again, never lose a queued one
+            self.assertEqual(got[-len(queued):], queued)
+            self.assertTrue(set(got) <= set(taken + queued), got)
+        # the same channel goes on: a send after the restart reaches the same token's poll
+        self.assertOk(self.c.server("channel.send", client_id=cid, message="after"))
+        got = self.assertOk(self.c.call("channel.poll", token=token, timeout=5))["messages"]
+        self.assertEqual(got, ["after"])
+
+    def test_sigterm_keeps_channels_their_queues_and_connected_state(self):
+        self.check_channel_survives("sigterm")
+
+    def test_kill_9_keeps_every_channel_message_whose_send_was_answered(self):
+        self.check_channel_survives("kill9")
+
+    def test_a_cleared_channel_stays_empty_across_a_restart(self):
+        cid = "cleared-%d" % unique_id()
+        token = self.assertOk(self.c.server("channel.create", client_id=cid))["token"]
+        for m in ("a", "b"):
+            self.assertOk(self.c.server("channel.send", client_id=cid, message=m))
+        self.assertEqual(self.assertOk(self.c.server("channel.clear", client_id=cid))["cleared"], 2)
+        self.restart("sigterm")
+        self.assertEqual(self.assertOk(self.c.call("channel.poll", token=token,
+                                                   timeout=0))["messages"], [])
 
     def test_the_listen_selection_survives_a_restart(self):
         chosen = self.assertOk(self.c.server("listen", p2p=[7, 9], groups=True,

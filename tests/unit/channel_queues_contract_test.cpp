@@ -50,6 +50,26 @@ ChannelQueuesFactory local_factory() {
 std::vector<ChannelQueuesFactory> engines() { return {local_factory()}; }
 
 using Strings = std::vector<std::string>;
+using Messages = std::vector<ChannelMessage>;
+
+ChannelMessage msg(std::string text, std::uint64_t position = 0) {
+  return ChannelMessage{position, std::move(text)};
+}
+Messages msgs(std::initializer_list<const char*> texts) {
+  Messages out;
+  for (const char* t : texts) out.push_back(msg(t));
+  return out;
+}
+Strings texts(const Messages& messages) {
+  Strings out;
+  for (const auto& m : messages) out.push_back(m.text);
+  return out;
+}
+std::vector<std::uint64_t> positions(const Messages& messages) {
+  std::vector<std::uint64_t> out;
+  for (const auto& m : messages) out.push_back(m.position);
+  return out;
+}
 
 struct Change {
   std::string client_id;
@@ -84,7 +104,8 @@ class ChannelQueuesContractTest : public ::testing::TestWithParam<ChannelQueuesF
     std::uint64_t ticket = 0;
     auto got = node(on).poll(id, now_ + kHour, now_, std::move(waiter), ticket);
     if (ticket_out) *ticket_out = ticket;
-    return got;
+    if (!got) return std::nullopt;
+    return texts(*got);
   }
   std::vector<Change> changes() {
     std::lock_guard lock(mu_);
@@ -108,8 +129,8 @@ class ChannelQueuesContractTest : public ::testing::TestWithParam<ChannelQueuesF
 TEST_P(ChannelQueuesContractTest, AChannelOpenedOnOneNodeSentOnAnotherPolledOnAThirdIsOne) {
   make(ChannelOptions{5, 15'000}, 3);
   node(0).open("c", now_ + kHour, now_);
-  ASSERT_TRUE(node(1).send("c", "one", now_).ok());
-  ASSERT_TRUE(node(1).send("c", "two", now_).ok());
+  ASSERT_TRUE(node(1).send("c", msg("one"), now_).ok());
+  ASSERT_TRUE(node(1).send("c", msg("two"), now_).ok());
   EXPECT_EQ(node(2).info("c", now_)->pending, 2u);
   EXPECT_EQ(*poll("c", nullptr, nullptr, 2), (Strings{"one", "two"}));
   EXPECT_TRUE(node(0).info("c", now_)->connected);
@@ -123,10 +144,10 @@ TEST_P(ChannelQueuesContractTest, ASendOnAnotherNodeWakesTheWaitingPoll) {
   std::uint64_t ticket = 0;
   ASSERT_FALSE(poll(
       "c", [&] { woken.set_value(); }, &ticket, 0));
-  ASSERT_TRUE(node(1).send("c", "hello", now_).ok());
+  ASSERT_TRUE(node(1).send("c", msg("hello"), now_).ok());
   ASSERT_EQ(woken.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
   node(0).cancel_wait("c", ticket, now_);
-  EXPECT_EQ(node(0).take("c"), Strings{"hello"});
+  EXPECT_EQ(texts(node(0).take("c")), Strings{"hello"});
 }
 
 TEST_P(ChannelQueuesContractTest, AWaitingPollOnAnotherNodeReplacesAndWakesTheFirst) {
@@ -139,7 +160,7 @@ TEST_P(ChannelQueuesContractTest, AWaitingPollOnAnotherNodeReplacesAndWakesTheFi
   EXPECT_EQ(first, 1);
   EXPECT_EQ(second, 0);
   EXPECT_EQ(node(0).stats().waiting, 1u);  // at most one waiter per channel
-  ASSERT_TRUE(node(0).send("c", "x", now_).ok());
+  ASSERT_TRUE(node(0).send("c", msg("x"), now_).ok());
   EXPECT_EQ(first, 1);
   EXPECT_EQ(second, 1);
 }
@@ -159,8 +180,8 @@ TEST_P(ChannelQueuesContractTest, SocketsOnTwoNodesHoldTheChannelUntilTheLastDet
 
 TEST_P(ChannelQueuesContractTest, MessagesSentBeforeAnyPollComeInOrderAtTheFirstPoll) {
   q().open("c", now_ + kHour, now_);
-  ASSERT_TRUE(q().send("c", "one", now_).ok());
-  ASSERT_TRUE(q().send("c", "two", now_).ok());
+  ASSERT_TRUE(q().send("c", msg("one"), now_).ok());
+  ASSERT_TRUE(q().send("c", msg("two"), now_).ok());
   EXPECT_EQ(q().info("c", now_)->pending, 2u);
   EXPECT_FALSE(q().info("c", now_)->connected);
   auto got = poll("c");
@@ -172,26 +193,66 @@ TEST_P(ChannelQueuesContractTest, MessagesSentBeforeAnyPollComeInOrderAtTheFirst
 
 TEST_P(ChannelQueuesContractTest, QueuePastItsLimitDropsTheOldest) {
   q().open("c", now_ + kHour, now_);
-  for (int i = 1; i <= 8; ++i) ASSERT_TRUE(q().send("c", std::to_string(i), now_).ok());
+  for (int i = 1; i <= 8; ++i) ASSERT_TRUE(q().send("c", msg(std::to_string(i)), now_).ok());
   EXPECT_EQ(q().info("c", now_)->pending, 5u);
   EXPECT_EQ(*poll("c"), (Strings{"4", "5", "6", "7", "8"}));
 }
 
+TEST_P(ChannelQueuesContractTest, EachMessageKeepsItsPositionAndTheBoundHandsBackWhatItDrops) {
+  make(ChannelOptions{2, 15'000});
+  q().open("c", now_ + kHour, now_);
+  Messages dropped;
+  ASSERT_TRUE(q().send("c", msg("a", 11), now_, &dropped).ok());
+  ASSERT_TRUE(q().send("c", msg("b", 12), now_, &dropped).ok());
+  ASSERT_TRUE(q().send("c", msg("c", 13), now_, &dropped).ok());
+  EXPECT_EQ(positions(dropped), (std::vector<std::uint64_t>{11}));
+  auto taken = q().take("c");
+  EXPECT_EQ(positions(taken), (std::vector<std::uint64_t>{12, 13}));
+  ASSERT_TRUE(q().send("c", msg("d", 14), now_).ok());
+  dropped.clear();
+  q().give_back("c", taken, &dropped);  // limit 2: 12 13 14, the oldest given back goes
+  EXPECT_EQ(positions(dropped), (std::vector<std::uint64_t>{12}));
+  auto cleared = q().clear("c", now_);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(positions(*cleared), (std::vector<std::uint64_t>{13, 14}));
+}
+
+TEST_P(ChannelQueuesContractTest, ARestoredChannelHasItsQueueAndStateWithoutAPresenceChange) {
+  q().restore("c", now_ + kHour, true, {msg("one", 1), msg("two", 2)}, now_);
+  auto info = q().info("c", now_);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->connected);
+  EXPECT_EQ(info->pending, 2u);
+  EXPECT_EQ(info->expires_ms, now_ + kHour);
+  EXPECT_TRUE(changes().empty()) << "the change happened before the restart";
+  EXPECT_EQ(*poll("c"), (Strings{"one", "two"}));
+  EXPECT_TRUE(changes().empty()) << "still connected: no second channel.connected";
+}
+
+TEST_P(ChannelQueuesContractTest, ARestoredConnectedChannelNotPolledWithinTheTimeoutDisconnects) {
+  q().restore("c", now_ + kHour, true, {}, now_);
+  q().sweep(now_ + 14'999);
+  EXPECT_TRUE(q().info("c", now_ + 14'999)->connected) << "its client has the timeout to return";
+  q().sweep(now_ + 15'000);
+  EXPECT_FALSE(q().info("c", now_ + 15'000)->connected);
+  EXPECT_EQ(states("c"), (std::vector<bool>{false}));
+}
+
 TEST_P(ChannelQueuesContractTest, GivenBackMessagesComeFirstInTheirOrderAheadOfNewerOnes) {
   q().open("c", now_ + kHour, now_);
-  ASSERT_TRUE(q().send("c", "one", now_).ok());
-  ASSERT_TRUE(q().send("c", "two", now_).ok());
+  ASSERT_TRUE(q().send("c", msg("one"), now_).ok());
+  ASSERT_TRUE(q().send("c", msg("two"), now_).ok());
   auto taken = q().take("c");
-  ASSERT_EQ(taken, (Strings{"one", "two"}));
-  ASSERT_TRUE(q().send("c", "three", now_).ok());  // arrives while the write fails
+  ASSERT_EQ(texts(taken), (Strings{"one", "two"}));
+  ASSERT_TRUE(q().send("c", msg("three"), now_).ok());  // arrives while the write fails
   q().give_back("c", taken);
   EXPECT_EQ(*poll("c"), (Strings{"one", "two", "three"}));
 }
 
 TEST_P(ChannelQueuesContractTest, GivingBackPastTheLimitDropsTheOldest) {
   q().open("c", now_ + kHour, now_);
-  for (auto m : {"n1", "n2", "n3", "n4"}) ASSERT_TRUE(q().send("c", m, now_).ok());
-  q().give_back("c", {"o1", "o2", "o3"});  // limit 5: o1 and o2 go
+  for (auto m : {"n1", "n2", "n3", "n4"}) ASSERT_TRUE(q().send("c", msg(m), now_).ok());
+  q().give_back("c", msgs({"o1", "o2", "o3"}));  // limit 5: o1 and o2 go
   EXPECT_EQ(*poll("c"), (Strings{"o3", "n1", "n2", "n3", "n4"}));
 }
 
@@ -201,10 +262,10 @@ TEST_P(ChannelQueuesContractTest, GivingBackWakesTheWaitingPoll) {
   q().open("c", now_ + kHour, now_);
   ASSERT_FALSE(poll(
       "c", [&] { ++woken; }, &ticket));
-  q().give_back("c", {"again"});
+  q().give_back("c", msgs({"again"}));
   EXPECT_EQ(woken, 1);
   q().cancel_wait("c", ticket, now_);
-  EXPECT_EQ(q().take("c"), Strings{"again"});
+  EXPECT_EQ(texts(q().take("c")), Strings{"again"});
 }
 
 TEST_P(ChannelQueuesContractTest, GivingBackNothingWakesNobody) {
@@ -216,7 +277,7 @@ TEST_P(ChannelQueuesContractTest, GivingBackNothingWakesNobody) {
 }
 
 TEST_P(ChannelQueuesContractTest, GivingBackToAForgottenChannelDoesNothing) {
-  q().give_back("never", {"x"});
+  q().give_back("never", msgs({"x"}));
   EXPECT_EQ(q().info("never", now_).error().rc, Rc::NotFound);
   EXPECT_EQ(q().stats().channels, 0u);
 }
@@ -227,17 +288,17 @@ TEST_P(ChannelQueuesContractTest, TakeFromAChannelNeverOpenedIsEmpty) {
 }
 
 TEST_P(ChannelQueuesContractTest, UnknownClientIdIsNotFound) {
-  EXPECT_EQ(q().send("nobody", "x", now_).error().rc, Rc::NotFound);
+  EXPECT_EQ(q().send("nobody", msg("x"), now_).error().rc, Rc::NotFound);
   EXPECT_EQ(q().info("nobody", now_).error().rc, Rc::NotFound);
   EXPECT_EQ(q().clear("nobody", now_).error().rc, Rc::NotFound);
 }
 
 TEST_P(ChannelQueuesContractTest, ClearDropsEverythingAndSaysHowMany) {
   q().open("c", now_ + kHour, now_);
-  EXPECT_TRUE(q().send("c", "a", now_).ok());
-  EXPECT_TRUE(q().send("c", "b", now_).ok());
-  EXPECT_EQ(*q().clear("c", now_), 2u);
-  EXPECT_EQ(*q().clear("c", now_), 0u);
+  EXPECT_TRUE(q().send("c", msg("a"), now_).ok());
+  EXPECT_TRUE(q().send("c", msg("b"), now_).ok());
+  EXPECT_EQ(q().clear("c", now_)->size(), 2u);
+  EXPECT_EQ(q().clear("c", now_)->size(), 0u);
   EXPECT_TRUE(poll("c")->empty());
 }
 
@@ -254,10 +315,10 @@ TEST_P(ChannelQueuesContractTest, ConcurrentSendsAndPollsLoseNothingBeyondTheBou
     }
   });
   std::thread a([&] {
-    for (int i = 0; i < kPerThread; ++i) EXPECT_TRUE(node(1).send("c", "a", now_).ok());
+    for (int i = 0; i < kPerThread; ++i) EXPECT_TRUE(node(1).send("c", msg("a"), now_).ok());
   });
   std::thread b([&] {
-    for (int i = 0; i < kPerThread; ++i) EXPECT_TRUE(node(2).send("c", "b", now_).ok());
+    for (int i = 0; i < kPerThread; ++i) EXPECT_TRUE(node(2).send("c", msg("b"), now_).ok());
   });
   a.join();
   b.join();
@@ -274,12 +335,12 @@ TEST_P(ChannelQueuesContractTest, SendWakesTheWaitingPollOnceAndTakeGetsTheMessa
   std::uint64_t ticket = 0;
   ASSERT_FALSE(poll(
       "c", [&] { ++woken; }, &ticket));
-  std::thread sender([&] { EXPECT_TRUE(q().send("c", "hello", now_).ok()); });
+  std::thread sender([&] { EXPECT_TRUE(q().send("c", msg("hello"), now_).ok()); });
   sender.join();
   EXPECT_EQ(woken.load(), 1);
   q().cancel_wait("c", ticket, now_);
-  EXPECT_EQ(q().take("c"), Strings{"hello"});
-  EXPECT_TRUE(q().send("c", "again", now_).ok());
+  EXPECT_EQ(texts(q().take("c")), Strings{"hello"});
+  EXPECT_TRUE(q().send("c", msg("again"), now_).ok());
   q().wake_all();
   EXPECT_EQ(woken.load(), 1);  // a waiter is called once
 }
@@ -306,7 +367,7 @@ TEST_P(ChannelQueuesContractTest, CancelWaitWithAStaleTicketLeavesTheNewerWaiter
   EXPECT_NE(t1, t2);
   q().cancel_wait("c", t1, now_);  // the first poll ends late, after it was replaced
   EXPECT_EQ(q().stats().waiting, 1u);
-  ASSERT_TRUE(q().send("c", "x", now_).ok());
+  ASSERT_TRUE(q().send("c", msg("x"), now_).ok());
   EXPECT_EQ(second, 1);
 }
 
@@ -317,7 +378,7 @@ TEST_P(ChannelQueuesContractTest, CancelledWaiterIsNotCalled) {
       "c", [&] { ++woken; }, &ticket));
   q().cancel_wait("c", ticket, now_);
   EXPECT_EQ(q().stats().waiting, 0u);
-  EXPECT_TRUE(q().send("c", "x", now_).ok());
+  EXPECT_TRUE(q().send("c", msg("x"), now_).ok());
   q().wake_all();
   EXPECT_EQ(woken, 0);
 }
@@ -330,7 +391,7 @@ TEST_P(ChannelQueuesContractTest, NoWaitFlagAnswersAtOnceInsteadOfWaiting) {
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->empty());
   EXPECT_EQ(q().stats().waiting, 0u);
-  EXPECT_TRUE(q().send("c", "x", now_).ok());
+  EXPECT_TRUE(q().send("c", msg("x"), now_).ok());
 }
 
 TEST_P(ChannelQueuesContractTest, APollRacingWithShutdownEitherAnswersOrIsWoken) {
@@ -338,7 +399,7 @@ TEST_P(ChannelQueuesContractTest, APollRacingWithShutdownEitherAnswersOrIsWoken)
     make(ChannelOptions{5, 15'000});
     std::atomic<bool> stop{false};
     std::atomic<int> woken{0};
-    std::optional<Strings> answered;
+    std::optional<Messages> answered;
     std::thread poller([&] {
       std::uint64_t ticket = 0;
       answered = q().poll(
@@ -368,7 +429,7 @@ TEST_P(ChannelQueuesContractTest, WaitersAreCalledWithNoEngineLockHeld) {
   std::size_t pending_seen = 99;
   // A waiter that calls back into the engine would deadlock under the engine's lock.
   ASSERT_FALSE(poll("c", [&] { pending_seen = q().info("c", now_)->pending; }));
-  ASSERT_TRUE(q().send("c", "x", now_).ok());
+  ASSERT_TRUE(q().send("c", msg("x"), now_).ok());
   EXPECT_EQ(pending_seen, 1u);
 }
 
@@ -384,7 +445,7 @@ TEST_P(ChannelQueuesContractTest, FirstPollConnectsOnceAndTheHookSeesItWithItsTi
 TEST_P(ChannelQueuesContractTest, PollOpensAChannelNeverCreatedHere) {
   // A token minted by the application itself: the poll proves the channel.
   EXPECT_TRUE(poll("minted")->empty());
-  EXPECT_TRUE(q().send("minted", "hi", now_).ok());
+  EXPECT_TRUE(q().send("minted", msg("hi"), now_).ok());
 }
 
 TEST_P(ChannelQueuesContractTest, NoPollForTheTimeoutDisconnects) {
@@ -397,7 +458,7 @@ TEST_P(ChannelQueuesContractTest, NoPollForTheTimeoutDisconnects) {
   EXPECT_FALSE(q().info("c", now_)->connected);
   EXPECT_EQ(changes().back(), (Change{"c", false, now_}));
   // Messages still queue for the next poll, which connects again.
-  EXPECT_TRUE(q().send("c", "later", now_).ok());
+  EXPECT_TRUE(q().send("c", msg("later"), now_).ok());
   EXPECT_EQ(*poll("c"), Strings{"later"});
   EXPECT_EQ(states("c"), (std::vector<bool>{true, false, true}));
 }
@@ -493,13 +554,13 @@ TEST_P(ChannelQueuesContractTest, ChannelIsForgottenAtItsLatestExpiry) {
   q().open("c", now_ + 10'000, now_);
   q().open("c", now_ + 20'000, now_);
   q().open("c", now_ + 5'000, now_);  // an earlier expiry never shortens it
-  EXPECT_TRUE(q().send("c", "x", now_).ok());
+  EXPECT_TRUE(q().send("c", msg("x"), now_).ok());
   now_ += 19'999;
   EXPECT_EQ(q().sweep(now_), 0u);
   EXPECT_EQ(q().info("c", now_)->pending, 1u);
   now_ += 1;
   EXPECT_EQ(q().info("c", now_).error().rc, Rc::NotFound);  // dead even before the sweep
-  EXPECT_EQ(q().send("c", "y", now_).error().rc, Rc::NotFound);
+  EXPECT_EQ(q().send("c", msg("y"), now_).error().rc, Rc::NotFound);
   EXPECT_EQ(q().clear("c", now_).error().rc, Rc::NotFound);
   EXPECT_EQ(q().sweep(now_), 1u);
   EXPECT_EQ(q().stats().channels, 0u);
@@ -519,7 +580,7 @@ TEST_P(ChannelQueuesContractTest, ExpiryDisconnectsAndWakesTheWaitingPoll) {
 
 TEST_P(ChannelQueuesContractTest, ANewTokenAfterExpiryStartsWithAnEmptyQueue) {
   q().open("c", now_ + 1'000, now_);
-  EXPECT_TRUE(q().send("c", "old", now_).ok());
+  EXPECT_TRUE(q().send("c", msg("old"), now_).ok());
   now_ += 2'000;
   EXPECT_TRUE(poll("c")->empty());
   EXPECT_EQ(q().info("c", now_)->pending, 0u);
@@ -548,8 +609,8 @@ TEST_P(ChannelQueuesContractTest, SweepForgetsOnlyExpiredChannelsAndCountsThem) 
 
 TEST_P(ChannelQueuesContractTest, StatsCountChannelsConnectedPendingAndWaiting) {
   q().open("a", now_ + kHour, now_);
-  ASSERT_TRUE(q().send("a", "1", now_).ok());
-  ASSERT_TRUE(q().send("a", "2", now_).ok());
+  ASSERT_TRUE(q().send("a", msg("1"), now_).ok());
+  ASSERT_TRUE(q().send("a", msg("2"), now_).ok());
   poll("b", [] {});
   q().attach("d", now_ + kHour, now_);
   auto st = q().stats();

@@ -208,6 +208,26 @@ class LoopCheckingStore final : public Store {
     note("load_server_events");
     return inner_.load_server_events(keep);
   }
+  void append_channel_message(const std::string& client_id, std::int64_t expires_ms,
+                              std::string text, ChannelAppendCallback done) override {
+    note("append_channel_message");
+    inner_.append_channel_message(client_id, expires_ms, std::move(text), std::move(done));
+  }
+  Status save_channel(const ChannelRecord& channel) override {
+    note("save_channel");
+    return inner_.save_channel(channel);
+  }
+  Status save_channels(const std::vector<ChannelRecord>& channels,
+                       const std::vector<ChannelMessageRow>& restored,
+                       const std::vector<std::uint64_t>& gone, std::int64_t now_ms) override {
+    note("save_channels");
+    return inner_.save_channels(channels, restored, gone, now_ms);
+  }
+  Result<std::vector<ChannelRecord>> load_channels(std::int64_t now_ms,
+                                                   std::size_t queue_limit) override {
+    note("load_channels");
+    return inner_.load_channels(now_ms, queue_limit);
+  }
   Status put_meta(const std::string& key, const std::string& value) override {
     note("put_meta");
     return inner_.put_meta(key, value);

@@ -478,7 +478,7 @@ TEST_F(SqliteStoreTest, OpenWritesTheSchemaVersionAndRefusesAnother) {
   }
   {
     RawDb raw(path_);
-    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
     EXPECT_EQ(raw.query_text("PRAGMA journal_mode"), "wal");
     ASSERT_EQ(raw.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'"), SQLITE_OK);
   }
@@ -515,7 +515,7 @@ TEST_F(SqliteStoreTest, OpeningAVersion1FileUpgradesItAndKeepsEveryMessage) {
   ASSERT_TRUE(store);
   {
     RawDb raw(path_);
-    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+    EXPECT_EQ(raw.query_text("SELECT value FROM meta WHERE key = 'schema_version'"), "4");
   }
   auto h = store->history(p2p_query(1, 2));
   ASSERT_TRUE(h.ok()) << h.error().msg;

@@ -1211,6 +1211,98 @@ TEST_P(StoreContractTest, ServerEventsAreKeptToTheNewestWithTheirCursorAcrossARe
   EXPECT_EQ(fewer->events.front().first, 4u);
 }
 
+// --- ChannelStore --------------------------------------------------------------------------
+
+namespace {
+
+std::uint64_t append_channel(Store& store, const std::string& client_id, std::int64_t expires_ms,
+                             const std::string& text) {
+  std::promise<Result<std::uint64_t>> done;
+  store.append_channel_message(client_id, expires_ms, text,
+                               [&](Result<std::uint64_t> r) { done.set_value(std::move(r)); });
+  auto r = done.get_future().get();
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().msg);
+  return r.ok() ? *r : 0;
+}
+
+std::vector<std::string> channel_texts(const ChannelRecord& c) {
+  std::vector<std::string> out;
+  for (const auto& m : c.messages) out.push_back(m.text);
+  return out;
+}
+
+}  // namespace
+
+TEST_P(StoreContractTest, ChannelMessagesComeBackInOrderWithTheirChannelAcrossARestart) {
+  const std::int64_t now = 1'000'000, hour = 3'600'000;
+  std::uint64_t a = 0, b = 0, c = 0;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    // Saved by create, then by its first message: the later expiry wins, never the earlier.
+    ASSERT_TRUE(store->save_channel(ChannelRecord{"ch", now + 2 * hour, false, {}}).ok());
+    a = append_channel(*store, "ch", now + hour, "one");
+    b = append_channel(*store, "ch", now + hour, "two");
+    c = append_channel(*store, "other", now + hour, "three");  // its channel comes with it
+    EXPECT_GT(a, 0u);
+    EXPECT_LT(a, b);
+    EXPECT_LT(b, c);
+    store->close();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto got = store->load_channels(now, 10);
+  ASSERT_TRUE(got.ok()) << got.error().msg;
+  ASSERT_EQ(got->size(), 2u);
+  const ChannelRecord& ch = (*got)[0].client_id == "ch" ? (*got)[0] : (*got)[1];
+  const ChannelRecord& other = (*got)[0].client_id == "ch" ? (*got)[1] : (*got)[0];
+  EXPECT_EQ(ch.expires_ms, now + 2 * hour);
+  EXPECT_FALSE(ch.connected);
+  EXPECT_EQ(channel_texts(ch), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(ch.messages[0].position, a);
+  EXPECT_EQ(ch.messages[1].position, b);
+  EXPECT_EQ(other.expires_ms, now + hour);
+  EXPECT_EQ(channel_texts(other), (std::vector<std::string>{"three"}));
+}
+
+TEST_P(StoreContractTest, SaveChannelsForgetsGonePositionsPutsBackRestoredOnesAndDropsExpired) {
+  const std::int64_t now = 1'000'000, hour = 3'600'000;
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::uint64_t one = append_channel(*store, "ch", now + hour, "one");
+  std::uint64_t two = append_channel(*store, "ch", now + hour, "two");
+  append_channel(*store, "short", now + 1'000, "dies with its channel");
+  // "one" was taken and delivered, "two" taken, forgotten, then given back; "ch" connected.
+  ASSERT_TRUE(store->save_channels({}, {}, {one, two}, now).ok());
+  ASSERT_TRUE(store
+                  ->save_channels({ChannelRecord{"ch", now, true, {}}},
+                                  {ChannelMessageRow{"ch", ChannelMessage{two, "two"}}}, {},
+                                  now + 1'000)
+                  .ok());
+  auto got = store->load_channels(now + 1'000, 10);
+  ASSERT_TRUE(got.ok()) << got.error().msg;
+  ASSERT_EQ(got->size(), 1u) << "the channel that expired is gone with its message";
+  EXPECT_EQ((*got)[0].client_id, "ch");
+  EXPECT_TRUE((*got)[0].connected);
+  EXPECT_EQ((*got)[0].expires_ms, now + hour) << "a save never shortens a channel";
+  EXPECT_EQ(channel_texts((*got)[0]), (std::vector<std::string>{"two"}));
+  EXPECT_EQ((*got)[0].messages[0].position, two) << "back under its own position";
+  std::uint64_t three = append_channel(*store, "ch", now + hour, "three");
+  EXPECT_GT(three, two) << "a position is never handed out twice";
+}
+
+TEST_P(StoreContractTest, LoadChannelsAnswersAtMostTheNewestQueueLimitMessages) {
+  const std::int64_t now = 1'000'000, hour = 3'600'000;
+  auto store = open();
+  ASSERT_TRUE(store);
+  for (int i = 1; i <= 5; ++i) append_channel(*store, "ch", now + hour, std::to_string(i));
+  auto got = store->load_channels(now, 3);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(channel_texts((*got)[0]), (std::vector<std::string>{"3", "4", "5"}));
+  EXPECT_TRUE(store->load_channels(now + hour, 3)->empty()) << "expired at its expiry";
+}
+
 TEST_P(StoreContractTest, OutboxDueAnswersLiveEntriesThatAreDueOldestFirst) {
   auto store = open();
   ASSERT_TRUE(store);

@@ -20,13 +20,19 @@ Status check_client_id(const std::string& client_id) {
 
 }  // namespace
 
-ChannelService::ChannelService(const NodeConfig& config, ChannelQueues& channels,
-                               ServerEventService& server_events, const TokenSigner& signer,
-                               const std::atomic<bool>& shutting_down)
-    : config_(config), signer_(signer), shutting_down_(shutting_down), channels_(channels) {
+ChannelService::ChannelService(const NodeConfig& config, ChannelStore& store,
+                               ChannelQueues& channels, ServerEventService& server_events,
+                               const TokenSigner& signer, const std::atomic<bool>& shutting_down)
+    : config_(config),
+      store_(store),
+      signer_(signer),
+      shutting_down_(shutting_down),
+      channels_(channels) {
   channels_.set_presence_hook(
-      [&server_events](const std::string& client_id, bool connected, std::int64_t now) {
+      [this, &server_events](const std::string& client_id, bool connected, std::int64_t now) {
         server_events.record_channel_presence(client_id, connected, now);
+        std::lock_guard lock(changes_mu_);
+        connected_changes_[client_id] = connected;
       });
 }
 
@@ -42,6 +48,11 @@ Result<std::string> ChannelService::create(const std::string& client_id, std::in
   claims["sub"] = client_id;
   claims["iat"] = now / 1000;
   claims["exp"] = exp;
+  // Stored before it opens and the token goes out: a send right after it, answered once
+  // durable, must find its channel after a restart too; a store that refuses changes nothing.
+  auto before = channels_.info(client_id, now);
+  ChannelRecord record{client_id, exp * 1000, before.ok() && before->connected, {}};
+  if (auto saved = store_.save_channel(record); !saved) return saved.error();
   channels_.open(client_id, exp * 1000, now);
   return signer_.sign(claims);
 }
@@ -65,12 +76,27 @@ Result<ChannelToken> ChannelService::check_token(std::string_view token) {
   return out;
 }
 
-Status ChannelService::send(const std::string& client_id, std::string message) {
-  if (auto valid = check_client_id(client_id); !valid) return valid;
+void ChannelService::send(const std::string& client_id, std::string message, SendDone done) {
+  if (auto valid = check_client_id(client_id); !valid) return done(valid);
   if (message.size() > config_.max_msg_bytes)
-    return make_error(Rc::PayloadTooLarge,
-                      "message is over " + std::to_string(config_.max_msg_bytes) + " bytes");
-  return channels_.send(client_id, std::move(message), config_.now_ms());
+    return done(make_error(Rc::PayloadTooLarge,
+                           "message is over " + std::to_string(config_.max_msg_bytes) + " bytes"));
+  auto info = channels_.info(client_id, config_.now_ms());
+  if (!info) return done(info.error());
+  // The text is written and queued; a copy of it waits in the callback for the queue.
+  std::string text = message;
+  store_.append_channel_message(
+      client_id, info->expires_ms, std::move(message),
+      [this, client_id, text = std::move(text),
+       done = std::move(done)](Result<std::uint64_t> position) mutable {
+        if (!position) return done(position.error());
+        std::vector<ChannelMessage> dropped;
+        Status queued = channels_.send(client_id, ChannelMessage{*position, std::move(text)},
+                                       config_.now_ms(), &dropped);
+        if (!queued) dropped.push_back(ChannelMessage{*position, {}});  // expired meanwhile
+        forget(dropped);
+        done(queued);
+      });
 }
 
 Result<ChannelInfo> ChannelService::info(const std::string& client_id) {
@@ -80,7 +106,10 @@ Result<ChannelInfo> ChannelService::info(const std::string& client_id) {
 
 Result<std::size_t> ChannelService::clear(const std::string& client_id) {
   if (auto valid = check_client_id(client_id); !valid) return valid.error();
-  return channels_.clear(client_id, config_.now_ms());
+  auto cleared = channels_.clear(client_id, config_.now_ms());
+  if (!cleared) return cleared.error();
+  forget(*cleared);
+  return cleared->size();
 }
 
 Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelQueues::Waiter waiter,
@@ -90,6 +119,7 @@ Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelQueues::
   ChannelPoll out;
   out.messages = channels_.poll(checked->client_id, checked->expires_ms, config_.now_ms(),
                                 std::move(waiter), ticket, &shutting_down_);
+  if (out.messages) forget(*out.messages);
   out.client_id = std::move(checked->client_id);
   return out;
 }
@@ -98,12 +128,67 @@ void ChannelService::cancel_wait(const std::string& client_id, std::uint64_t tic
   channels_.cancel_wait(client_id, ticket, config_.now_ms());
 }
 
-std::vector<std::string> ChannelService::take(const std::string& client_id) {
-  return channels_.take(client_id);
+std::vector<ChannelMessage> ChannelService::take(const std::string& client_id) {
+  auto taken = channels_.take(client_id);
+  forget(taken);
+  return taken;
 }
 
-void ChannelService::give_back(const std::string& client_id, std::vector<std::string> messages) {
-  channels_.give_back(client_id, std::move(messages));
+void ChannelService::give_back(const std::string& client_id, std::vector<ChannelMessage> messages) {
+  {
+    std::lock_guard lock(changes_mu_);
+    for (const auto& m : messages) {
+      if (m.position == 0 || gone_.erase(m.position)) continue;  // its row is still there
+      restored_.push_back(ChannelMessageRow{client_id, m});
+    }
+  }
+  std::vector<ChannelMessage> dropped;
+  channels_.give_back(client_id, std::move(messages), &dropped);
+  forget(dropped);
+}
+
+void ChannelService::forget(const std::vector<ChannelMessage>& messages) {
+  if (messages.empty()) return;
+  std::lock_guard lock(changes_mu_);
+  for (const auto& m : messages)
+    if (m.position != 0) gone_.insert(m.position);
+}
+
+Status ChannelService::restore() {
+  std::int64_t now = config_.now_ms();
+  auto stored = store_.load_channels(now, config_.channel_queue_limit);
+  if (!stored) return stored.error();
+  for (auto& c : *stored)
+    channels_.restore(c.client_id, c.expires_ms, c.connected, std::move(c.messages), now);
+  return ok_status();
+}
+
+void ChannelService::checkpoint() {
+  std::lock_guard checkpoint_lock(checkpoint_mu_);
+  std::unordered_map<std::string, bool> changes;
+  std::vector<std::uint64_t> gone;
+  std::vector<ChannelMessageRow> restored;
+  {
+    std::lock_guard lock(changes_mu_);
+    changes.swap(connected_changes_);
+    gone.assign(gone_.begin(), gone_.end());
+    gone_.clear();
+    restored.swap(restored_);
+  }
+  std::int64_t now = config_.now_ms();
+  std::vector<ChannelRecord> records;
+  for (const auto& [client_id, connected] : changes) {
+    auto info = channels_.info(client_id, now);
+    if (!info) continue;  // expired: the save forgets it
+    records.push_back(ChannelRecord{client_id, info->expires_ms, connected, {}});
+  }
+  if (store_.save_channels(records, restored, gone, now)) return;
+  // The store logged why; everything goes again with the next checkpoint. A newer connected
+  // state recorded meanwhile wins over this one.
+  std::lock_guard lock(changes_mu_);
+  for (auto& [client_id, connected] : changes) connected_changes_.try_emplace(client_id, connected);
+  gone_.insert(gone.begin(), gone.end());
+  restored_.insert(restored_.begin(), restored.begin(), restored.end());
 }
 
 Result<ChannelToken> ChannelService::attach(std::string_view token) {

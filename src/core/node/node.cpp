@@ -33,7 +33,7 @@ Node::Node(Store& store, Broker& broker, LiveState live, NodeConfig config)
       sessions_(config_, store_, broker_, publisher_, access_, limits_, server_events_, signer_,
                 shutting_down_, live.login_attempts, live.session_directory),
       messages_(config_, store_, publisher_, access_, limits_, server_events_),
-      channels_(config_, live.channels, server_events_, signer_, shutting_down_),
+      channels_(config_, store_, live.channels, server_events_, signer_, shutting_down_),
       directory_(config_, store_, publisher_, access_, sessions_, signer_),
       moderation_(config_, store_, bans_, access_, sessions_, directory_),
       files_(config_, store_, access_, messages_, server_events_, signer_) {}
@@ -45,6 +45,7 @@ Status Node::start() {
   if (auto loaded = moderation_.load(); !loaded) return loaded;
   if (auto loaded = server_events_.load_listen(); !loaded) return loaded;
   if (auto restored = server_events_.restore(); !restored) return restored;
+  if (auto restored = channels_.restore(); !restored) return restored;
   broker_.set_handler([this](const Publication& p) { sessions_.deliver(p); });
   broker_.subscribe(Target::all());  // broadcasts reach every node
   return sessions_.restore();
@@ -53,6 +54,7 @@ Status Node::start() {
 void Node::checkpoint() {
   sessions_.checkpoint();
   server_events_.checkpoint();
+  channels_.checkpoint();
 }
 
 void Node::sweep() {

@@ -68,10 +68,11 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   // Loads (or creates) the token secret and the bans, connects to the broker, and gives back
-  // the sessions stored before a restart (SessionService::restore).
+  // the server event stream, the channels and the sessions stored before a restart.
   Status start();
-  // Writes the sessions' read positions and id reservations (SessionService::checkpoint);
-  // rtmd runs it every 100 ms on the store-call pool and once more after the loops stop.
+  // Writes the sessions' read positions and id reservations, the server event stream and
+  // the channels' changes (each service's checkpoint); rtmd runs it every 100 ms on the
+  // store-call pool and once more after the loops stop.
   void checkpoint();
   std::int64_t now_ms() const { return config_.now_ms(); }
   const NodeConfig& config() const { return config_; }

@@ -76,17 +76,28 @@ AppendWriter::~AppendWriter() {
 }
 
 void AppendWriter::append(Message message, Store::AppendCallback done) {
-  enqueue(Pending{std::move(message), std::move(done), nullptr});
+  enqueue(Pending{std::move(message), std::move(done), nullptr, nullptr});
 }
 
 void AppendWriter::append(Message message, FileRecord file, Store::AppendCallback done) {
+  enqueue(Pending{std::move(message), std::move(done),
+                  std::make_unique<FileRecord>(std::move(file)), nullptr});
+}
+
+void AppendWriter::append_channel(std::string client_id, std::int64_t expires_ms, std::string text,
+                                  Store::AppendCallback done) {
+  Message m;
+  m.msg = std::move(text);
   enqueue(
-      Pending{std::move(message), std::move(done), std::make_unique<FileRecord>(std::move(file))});
+      Pending{std::move(m), std::move(done), nullptr,
+              std::make_unique<ChannelAppend>(ChannelAppend{std::move(client_id), expires_ms})});
 }
 
 void AppendWriter::enqueue(Pending pending) {
-  // A queued send is its message, its callback and one pointer: a file's record stays off it.
-  static_assert(sizeof(Pending) <= sizeof(Message) + sizeof(Store::AppendCallback) + sizeof(void*));
+  // A queued send is its message, its callback and two pointers: a file's record and a
+  // channel stay off it.
+  static_assert(sizeof(Pending) <=
+                sizeof(Message) + sizeof(Store::AppendCallback) + 2 * sizeof(void*));
   const char* refusal = "the store is closed";
   {
     std::lock_guard lock(mu_);
@@ -223,6 +234,10 @@ AppendWriter::Committed AppendWriter::write_batch(std::vector<Pending> batch) {
 Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
                                   std::vector<Result<AppendOutcome>>& out) {
   for (const Pending& p : batch) {
+    if (p.channel) {
+      if (auto s = insert_channel_message(p, out); !s) return s;
+      continue;
+    }
     const Message& m = p.message;
     if (!ids_storable(m) || (p.file && !file_storable(*p.file))) {
       out.push_back(Error{Rc::InvalidParameter, "ids above 9223372036854775807 cannot be stored"});
@@ -255,6 +270,27 @@ Status AppendWriter::insert_batch(const std::vector<Pending>& batch,
       return Error{Rc::Internal, "sqlite: an insert conflicted but the first message is missing"};
     out.push_back(AppendOutcome{from_db(first->column_int64(0)), first->column_int64(1), true});
   }
+  return ok_status();
+}
+
+Status AppendWriter::insert_channel_message(const Pending& p,
+                                            std::vector<Result<AppendOutcome>>& out) {
+  {
+    // The channel with it: a message whose channel was never saved would not come back.
+    auto q = db_->prepare(
+        "INSERT INTO channels (client_id, expires_ms, connected) VALUES (?, ?, 0) "
+        "ON CONFLICT (client_id) DO UPDATE SET expires_ms = max(expires_ms, excluded.expires_ms)");
+    if (!q) return q.error();
+    q->bind(1, p.channel->client_id).bind(2, p.channel->expires_ms);
+    if (auto s = q->run(); !s) return s;
+  }
+  auto q = db_->prepare("INSERT INTO channel_messages (client_id, body) VALUES (?, ?)");
+  if (!q) return q.error();
+  q->bind(1, p.channel->client_id).bind(2, p.message.msg);
+  if (auto s = q->run(); !s) return s;
+  AppendOutcome o;
+  o.position = static_cast<std::uint64_t>(q->last_insert_rowid());
+  out.push_back(o);
   return ok_status();
 }
 

@@ -49,6 +49,10 @@ class AppendWriter {
   // The same, with the record of the file the message announces, inserted in the message's
   // transaction (Store::append_file_message).
   void append(Message message, FileRecord file, Store::AppendCallback done);
+  // A channel message (ChannelStore::append_channel_message) in the same pipeline: its
+  // outcome's position is its row's, and its callback runs in commit order with the rest.
+  void append_channel(std::string client_id, std::int64_t expires_ms, std::string text,
+                      Store::AppendCallback done);
 
   // Stops taking appends, writes and syncs what is queued, runs its callbacks and joins the
   // threads. Safe to call more than once and from several threads; each call returns once
@@ -57,12 +61,18 @@ class AppendWriter {
   void close();
 
  private:
+  // The channel a channel message goes to; its text is the Pending's message.msg.
+  struct ChannelAppend {
+    std::string client_id;
+    std::int64_t expires_ms = 0;
+  };
   struct Pending {
     Message message;
     Store::AppendCallback done;
-    // Behind a pointer: most sends announce no file, and a FileRecord inline would make every
-    // queued message ~216 bytes larger.
+    // Behind pointers: most sends announce no file and go to no channel, and a FileRecord
+    // inline would make every queued message ~216 bytes larger.
     std::unique_ptr<FileRecord> file;
+    std::unique_ptr<ChannelAppend> channel;
   };
   void enqueue(Pending pending);
   // A batch the writer finished: its outcomes if it committed, or the error for all of it.
@@ -81,6 +91,8 @@ class AppendWriter {
   // The outcome of each message of `batch`, in order, once they are all written (the caller
   // commits); or the error that makes the whole batch fail.
   Status insert_batch(const std::vector<Pending>& batch, std::vector<Result<AppendOutcome>>& out);
+  // One channel message of a batch: the channel's row, then the message's.
+  Status insert_channel_message(const Pending& p, std::vector<Result<AppendOutcome>>& out);
   // fdatasync of the WAL file; reopens it if SQLite has replaced it since the last call.
   Status sync_wal();
 

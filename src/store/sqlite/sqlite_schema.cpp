@@ -193,6 +193,17 @@ std::string schema_sql() {
       topic TEXT NOT NULL,
       PRIMARY KEY (session_id, key)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS channels (
+      client_id TEXT PRIMARY KEY NOT NULL,
+      expires_ms INTEGER NOT NULL,
+      connected INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS channel_messages (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      client_id TEXT NOT NULL,
+      body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS channel_messages_channel ON channel_messages (client_id, id);
     )sql"
          // No index on mid itself: the generator makes mids unique, and every index costs a
          // page write per batch on the hot path. Only sends that carry their own mid pay for
@@ -248,7 +259,7 @@ Status create_schema(Db& db) {
       !s)
     return s;
   bool from_v1 = false;
-  bool older = false;  // version 1 or 2: the schema below adds what they lack
+  bool older = false;  // version 1, 2 or 3: the schema below adds what they lack
   {
     auto q = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!q) return q.error();
@@ -258,7 +269,7 @@ Status create_schema(Db& db) {
     if (found == "1") {
       from_v1 = true;
       older = true;
-    } else if (found == "2") {
+    } else if (found == "2" || found == "3") {
       older = true;
     } else if (!found.empty() && found != std::to_string(kSchemaVersion)) {
       return Error{Rc::Unavailable, "sqlite: the database has schema version " + found +

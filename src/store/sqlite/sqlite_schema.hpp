@@ -18,7 +18,7 @@
 namespace rtm::sqlite {
 
 // The version this code writes and reads; kept in meta under "schema_version".
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // SQLite integers are signed 64-bit, so ids (uids, gids, rids, mids) above INT64_MAX cannot
 // be stored with their order intact. Writes refuse them; reads answer "not there".

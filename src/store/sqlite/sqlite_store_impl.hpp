@@ -11,6 +11,7 @@
 //   sqlite_meta.cpp        MetaStore
 //   sqlite_sessions.cpp    SessionStore
 //   sqlite_server_events.cpp ServerEventStore
+//   sqlite_channels.cpp    ChannelStore: appends go to the writer, the rest to the pool
 //   sqlite_store.cpp       opening a file: the schema, the writer and the pool
 // Only the files of this directory include it.
 #pragma once
@@ -105,6 +106,16 @@ class SqliteStore final : public Store {
   Status save_server_events(const std::vector<std::pair<std::uint64_t, std::string>>& events,
                             std::uint64_t cursor, std::size_t keep) override;
   Result<StoredServerEvents> load_server_events(std::size_t keep) override;
+
+  // --- ChannelStore (sqlite_channels.cpp) --------------------------------------------------
+  void append_channel_message(const std::string& client_id, std::int64_t expires_ms,
+                              std::string text, ChannelAppendCallback done) override;
+  Status save_channel(const ChannelRecord& channel) override;
+  Status save_channels(const std::vector<ChannelRecord>& channels,
+                       const std::vector<ChannelMessageRow>& restored,
+                       const std::vector<std::uint64_t>& gone, std::int64_t now_ms) override;
+  Result<std::vector<ChannelRecord>> load_channels(std::int64_t now_ms,
+                                                   std::size_t queue_limit) override;
 
   void close() override { writer_->close(); }
 
