@@ -462,6 +462,20 @@ void Session::mark_dirty() {
   if (marked) marked->mark(id_);
 }
 
+void Session::pass_idle(std::uint64_t through) {
+  DirtySessions* marked;
+  {
+    std::lock_guard lock(mu_);
+    // read == pushed: no message is unread (the first unread one would bound the read).
+    if (state_ != SessionState::Live || through <= pushed_position_ ||
+        read_position_locked() != pushed_position_)
+      return;
+    pushed_position_ = through;
+    marked = mark_dirty_locked();
+  }
+  if (marked) marked->mark(id_);
+}
+
 void Session::reserved(std::uint64_t id_limit) {
   Waiter waiter;
   {

@@ -174,6 +174,11 @@ class Session {
   // How long a read must be past before a restart stops giving it back to `after` readers.
   static constexpr std::int64_t kAckLagMs = 10'000;
   void mark_dirty();
+  // Every message up to `through` has reached this session or was not for it: with nothing
+  // unread, its read position moves there (and its kept position after the lag), so a
+  // restart need not read the stream from where an idle session last read. A session
+  // with unread messages stays where they are.
+  void pass_idle(std::uint64_t through);
   // A checkpoint stored `id_limit`: events up to it may be answered now.
   void reserved(std::uint64_t id_limit);
 

@@ -1245,5 +1245,36 @@ TEST_F(NodeTest, FailedLoginsThatAreRateLimitedSayWhenTheMinuteIsOver) {
   EXPECT_EQ(refusals(*node_, RateLimitKind::LoginFailures), 1u);
 }
 
+// --- restarts: the idle pass (SessionService::checkpoint) ----------------------------------
+
+TEST_F(NodeTest, AMinuteOnTheCheckpointMovesIdleSessionsToTheDeliveredEndOfTheStream) {
+  Uid alice = add_user("alice"), bob = add_user("bob"), carol = add_user("carol");
+  std::string idle = login("alice");
+  std::string reader = login("bob");
+  login("carol");
+  node_->checkpoint();  // the first pass: nothing delivered yet
+  for (const char* m : {"one", "two", "three"}) ASSERT_TRUE(send(p2p(carol, bob, m)).ok());
+  auto end = store_->last_position();
+  ASSERT_TRUE(end.ok());
+  auto stored = [&](const std::string& id) {
+    auto records = store_->load_sessions();
+    EXPECT_TRUE(records.ok());
+    for (const auto& r : *records)
+      if (r.id == id) return r;
+    ADD_FAILURE() << "no record for " << id;
+    return SessionRecord{};
+  };
+  std::uint64_t before = stored(idle).read_position;
+  node_->checkpoint();
+  EXPECT_EQ(stored(idle).read_position, before) << "the pass waits its minute";
+  now_ += SessionService::kIdlePassMs;
+  node_->checkpoint();
+  // Delivered through the message before the newest (the newest is done once the next
+  // begins): alice's restart reads from there, not from her login.
+  EXPECT_EQ(stored(idle).read_position, *end - 1);
+  EXPECT_EQ(stored(reader).read_position, *end - 3) << "bob has all three unread";
+  (void)alice;
+}
+
 }  // namespace
 }  // namespace rtm

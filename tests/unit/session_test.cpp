@@ -395,6 +395,27 @@ TEST(SessionDurability, TheKeptPositionLagsTheReadOneByTenToTwentySeconds) {
   EXPECT_EQ(p->kept_position, 8u);
 }
 
+TEST(SessionDurability, TheIdlePassMovesASessionWithNothingUnreadAndLeavesOneWithUnread) {
+  DirtySessions dirty;
+  auto idle = durable_session(dirty, Session::kIdBlock, 10);
+  idle->push(body("presence"), true);  // unread, but no message: the session is idle
+  idle->pass_idle(40);
+  EXPECT_EQ(dirty.take(), std::vector<std::string>{"sid"});
+  EXPECT_EQ(idle->checkpoint_positions(0)->read_position, 40u);
+  idle->pass_idle(30);  // never backwards
+  EXPECT_TRUE(dirty.take().empty());
+  EXPECT_EQ(idle->checkpoint_positions(0)->read_position, 40u);
+
+  auto busy = durable_session(dirty, Session::kIdBlock, 10);
+  busy->push(body("m20"), false, 20);
+  busy->pass_idle(40);
+  EXPECT_TRUE(dirty.take().empty());
+  EXPECT_EQ(busy->checkpoint_positions(0)->read_position, 19u) << "its unread message holds it";
+  busy->take(std::nullopt);
+  busy->pass_idle(40);
+  EXPECT_EQ(busy->checkpoint_positions(0)->read_position, 40u);
+}
+
 TEST(SessionDurability, ARestoredSessionReportsAGapWhenMoreWereUnreadThanItKeeps) {
   SessionRecord r;
   r.id = "sid";

@@ -451,6 +451,13 @@ void SessionService::unfollow_room(Uid uid, Rid rid) {
 // --- delivery ---------------------------------------------------------------------------
 
 void SessionService::deliver(const Publication& p) {
+  if (p.position > 1) {
+    std::uint64_t before = p.position - 1;
+    std::uint64_t seen = delivered_through_.load(std::memory_order_relaxed);
+    while (seen < before &&
+           !delivered_through_.compare_exchange_weak(seen, before, std::memory_order_release)) {
+    }
+  }
   std::uint64_t delivered = 0;
   switch (p.target.kind) {
     case Target::Kind::User:
@@ -550,6 +557,11 @@ Status SessionService::restore() {
 void SessionService::checkpoint() {
   std::lock_guard lock(checkpoint_mu_);
   std::int64_t now = config_.now_ms();
+  if (now - last_idle_pass_ms_ >= kIdlePassMs) {
+    last_idle_pass_ms_ = now;
+    std::uint64_t through = delivered_through_.load(std::memory_order_acquire);
+    for (auto& s : sessions_.all()) s->pass_idle(through);
+  }
   std::vector<std::shared_ptr<Session>> marked;
   std::vector<SessionPositions> positions;
   for (const auto& id : dirty_.take()) {

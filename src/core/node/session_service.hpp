@@ -119,7 +119,11 @@ class SessionService {
   Status restore();
   // Writes the read positions and id reservations of the sessions that moved since the last
   // checkpoint, in one transaction. rtmd runs it every 100 ms and once more at shutdown.
+  // Once every kIdlePassMs it first moves the read position of every session with nothing
+  // unread to the stream's delivered end (Session::pass_idle), which bounds how much of the
+  // stream a restart reads.
   void checkpoint();
+  static constexpr std::int64_t kIdlePassMs = 60'000;
 
   // --- upkeep ---------------------------------------------------------------------------
   // Expires idle sessions and unauthorized ones past their TTL, and forgets ended ones
@@ -174,9 +178,14 @@ class SessionService {
   UnauthorizedSessions unauthorized_;
   std::mutex login_mu_;       // serializes the check-then-bind of the login modes
   DirtySessions dirty_;       // sessions whose positions the next checkpoint writes
-  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::mutex checkpoint_mu_;  // one checkpoint at a time; guards last_idle_pass_ms_
+  std::int64_t last_idle_pass_ms_ = 0;
   std::array<std::mutex, 16> record_mus_;
   std::atomic<std::uint64_t> events_delivered_{0};
+  // Every message at or below it has been handed to every session it targets: deliveries
+  // come in stream order, one message at a time, so when position P begins, all before P
+  // are done.
+  std::atomic<std::uint64_t> delivered_through_{0};
 };
 
 }  // namespace rtm
