@@ -103,27 +103,53 @@ awaitable<Result<Reply>> run_blocking_call(const MethodSpec& spec, Call& call, B
   co_return std::move(*reply);
 }
 
-// Exec::Deferred: the handler starts on the pool and answers once through its Respond, from
-// whichever thread (the store's, for a send); a handler that raises answers that instead.
+// Starts a Deferred handler on this thread and answers through `done` once: by its Respond,
+// from whichever thread (the store's, for a send), or with what it raised. `call` is not
+// touched once respond has run: the answer may already be on its way.
+// `returned` runs once the handler has returned, before a raised error is answered.
+template <class Done, class Returned>
+void start_deferred(DeferredHandler handler, Call& call, Done done, Returned returned) {
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  Respond respond = [once, done = std::move(done)](Result<Reply> reply) mutable {
+    if (!once->exchange(true)) done(std::move(reply));
+  };
+  Respond respond_error = respond;
+  auto raised = guarded([&] {
+    handler(call, std::move(respond));
+    return Result<Reply>(Reply{});
+  });
+  returned();
+  if (!raised) respond_error(std::move(raised));
+}
+
+bool starts_on_loop(const MethodSpec& spec, Call& call) {
+  if (!spec.on_loop) return false;
+  try {
+    return spec.on_loop(call);
+  } catch (const CallError&) {
+    return true;  // undecodable: the handler refuses it on the loop before any store call
+  }
+}
+
+// Exec::Deferred: the handler starts on the pool (or on this loop when on_loop says its
+// checks need only memory) and answers once through its Respond.
 awaitable<Result<Reply>> run_deferred_call(const MethodSpec& spec, Call& call) {
+  DeferredHandler handler = spec.deferred;
+  if (starts_on_loop(spec, call)) {
+    auto here = [&call, handler](auto done) {
+      start_deferred(handler, call, std::move(done), [] {});
+    };
+    auto reply = co_await await_callback<Result<Reply>>(std::move(here));
+    co_return std::move(*reply);
+  }
   BlockingPool& pool = call.services.pool_for_store();
   auto slot = pool.try_reserve();
   if (!slot) co_return pool_busy();
-  DeferredHandler handler = spec.deferred;
   auto start = [&pool, &call, handler, slot = std::move(slot)](auto done) mutable {
     pool.post([&call, handler, slot = std::move(slot), done = std::move(done)]() mutable {
-      auto once = std::make_shared<std::atomic<bool>>(false);
-      Respond respond = [once, done = std::move(done)](Result<Reply> reply) mutable {
-        if (!once->exchange(true)) done(std::move(reply));
-      };
-      Respond respond_error = respond;
-      // `call` is not touched once respond has run: the answer may already be on its way.
-      auto raised = guarded([&] {
-        handler(call, std::move(respond));
-        return Result<Reply>(Reply{});
-      });
-      slot.reset();
-      if (!raised) respond_error(std::move(raised));
+      // The place is free once the handler returned: a send waits for the store without
+      // holding one, and a caller that got its refusal and calls again finds it free.
+      start_deferred(handler, call, std::move(done), [&slot] { slot.reset(); });
     });
   };
   auto reply = co_await await_callback<Result<Reply>>(std::move(start));

@@ -76,7 +76,9 @@ enum class Exec {
   Blocking,  // may block: runs on the store-call pool (a full pool answers RateLimited at once)
   Hashing,   // Blocking whose work is argon2id (tens of ms of CPU): the small hashing pool
   Deferred,  // starts on the store-call pool like Blocking (its checks read the store) and
-             // answers later, from any thread, through its Respond (a send: the store's ack)
+             // answers later, from any thread, through its Respond (a send: the store's ack);
+             // on the event loop instead when its MethodSpec::on_loop says the checks of this
+             // call read no store (a send to users already known)
   Poll,      // a long poll, memory only: on the event loop, answers at once or parks until
              // its source's waiter or its deadline wakes it (session.get_events, channel.poll,
              // events.poll)
@@ -89,6 +91,11 @@ using Handler = Result<Reply> (*)(Call&);
 // Deferred: call it once, from any thread. `Call` stays valid until then, not after.
 using Respond = std::function<void(Result<Reply>)>;
 using DeferredHandler = void (*)(Call&, Respond);
+
+// Deferred: whether this call's checks need only memory now, so that its handler may start
+// on the event loop (what it stores goes to the store's writer, which answers). It reads
+// params without raising (a call it cannot decode starts on the loop and is refused there).
+using OnLoop = bool (*)(Call&);
 
 // Poll: what a long poll's first attempt gives when nothing is ready yet.
 using Waiter = std::function<void()>;
@@ -110,6 +117,7 @@ struct MethodSpec {
   Handler handler = nullptr;           // Inline, Blocking, Hashing
   DeferredHandler deferred = nullptr;  // Deferred
   PollHandler poll = nullptr;          // Poll
+  OnLoop on_loop = nullptr;            // Deferred: null, always on the store-call pool
 
   static MethodSpec inline_call(std::string_view name, Scope scope, Handler h) {
     return {name, scope, Exec::Inline, h};
@@ -120,8 +128,9 @@ struct MethodSpec {
   static MethodSpec hashing(std::string_view name, Scope scope, Handler h) {
     return {name, scope, Exec::Hashing, h};
   }
-  static MethodSpec deferred_call(std::string_view name, Scope scope, DeferredHandler h) {
-    return {name, scope, Exec::Deferred, nullptr, h};
+  static MethodSpec deferred_call(std::string_view name, Scope scope, DeferredHandler h,
+                                  OnLoop on_loop = nullptr) {
+    return {name, scope, Exec::Deferred, nullptr, h, nullptr, on_loop};
   }
   static MethodSpec long_poll(std::string_view name, Scope scope, PollHandler h) {
     return {name, scope, Exec::Poll, nullptr, nullptr, h};

@@ -1,6 +1,7 @@
 // channel.* methods (API.md section 7): server create, send, info, clear; client poll.
 // Channels live in memory and are kept in the store across restarts: create writes the
-// channel (Exec::Blocking), send answers once its message is durable (Exec::Deferred); info
+// channel (Exec::Blocking), send answers once its message is durable (Exec::Deferred, on
+// the loop); info
 // and clear are memory only (Inline; clear's rows go with the next checkpoint), and the poll
 // an Exec::Poll that the dispatcher parks until the channel's waiter wakes it (as
 // get_events).
@@ -50,6 +51,10 @@ Result<Reply> channel_create(Call& c) {
   RTM_TRY(r.fields["token"], c.node().channels().create(client_id, duration_s));
   return r;
 }
+
+// channel.send's checks (the channel is live) are the engine's memory, and its append goes
+// to the store's writer: it starts on the event loop.
+bool checks_in_memory(Call&) { return true; }
 
 void channel_send(Call& c, Respond respond) {
   std::string client_id = c.params.string("client_id");
@@ -105,7 +110,7 @@ Result<PollStart> channel_poll(Call& c, const Waiter& waiter) {
 void add_channel_methods(std::vector<MethodSpec>& t) {
   using M = MethodSpec;
   t.push_back(M::blocking("channel.create", Scope::Server, channel_create));
-  t.push_back(M::deferred_call("channel.send", Scope::Server, channel_send));
+  t.push_back(M::deferred_call("channel.send", Scope::Server, channel_send, checks_in_memory));
   t.push_back(M::inline_call("channel.info", Scope::Server, channel_info));
   t.push_back(M::inline_call("channel.clear", Scope::Server, channel_clear));
   t.push_back(M::long_poll("channel.poll", Scope::Client, channel_poll));

@@ -31,8 +31,29 @@ Result<SendRequest> decode_send(Call& c, Scope scope, MessageKind kind) {
   return r;
 }
 
-// Exec::Deferred, on the pool: the checks read the store (users, membership), and the answer
-// comes from the store once the message is durable. `c` is not touched after send().
+// Exec::Deferred's on_loop: whether a send's checks need only memory (every uid it names is
+// a user this node knows, and no membership to read), so it starts on the event loop. The
+// sender and the recipients as decode_send and the handlers read them; a param it cannot
+// read raises, and the dispatcher starts the call on the loop, where it is refused.
+template <Scope S, MessageKind K>
+bool send_checks_in_memory(Call& c) {
+  Uid from = 0;
+  if (S == Scope::Client) {
+    auto uid = c.node().sessions().authorized_uid(c.params.string("session"));
+    if (!uid) return true;  // refused on the loop: NotAuthorized or InvalidSession
+    from = *uid;
+  } else {
+    from = static_cast<Uid>(c.params.optional_integer("from", 0, kMaxId).value_or(0));
+  }
+  std::vector<Uid> to;
+  if (K == MessageKind::P2p) to.push_back(c.params.id("to"));
+  if (K == MessageKind::Multi) to = c.params.id_list("to_uids", 1000);
+  return c.node().messages().checks_in_memory(K, S == Scope::Server, from, to);
+}
+
+// Exec::Deferred, on the pool unless its checks need only memory (above): the checks read
+// the store (users, membership), and the answer comes from the store once the message is
+// durable. `c` is not touched after send().
 void run_send(Call& c, Result<SendRequest> request, Respond respond) {
   if (!request) return respond(request.error());
   c.node().messages().send(std::move(*request),
@@ -131,18 +152,27 @@ Result<Reply> user_online(Call& c) {
 void add_message_methods(std::vector<MethodSpec>& t) {
   using M = MethodSpec;
   constexpr Scope C = Scope::Client, S = Scope::Server;
-  t.push_back(M::deferred_call("message.send", C, send_p2p<C>));
-  t.push_back(M::deferred_call("message.send_many", C, send_many<C>));
-  t.push_back(M::deferred_call("message.send_group", C, send_to_container<C, MessageKind::Group>));
-  t.push_back(M::deferred_call("message.send_room", C, send_to_container<C, MessageKind::Room>));
+  t.push_back(
+      M::deferred_call("message.send", C, send_p2p<C>, send_checks_in_memory<C, MessageKind::P2p>));
+  t.push_back(M::deferred_call("message.send_many", C, send_many<C>,
+                               send_checks_in_memory<C, MessageKind::Multi>));
+  t.push_back(M::deferred_call("message.send_group", C, send_to_container<C, MessageKind::Group>,
+                               send_checks_in_memory<C, MessageKind::Group>));
+  t.push_back(M::deferred_call("message.send_room", C, send_to_container<C, MessageKind::Room>,
+                               send_checks_in_memory<C, MessageKind::Room>));
   t.push_back(M::blocking("message.history", C, history<C>));
   t.push_back(M::inline_call("user.online", C, user_online<C>));
 
-  t.push_back(M::deferred_call("message.send", S, send_p2p<S>));
-  t.push_back(M::deferred_call("message.send_many", S, send_many<S>));
-  t.push_back(M::deferred_call("message.send_group", S, send_to_container<S, MessageKind::Group>));
-  t.push_back(M::deferred_call("message.send_room", S, send_to_container<S, MessageKind::Room>));
-  t.push_back(M::deferred_call("message.broadcast", S, broadcast));
+  t.push_back(
+      M::deferred_call("message.send", S, send_p2p<S>, send_checks_in_memory<S, MessageKind::P2p>));
+  t.push_back(M::deferred_call("message.send_many", S, send_many<S>,
+                               send_checks_in_memory<S, MessageKind::Multi>));
+  t.push_back(M::deferred_call("message.send_group", S, send_to_container<S, MessageKind::Group>,
+                               send_checks_in_memory<S, MessageKind::Group>));
+  t.push_back(M::deferred_call("message.send_room", S, send_to_container<S, MessageKind::Room>,
+                               send_checks_in_memory<S, MessageKind::Room>));
+  t.push_back(M::deferred_call("message.broadcast", S, broadcast,
+                               send_checks_in_memory<S, MessageKind::Broadcast>));
   t.push_back(M::blocking("message.history", S, history<S>));
   t.push_back(M::inline_call("user.online", S, user_online<S>));
 }

@@ -58,6 +58,11 @@ Status AccessPolicy::user_exists(Uid uid) {
   return ok_status();
 }
 
+bool AccessPolicy::known_user(Uid uid) {
+  std::lock_guard lock(known_mu_);
+  return known_users_.count(uid) != 0;
+}
+
 void AccessPolicy::remember_user(Uid uid) {
   std::lock_guard lock(known_mu_);
   known_users_.insert(uid);

@@ -50,6 +50,8 @@ class AccessPolicy {
   // NotFound ("no user with uid N") unless the user exists; the store's error when it cannot
   // tell.
   Status user_exists(Uid uid);
+  // Whether user_exists(uid) answers from memory now (the user is remembered): no store read.
+  bool known_user(Uid uid);
   void remember_user(Uid uid);
   void forget_user(Uid uid);
 

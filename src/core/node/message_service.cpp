@@ -73,6 +73,22 @@ Status MessageService::check_rate(const SendRequest& r) {
   return limits_.check_send(r.from);
 }
 
+bool MessageService::checks_in_memory(MessageKind kind, bool as_server, Uid from,
+                                      const std::vector<Uid>& to) {
+  if (from != 0 && !access_.known_user(from)) return false;
+  switch (kind) {
+    case MessageKind::P2p:
+    case MessageKind::Multi:
+      for (Uid u : to)
+        if (!access_.known_user(u)) return false;
+      return true;
+    case MessageKind::Group:
+    case MessageKind::Room: return as_server;  // a client's needs its membership read
+    case MessageKind::Broadcast: return true;
+  }
+  return false;
+}
+
 void MessageService::send(SendRequest r, SendCallback done) {
   // Every client send takes a token first, before any work, valid or not; a file message took
   // its token with its upload token (FileService::token), so its upload is not counted twice.

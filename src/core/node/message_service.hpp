@@ -58,6 +58,10 @@ class MessageService {
   // Checks, stores durably, then fans out; `done` runs on a store thread (or at once when the
   // check fails).
   void send(SendRequest request, SendCallback done);
+  // Whether send()'s checks of a request with these parts read no store now (every uid it
+  // names is known, no membership to read), so that it may run on an event loop: its
+  // append is handed to the store's writer and answered from there.
+  bool checks_in_memory(MessageKind kind, bool as_server, Uid from, const std::vector<Uid>& to);
   // viewer: the client's uid (the access rule is checked), nullopt for the server API.
   Result<std::vector<Message>> history(const HistoryQuery& query, std::optional<Uid> viewer);
 
