@@ -11,7 +11,7 @@ FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 FUZZ_TARGETS = api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz \
-  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz
+  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz resp_reader_fuzz
 # ThreadSanitizer build of the core's unit tests and the contract suites (part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
 TSAN_TESTS = node_test session_test channel_queues_contract_test server_event_log_contract_test \
