@@ -233,7 +233,8 @@ int main(int argc, char** argv) {
   };
   schedule_sweep();
 
-  // Session checkpoints every 100 ms (read positions, id reservations), on the store-call pool;
+  // Checkpoints every 100 ms on the store-call pool: the server event stream and channel
+  // changes each time, sessions' read positions once a second (id reservations at once);
   // a kill -9 loses at most the last ones, which only means events read again.
   asio::steady_timer checkpoint_timer(main_ctx);
   std::function<void()> schedule_checkpoint = [&] {
@@ -329,7 +330,7 @@ int main(int argc, char** argv) {
   webhooks.stop();  // what was offered goes to the outbox: the next rtmd sends it
   // Where every session's reader stands, for the next rtmd. Messages still being appended
   // are fanned out by close() after it; they lie after these positions and are replayed.
-  node.checkpoint();
+  node.checkpoint(/*final=*/true);
   (*store)->close();
   (*broker)->close();
   call_log.report_held_back();

@@ -171,6 +171,7 @@ SessionSettings Session::update_settings(const SettingsPatch& patch) {
 bool Session::push(const EventBody& body, bool is_presence, std::uint64_t position) {
   Waiter waiter;
   DirtySessions* marked = nullptr;
+  DirtySessions* hurry = nullptr;
   {
     std::lock_guard lock(mu_);
     if (state_ != SessionState::Live) return false;
@@ -182,11 +183,14 @@ bool Session::push(const EventBody& body, bool is_presence, std::uint64_t positi
     if (position != 0 && position <= restored_read_through_) cursor_ = next_id_ - 1;
     // Half of the reserved ids are used: the next checkpoint reserves another block.
     if (id_limit_ != std::numeric_limits<std::uint64_t>::max() &&
-        next_id_ - 1 + kIdBlock / 2 > id_limit_)
+        next_id_ - 1 + kIdBlock / 2 > id_limit_) {
       marked = mark_dirty_locked();
+      hurry = dirty_;
+    }
     waiter = take_waiter_locked();
   }
   if (marked) marked->mark(id_);
+  if (hurry) hurry->hurry();
   if (waiter) waiter();
   return true;
 }

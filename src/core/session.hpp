@@ -65,10 +65,15 @@ class DirtySessions {
  public:
   void mark(const std::string& id);
   std::vector<std::string> take();
+  // A marked session needs its next block of ids soon: the next checkpoint writes now
+  // rather than at its usual second (SessionService::checkpoint).
+  void hurry() { hurry_.store(true, std::memory_order_relaxed); }
+  bool take_hurry() { return hurry_.exchange(false, std::memory_order_relaxed); }
 
  private:
   std::mutex mu_;
   std::vector<std::string> ids_;
+  std::atomic<bool> hurry_{false};
 };
 
 enum class SessionState { Live, Ended };

@@ -51,8 +51,8 @@ Status Node::start() {
   return sessions_.restore();
 }
 
-void Node::checkpoint() {
-  sessions_.checkpoint();
+void Node::checkpoint(bool final) {
+  sessions_.checkpoint(final);
   server_events_.checkpoint();
   channels_.checkpoint();
 }

@@ -72,8 +72,9 @@ class Node {
   Status start();
   // Writes the sessions' read positions and id reservations, the server event stream and
   // the channels' changes (each service's checkpoint); rtmd runs it every 100 ms on the
-  // store-call pool and once more after the loops stop.
-  void checkpoint();
+  // store-call pool and once more, `final`, after the loops stop (sessions write their read
+  // positions once a second otherwise, SessionService::checkpoint).
+  void checkpoint(bool final = false);
   std::int64_t now_ms() const { return config_.now_ms(); }
   const NodeConfig& config() const { return config_; }
 

@@ -554,9 +554,12 @@ Status SessionService::restore() {
   return ok_status();
 }
 
-void SessionService::checkpoint() {
+void SessionService::checkpoint(bool final) {
   std::lock_guard lock(checkpoint_mu_);
   std::int64_t now = config_.now_ms();
+  bool hurry = dirty_.take_hurry();
+  if (!final && !hurry && now - last_positions_ms_ < kPositionsEveryMs) return;
+  last_positions_ms_ = now;
   if (now - last_idle_pass_ms_ >= kIdlePassMs) {
     last_idle_pass_ms_ = now;
     std::uint64_t through = delivered_through_.load(std::memory_order_acquire);
