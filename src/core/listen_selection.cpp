@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/key_value_lines.hpp"
+
 namespace rtm {
 
 bool ListenSelection::copies(const Message& m) const {
@@ -39,17 +41,13 @@ bool parse_ids(std::string_view text, bool& all, std::set<std::uint64_t>& ids) {
     all = true;
     return true;
   }
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
+  return read_list_items(text, [&](std::string_view item) {
     std::uint64_t id = 0;
     auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
     if (ec != std::errc() || end != item.data() + item.size() || item.empty()) return false;
     ids.insert(id);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return true;
+    return true;
+  });
 }
 
 }  // namespace
@@ -69,38 +67,20 @@ std::string ListenSelection::encode() const {
 std::optional<ListenSelection> ListenSelection::decode(std::string_view text) {
   ListenSelection sel;
   sel.events.clear();
-  int parts = 0;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
-    bool ok = true;
-    if (key == "p2p") {
-      ok = parse_ids(value, sel.all_p2p, sel.uids);
-    } else if (key == "groups") {
-      ok = parse_ids(value, sel.all_groups, sel.gids);
-    } else if (key == "rooms") {
-      ok = parse_ids(value, sel.all_rooms, sel.rids);
-    } else if (key == "events") {
-      while (!value.empty()) {
-        auto comma = value.find(',');
-        std::string_view type = value.substr(0, comma);
+  int parts = read_key_value_lines(text, [&](std::string_view key, std::string_view value) {
+    if (key == "p2p") return parse_ids(value, sel.all_p2p, sel.uids);
+    if (key == "groups") return parse_ids(value, sel.all_groups, sel.gids);
+    if (key == "rooms") return parse_ids(value, sel.all_rooms, sel.rids);
+    if (key == "events")
+      return read_list_items(value, [&](std::string_view type) {
         if (std::find(std::begin(kListenableEvents), std::end(kListenableEvents), type) ==
             std::end(kListenableEvents))
-          return std::nullopt;
+          return false;
         sel.events.emplace(type);
-        if (comma == std::string_view::npos) break;
-        value.remove_prefix(comma + 1);
-      }
-    } else {
-      return std::nullopt;
-    }
-    if (!ok) return std::nullopt;
-    ++parts;
-  }
+        return true;
+      });
+    return false;
+  });
   if (parts != 4) return std::nullopt;
   return sel;
 }

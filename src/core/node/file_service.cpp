@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "core/key_value_lines.hpp"
 #include "core/random.hpp"
 #include "logging/log.hpp"
 
@@ -47,44 +48,28 @@ std::optional<SendRequest> decode_grant(std::string_view text) {
   SendRequest r;
   r.file_message = true;
   r.mtype = 40;
-  int fields = 0;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    auto eq = line.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
-    bool ok = true;
-    if (key == "from") {
-      ok = parse_u64(value, r.from);
-    } else if (key == "kind") {
+  int fields = read_key_value_lines(text, [&](std::string_view key, std::string_view value) {
+    if (key == "from") return parse_u64(value, r.from);
+    if (key == "kind") {
       auto kind = parse_kind_name(value);
-      ok = kind.has_value();
-      if (ok) r.kind = *kind;
-    } else if (key == "to") {
-      ok = parse_u64(value, r.to);
-    } else if (key == "to_uids") {
-      while (ok && !value.empty()) {
-        auto comma = value.find(',');
-        Uid u = 0;
-        ok = parse_u64(value.substr(0, comma), u);
-        r.to_uids.push_back(u);
-        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
-      }
-    } else if (key == "gid") {
-      ok = parse_u64(value, r.gid);
-    } else if (key == "rid") {
-      ok = parse_u64(value, r.rid);
-    } else if (key == "server") {
-      ok = value == "0" || value == "1";
-      r.as_server = value == "1";
-    } else {
-      ok = false;
+      if (kind) r.kind = *kind;
+      return kind.has_value();
     }
-    if (!ok) return std::nullopt;
-    ++fields;
-  }
+    if (key == "to") return parse_u64(value, r.to);
+    if (key == "to_uids")
+      return read_list_items(value, [&](std::string_view item) {
+        Uid u = 0;
+        r.to_uids.push_back(u);
+        return parse_u64(item, r.to_uids.back());
+      });
+    if (key == "gid") return parse_u64(value, r.gid);
+    if (key == "rid") return parse_u64(value, r.rid);
+    if (key == "server") {
+      r.as_server = value == "1";
+      return value == "0" || value == "1";
+    }
+    return false;
+  });
   if (fields != 7) return std::nullopt;
   return r;
 }
