@@ -11,7 +11,7 @@ seconds=${2:?seconds}
 shift 2
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(api_dispatch_fuzz reply_encoding_fuzz http_response_fuzz ws_call_frame_fuzz
-  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz)
+  stream_request_fuzz jwt_fuzz config_toml_fuzz file_headers_fuzz resp_reader_fuzz)
 
 # Leaks matter for the server, but the fuzz harness keeps its engine for the whole run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
