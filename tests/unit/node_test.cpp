@@ -684,6 +684,33 @@ TEST_F(NodeTest, AUserTokenIsNotAChannelTokenNorTheOtherWayRound) {
             Rc::InvalidToken);
 }
 
+TEST_F(NodeTest, AChannelExtendedByAnApplicationsOwnTokenIsStoredWithItsLaterExpiry) {
+  auto secret = store_->get_or_init_meta("token_secret", "unused");
+  ASSERT_TRUE(secret.ok());
+  auto mint = [&](std::int64_t exp_s) {
+    boost::json::object claims;
+    claims["typ"] = "channel";
+    claims["sub"] = "minted";
+    claims["exp"] = exp_s;
+    return jwt_sign(claims, *secret);
+  };
+  auto stored_expiry = [&] {
+    auto channels = store_->load_channels(now_, 10);
+    EXPECT_TRUE(channels.ok());
+    for (const auto& c : *channels)
+      if (c.client_id == "minted") return c.expires_ms;
+    return std::int64_t{0};
+  };
+  const std::int64_t first = now_ / 1000 + 60, later = now_ / 1000 + 3600;
+  poll_now(*node_, mint(first));  // opens and connects it
+  node_->checkpoint();
+  EXPECT_EQ(stored_expiry(), first * 1000);
+  // Already connected: no presence change, only the longer token.
+  poll_now(*node_, mint(later));
+  node_->checkpoint();
+  EXPECT_EQ(stored_expiry(), later * 1000) << "a restart after the first expiry keeps it";
+}
+
 TEST_F(NodeTest, AnApplicationCanMintAChannelTokenWithTheSharedSecret) {
   auto secret = store_->get_or_init_meta("token_secret", "unused");
   ASSERT_TRUE(secret.ok());

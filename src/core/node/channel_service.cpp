@@ -31,8 +31,7 @@ ChannelService::ChannelService(const NodeConfig& config, ChannelStore& store,
   channels_.set_presence_hook(
       [this, &server_events](const std::string& client_id, bool connected, std::int64_t now) {
         server_events.record_channel_presence(client_id, connected, now);
-        std::lock_guard lock(changes_mu_);
-        connected_changes_[client_id] = connected;
+        note_changed(client_id);
       });
 }
 
@@ -116,6 +115,7 @@ Result<ChannelPoll> ChannelService::poll(std::string_view token, ChannelQueues::
                                          std::uint64_t& ticket) {
   auto checked = check_token(token);
   if (!checked) return checked.error();
+  note_token(*checked, config_.now_ms());
   ChannelPoll out;
   out.messages = channels_.poll(checked->client_id, checked->expires_ms, config_.now_ms(),
                                 std::move(waiter), ticket, &shutting_down_);
@@ -147,6 +147,16 @@ void ChannelService::give_back(const std::string& client_id, std::vector<Channel
   forget(dropped);
 }
 
+void ChannelService::note_changed(const std::string& client_id) {
+  std::lock_guard lock(changes_mu_);
+  changed_.insert(client_id);
+}
+
+void ChannelService::note_token(const ChannelToken& token, std::int64_t now) {
+  auto info = channels_.info(token.client_id, now);
+  if (!info || token.expires_ms > info->expires_ms) note_changed(token.client_id);
+}
+
 void ChannelService::forget(const std::vector<ChannelMessage>& messages) {
   if (messages.empty()) return;
   std::lock_guard lock(changes_mu_);
@@ -165,28 +175,28 @@ Status ChannelService::restore() {
 
 void ChannelService::checkpoint() {
   std::lock_guard checkpoint_lock(checkpoint_mu_);
-  std::unordered_map<std::string, bool> changes;
+  std::unordered_set<std::string> changed;
   std::vector<std::uint64_t> gone;
   std::vector<ChannelMessageRow> restored;
   {
     std::lock_guard lock(changes_mu_);
-    changes.swap(connected_changes_);
+    changed.swap(changed_);
     gone.assign(gone_.begin(), gone_.end());
     gone_.clear();
     restored.swap(restored_);
   }
   std::int64_t now = config_.now_ms();
   std::vector<ChannelRecord> records;
-  for (const auto& [client_id, connected] : changes) {
+  for (const auto& client_id : changed) {
+    // The engine's state now: the latest change wins, whatever noted it.
     auto info = channels_.info(client_id, now);
     if (!info) continue;  // expired: the save forgets it
-    records.push_back(ChannelRecord{client_id, info->expires_ms, connected, {}});
+    records.push_back(ChannelRecord{client_id, info->expires_ms, info->connected, {}});
   }
   if (store_.save_channels(records, restored, gone, now)) return;
-  // The store logged why; everything goes again with the next checkpoint. A newer connected
-  // state recorded meanwhile wins over this one.
+  // The store logged why; everything goes again with the next checkpoint.
   std::lock_guard lock(changes_mu_);
-  for (auto& [client_id, connected] : changes) connected_changes_.try_emplace(client_id, connected);
+  changed_.insert(changed.begin(), changed.end());
   gone_.insert(gone.begin(), gone.end());
   restored_.insert(restored_.begin(), restored.begin(), restored.end());
 }
@@ -194,6 +204,7 @@ void ChannelService::checkpoint() {
 Result<ChannelToken> ChannelService::attach(std::string_view token) {
   auto checked = check_token(token);
   if (!checked) return checked.error();
+  note_token(*checked, config_.now_ms());
   channels_.attach(checked->client_id, checked->expires_ms, config_.now_ms());
   return checked;
 }

@@ -99,6 +99,11 @@ class ChannelService {
  private:
   // Messages that left their queue: their rows go at the next checkpoint.
   void forget(const std::vector<ChannelMessage>& messages);
+  // The channel's row (expiry, connected state) is written again at the next checkpoint.
+  void note_changed(const std::string& client_id);
+  // A token opens or extends its channel: noted when it outlives what the channel had (an
+  // application's own token may extend a channel no create or send stored that long).
+  void note_token(const ChannelToken& token, std::int64_t now);
 
   const NodeConfig& config_;
   ChannelStore& store_;
@@ -110,8 +115,8 @@ class ChannelService {
   // Guards the three below; a leaf lock, taken in the presence hook under the engine's
   // shard lock (docs/lock-order.md).
   std::mutex changes_mu_;
-  std::unordered_map<std::string, bool> connected_changes_;  // client_id -> connected now
-  std::unordered_set<std::uint64_t> gone_;                   // positions to forget
+  std::unordered_set<std::string> changed_;  // channels whose row the checkpoint writes
+  std::unordered_set<std::uint64_t> gone_;   // positions to forget
   std::vector<ChannelMessageRow> restored_;  // given back after their rows were forgotten
 };
 
